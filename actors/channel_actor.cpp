@@ -1,0 +1,214 @@
+// The channel actor: restore, join, serve, commit after every handler.
+#include "actors/channel_actor.hpp"
+
+#include <exception>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/channel.hpp"
+#include "actors/frames.hpp"
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+/// The socket's private side: only the runtime commits and routes frames.
+class channel_runtime {
+public:
+  static void bind(socket& s, caf::event_based_actor* self, caf::actor transport,
+                   caf::actor pubsub) {
+    s.self_ = self;
+    s.transport_ = std::move(transport);
+    s.pubsub_ = std::move(pubsub);
+  }
+
+  /// Sends what join pushed, now that the join reply is out.
+  static void release_held(socket& s) {
+    s.holding_ = false;
+    for (auto& f : s.held_)
+      s.self_->send(s.transport_, std::move(f));
+    s.held_.clear();
+  }
+
+  /// Publishes the assigns if the last handler changed them.
+  static void commit(socket& s, commit_cell& cell, bool write_through) {
+    if (!s.dirty_)
+      return;
+    s.dirty_ = false;
+    if (write_through)
+      cell.store(s.assigns_);
+  }
+};
+
+namespace {
+
+struct channel_state {
+  static inline const char* name = "chanstate.channel";
+  std::unique_ptr<channel> impl;
+  std::optional<socket> sock;
+  commit_cell_ptr cell;
+  caf::actor transport;
+  bool write_through = true;
+  bool join_replied = false;
+};
+
+using channel_ptr = caf::stateful_actor<channel_state>*;
+
+std::string exception_text(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+void send_frame(channel_ptr self, outbound_frame f) {
+  self->send(self->state.transport, std::move(f));
+}
+
+void refuse_join(channel_ptr self, const join_request& req,
+                 boost::json::object response) {
+  self->state.join_replied = true;
+  send_frame(self, make_reply(frame_kind::join_error, req.join_ref,
+                              req.join_ref, req.topic, "error",
+                              std::move(response)));
+  self->quit(caf::make_error(channel_exit::join_refused));
+}
+
+// Runs terminate and ends the actor. Phoenix runs terminate for leave, close
+// and stop, never for a crash.
+void end_channel(channel_ptr self, caf::error reason) {
+  auto& st = self->state;
+  st.impl->terminate(reason, *st.sock);
+  channel_runtime::commit(*st.sock, *st.cell, st.write_through);
+  self->quit(std::move(reason));
+}
+
+// The common tail of every handler that returned: commit, reply, maybe stop.
+void finish(channel_ptr self, const std::string& ref, handle_result r) {
+  auto& st = self->state;
+  channel_runtime::commit(*st.sock, *st.cell, st.write_through);
+  if (r.answer && !ref.empty())
+    send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(), ref,
+                                st.sock->topic(), r.answer->status,
+                                std::move(r.answer->response)));
+  if (r.stop)
+    end_channel(self, std::move(r.stop_reason));
+}
+
+caf::behavior serving(channel_ptr self) {
+  return {
+    [self](client_event& ev) {
+      auto& st = self->state;
+      finish(self, ev.ref,
+             st.impl->handle_in(ev.event, ev.payload.value, *st.sock));
+    },
+    [self](caf::leave_atom, const std::string& ref) {
+      auto& st = self->state;
+      if (!ref.empty())
+        send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(),
+                                    ref, st.sock->topic(), "ok", {}));
+      end_channel(self, caf::none);
+    },
+    [self](caf::close_atom, caf::error& reason) {
+      end_channel(self, std::move(reason));
+    },
+    [self](topic_broadcast& b) {
+      outbound_frame f;
+      f.kind = frame_kind::broadcast;
+      f.topic = std::move(b.topic);
+      f.event = std::move(b.event);
+      f.payload = std::move(b.payload);
+      send_frame(self, std::move(f));
+    },
+  };
+}
+
+void start_serving(channel_ptr self, const join_request& req,
+                   restore_outcome& out, const channel_env& env) {
+  auto& st = self->state;
+  st.cell = std::move(out.cell);
+  st.sock.emplace(req.topic, req.client_id, req.join_ref, st.cell->load(),
+                  out.restored, std::move(out.reason));
+  channel_runtime::bind(*st.sock, self, st.transport, env.pubsub);
+  auto jr = st.impl->join(req.params, *st.sock);
+  if (!jr.accepted) {
+    refuse_join(self, req, std::move(jr.response));
+    return;
+  }
+  channel_runtime::commit(*st.sock, *st.cell, st.write_through);
+  st.join_replied = true;
+  send_frame(self, make_reply(frame_kind::join_ok, req.join_ref, req.join_ref,
+                              req.topic, "ok", std::move(jr.response)));
+  channel_runtime::release_held(*st.sock);
+  if (env.pubsub)
+    self->send(env.pubsub, caf::subscribe_atom::value, req.topic);
+  // Anything that is not a channel message goes to handle_info.
+  self->set_default_handler(
+    [self](caf::scheduled_actor*, caf::message_view& x)
+      -> caf::result<caf::message> {
+      auto& st = self->state;
+      auto msg = x.move_content_to_message();
+      finish(self, std::string{}, st.impl->handle_info(msg, *st.sock));
+      return caf::message{};
+    });
+  self->become(serving(self));
+}
+
+caf::behavior channel_impl(channel_ptr self, channel_env env,
+                           join_request req, channel_factory factory) {
+  auto& st = self->state;
+  st.impl = factory();
+  st.transport = req.transport;
+  st.write_through = env.write_through;
+  // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
+  self->set_default_handler(caf::skip);
+  self->monitor(req.transport);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source != self->state.transport.address())
+      return;
+    // The transport died without telling us: keep the state for a rejoin.
+    self->quit(dm.reason ? caf::make_error(channel_exit::transport_lost,
+                                           describe(dm.reason))
+                         : caf::error{});
+  });
+  self->set_exception_handler([self](std::exception_ptr& e) -> caf::error {
+    auto what = exception_text(e);
+    auto& st = self->state;
+    if (!st.join_replied && st.sock) {
+      st.join_replied = true;
+      send_frame(self, make_reply(frame_kind::join_error, st.sock->join_ref(),
+                                  st.sock->join_ref(), st.sock->topic(),
+                                  "error", {{"reason", "join crashed"}}));
+    }
+    return caf::make_error(channel_exit::crashed, std::move(what));
+  });
+  if (!st.impl) {
+    refuse_join(self, req, {{"reason", "no channel implementation"}});
+    return {};
+  }
+  backup_key key{req.topic, req.client_id};
+  self
+    ->request(env.registry, env.restore_timeout, restore_atom::value,
+              std::move(key), caf::actor_cast<caf::actor>(self))
+    .then(
+      [self, env, req](restore_outcome& out) {
+        start_serving(self, req, out, env);
+      },
+      [self, req](caf::error& err) {
+        refuse_join(self, req, {{"reason", "restore failed"},
+                                {"detail", describe(err)}});
+      });
+  return {};
+}
+
+} // namespace
+
+caf::actor spawn_channel(caf::actor_system& sys, const channel_env& env,
+                         join_request req, const channel_factory& factory) {
+  return sys.spawn(channel_impl, env, std::move(req), factory);
+}
+
+} // namespace chanstate

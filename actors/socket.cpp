@@ -1,0 +1,60 @@
+// Socket: assigns bookkeeping and the handler's ways out.
+#include "actors/socket.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/frames.hpp"
+
+namespace chanstate {
+
+socket::socket(std::string topic, std::string client_id, std::string join_ref,
+               snapshot assigns, bool restored, std::string restore_note)
+  : topic_(std::move(topic)),
+    client_id_(std::move(client_id)),
+    join_ref_(std::move(join_ref)),
+    assigns_(std::move(assigns)),
+    restored_(restored),
+    restore_note_(std::move(restore_note)) {
+}
+
+void socket::assign(std::string key, boost::json::value value) {
+  assigns_ = assigns_.with(std::move(key), std::move(value));
+  dirty_ = true;
+}
+
+void socket::unassign(std::string_view key) {
+  auto next = assigns_.without(key);
+  if (!next.same_as(assigns_)) {
+    assigns_ = std::move(next);
+    dirty_ = true;
+  }
+}
+
+void socket::push(std::string event, boost::json::object payload) {
+  outbound_frame f;
+  f.kind = frame_kind::push;
+  f.join_ref = join_ref_;
+  f.topic = topic_;
+  f.event = std::move(event);
+  f.payload.value = std::move(payload);
+  if (holding_ || !self_)
+    held_.push_back(std::move(f));
+  else
+    self_->send(transport_, std::move(f));
+}
+
+void socket::broadcast(std::string event, boost::json::object payload) {
+  if (self_ && pubsub_)
+    self_->send(pubsub_, caf::publish_atom::value,
+                topic_broadcast{topic_, std::move(event), {std::move(payload)}},
+                caf::actor_addr{});
+}
+
+void socket::broadcast_from(std::string event, boost::json::object payload) {
+  if (self_ && pubsub_)
+    self_->send(pubsub_, caf::publish_atom::value,
+                topic_broadcast{topic_, std::move(event), {std::move(payload)}},
+                self_->address());
+}
+
+} // namespace chanstate

@@ -1,0 +1,98 @@
+// The per-client state a channel handler sees: Phoenix's socket.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <vector>
+
+#include "actors/frames.hpp"
+#include "registry/snapshot.hpp"
+
+namespace chanstate {
+
+/// Topic, client id, join ref and assigns of one channel, plus the ways a
+/// handler talks to its client. Assigns are immutable JSON values shared by
+/// pointer: `assign` replaces one key's value, so a commit never copies the
+/// values that did not change.
+class socket {
+public:
+  socket(std::string topic, std::string client_id, std::string join_ref,
+         snapshot assigns, bool restored, std::string restore_note);
+
+  const std::string& topic() const noexcept {
+    return topic_;
+  }
+
+  const std::string& client_id() const noexcept {
+    return client_id_;
+  }
+
+  const std::string& join_ref() const noexcept {
+    return join_ref_;
+  }
+
+  /// True if this channel started from saved assigns.
+  bool restored() const noexcept {
+    return restored_;
+  }
+
+  /// Why nothing was restored although something had been saved (for
+  /// example a crash loop), else empty.
+  const std::string& restore_note() const noexcept {
+    return restore_note_;
+  }
+
+  /// The assign under `key`, or nullptr.
+  const boost::json::value* get(std::string_view key) const noexcept {
+    return assigns_.find(key);
+  }
+
+  /// Sets one assign; committed when the handler returns.
+  void assign(std::string key, boost::json::value value);
+
+  /// Removes one assign; committed when the handler returns.
+  void unassign(std::string_view key);
+
+  /// All assigns as one JSON object (a copy: for replies and debugging).
+  boost::json::object assigns_object() const {
+    return assigns_.to_object();
+  }
+
+  const snapshot& assigns() const noexcept {
+    return assigns_;
+  }
+
+  /// Pushes an event to this channel's client: [JR, null, topic, event, p].
+  /// A push made inside join goes out right after the join reply.
+  void push(std::string event, boost::json::object payload);
+
+  /// Broadcasts to every channel subscribed to this topic, this one included.
+  void broadcast(std::string event, boost::json::object payload);
+
+  /// Broadcasts to every other channel subscribed to this topic.
+  void broadcast_from(std::string event, boost::json::object payload);
+
+private:
+  friend class channel_runtime;
+
+  std::string topic_;
+  std::string client_id_;
+  std::string join_ref_;
+  snapshot assigns_;
+  bool restored_;
+  std::string restore_note_;
+  bool dirty_ = false;
+  bool holding_ = true; // until the join reply is out
+  std::vector<outbound_frame> held_;
+  caf::event_based_actor* self_ = nullptr;
+  caf::actor transport_;
+  caf::actor pubsub_;
+};
+
+} // namespace chanstate

@@ -1,0 +1,213 @@
+// Live channels, backups, and the bounds on them.
+#include "registry/backup_table.hpp"
+
+#include <algorithm>
+
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+std::optional<caf::actor_addr>
+backup_table::live_channel(const backup_key& key) const {
+  if (auto i = live_.find(key); i != live_.end())
+    return i->second.channel;
+  return std::nullopt;
+}
+
+restore_outcome backup_table::attach(const backup_key& key,
+                                     caf::actor_addr channel,
+                                     time_point now) {
+  restore_outcome out;
+  snapshot start;
+  crash_log crashes;
+  if (auto i = backups_.find(key); i != backups_.end()) {
+    auto& b = i->second;
+    if (b.expires_at <= now) {
+      ++counters_.expired;
+    } else if (b.quarantined) {
+      out.reason = b.exit_reason;
+      ++counters_.restores_refused_crash_loop;
+    } else {
+      start = b.assigns;
+      crashes = std::move(b.crashes);
+      out.restored = true;
+      out.source = b.from_takeover ? "takeover" : "backup";
+      ++(b.from_takeover ? counters_.restores_from_takeover
+                         : counters_.restores_from_backup);
+    }
+    erase_backup(i);
+  }
+  if (!out.restored && out.reason.empty())
+    ++counters_.restores_fresh;
+  out.cell = std::make_shared<commit_cell>(std::move(start));
+  by_channel_[channel] = key;
+  live_[key] = live_entry{std::move(channel), out.cell, std::move(crashes)};
+  return out;
+}
+
+std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
+                                               const caf::error& reason,
+                                               time_point now) {
+  auto c = by_channel_.find(channel);
+  if (c == by_channel_.end())
+    return std::nullopt;
+  auto key = std::move(c->second);
+  by_channel_.erase(c);
+  auto l = live_.find(key);
+  if (l == live_.end() || l->second.channel != channel)
+    return key; // a newer channel already owns the key
+  auto entry = std::move(l->second);
+  live_.erase(l);
+  auto verdict = classify_exit(reason);
+  if (verdict == exit_verdict::discard) {
+    ++counters_.discarded_normal;
+    return key;
+  }
+  backup_entry b;
+  b.exit_reason = describe(reason);
+  b.from_takeover = reason == channel_exit::taken_over;
+  b.crashes = std::move(entry.crashes);
+  if (verdict == exit_verdict::keep_crash) {
+    ++counters_.kept_after_crash;
+    if (crash_loop(b.crashes, now)) {
+      ++counters_.crash_loop_drops;
+      b.quarantined = true;
+      b.exit_reason = "crash_loop: " + std::to_string(b.crashes.size())
+                      + " crashes within "
+                      + std::to_string(cfg_.crash_window.count())
+                      + " ms, last: " + b.exit_reason;
+      b.crashes.clear();
+    }
+  } else {
+    ++counters_.kept_after_other;
+  }
+  if (!b.quarantined) {
+    b.assigns = entry.cell->load();
+    b.bytes = b.assigns.byte_size();
+  }
+  b.expires_at = now + cfg_.backup_ttl;
+  store_backup(key, std::move(b));
+  return key;
+}
+
+void backup_table::put_backup(const backup_key& key, snapshot assigns,
+                              time_point now) {
+  if (auto i = backups_.find(key); i != backups_.end())
+    erase_backup(i);
+  backup_entry b;
+  b.bytes = assigns.byte_size();
+  b.assigns = std::move(assigns);
+  b.expires_at = now + cfg_.backup_ttl;
+  b.exit_reason = "imported";
+  ++counters_.imported;
+  store_backup(key, std::move(b));
+}
+
+std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
+  if (auto i = backups_.find(key); i != backups_.end() && !i->second.quarantined)
+    return i->second.assigns;
+  return std::nullopt;
+}
+
+std::optional<snapshot> backup_table::peek_live(const backup_key& key) const {
+  if (auto i = live_.find(key); i != live_.end())
+    return i->second.cell->load();
+  return std::nullopt;
+}
+
+std::size_t backup_table::expire(time_point now) {
+  // Every backup gets the same TTL, so the oldest always expires first.
+  std::size_t n = 0;
+  while (!oldest_first_.empty()) {
+    auto i = backups_.find(oldest_first_.front());
+    if (i->second.expires_at > now)
+      break;
+    erase_backup(i);
+    ++counters_.expired;
+    ++n;
+  }
+  return n;
+}
+
+std::optional<time_point> backup_table::next_expiry() const {
+  if (oldest_first_.empty())
+    return std::nullopt;
+  return backups_.find(oldest_first_.front())->second.expires_at;
+}
+
+void backup_table::store_backup(const backup_key& key, backup_entry entry) {
+  backup_bytes_ += entry.bytes;
+  entry.age = oldest_first_.insert(oldest_first_.end(), key);
+  backups_[key] = std::move(entry);
+  enforce_caps();
+}
+
+void backup_table::erase_backup(
+  std::unordered_map<backup_key, backup_entry>::iterator i) {
+  backup_bytes_ -= i->second.bytes;
+  oldest_first_.erase(i->second.age);
+  backups_.erase(i);
+}
+
+void backup_table::enforce_caps() {
+  while (!oldest_first_.empty()
+         && (backups_.size() > cfg_.max_backups
+             || backup_bytes_ > cfg_.max_backup_bytes)) {
+    auto i = backups_.find(oldest_first_.front());
+    ++counters_.evicted;
+    counters_.evicted_bytes += i->second.bytes;
+    erase_backup(i);
+  }
+}
+
+bool backup_table::crash_loop(crash_log& log, time_point now) const {
+  auto cutoff = now - cfg_.crash_window;
+  log.erase(std::remove_if(log.begin(), log.end(),
+                           [&](time_point t) { return t <= cutoff; }),
+            log.end());
+  log.push_back(now);
+  return cfg_.crash_loop_limit > 0 && log.size() >= cfg_.crash_loop_limit;
+}
+
+boost::json::object backup_table::stats() const {
+  const auto& c = counters_;
+  boost::json::object restores{
+    {"from_backup", c.restores_from_backup},
+    {"from_takeover", c.restores_from_takeover},
+    {"fresh", c.restores_fresh},
+    {"refused_crash_loop", c.restores_refused_crash_loop},
+  };
+  boost::json::object exits{
+    {"kept_after_crash", c.kept_after_crash},
+    {"kept_after_other", c.kept_after_other},
+    {"discarded_normal", c.discarded_normal},
+  };
+  boost::json::object drops{
+    {"expired", c.expired},
+    {"evicted", c.evicted},
+    {"evicted_bytes", c.evicted_bytes},
+    {"crash_loop", c.crash_loop_drops},
+  };
+  boost::json::object limits{
+    {"backup_ttl_ms", cfg_.backup_ttl.count()},
+    {"max_backups", cfg_.max_backups},
+    {"max_backup_bytes", cfg_.max_backup_bytes},
+    {"crash_loop_limit", cfg_.crash_loop_limit},
+    {"crash_window_ms", cfg_.crash_window.count()},
+    {"down_wait_ms", cfg_.down_wait.count()},
+  };
+  return boost::json::object{
+    {"live_channels", live_.size()},
+    {"backups", backups_.size()},
+    {"backup_bytes", backup_bytes_},
+    {"imported", c.imported},
+    {"down_wait_timeouts", c.down_wait_timeouts},
+    {"superseded_joins", c.superseded_joins},
+    {"restores", std::move(restores)},
+    {"exits", std::move(exits)},
+    {"drops", std::move(drops)},
+    {"limits", std::move(limits)},
+  };
+}
+
+} // namespace chanstate

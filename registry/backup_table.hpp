@@ -1,0 +1,152 @@
+// The table the registry owns: live channels and the backups of dead ones.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_clock.hpp>
+#include <caf/error.hpp>
+
+#include "registry/backup_key.hpp"
+#include "registry/commit_cell.hpp"
+#include "registry/exit_policy.hpp"
+#include "registry/registry_config.hpp"
+#include "registry/snapshot.hpp"
+
+namespace chanstate {
+
+using time_point = caf::actor_clock::time_point;
+
+/// What a joining channel learns from the registry.
+struct restore_outcome {
+  /// True if the channel starts from saved assigns.
+  bool restored = false;
+  /// "backup", "takeover" (a live channel handed its state over) or "none".
+  std::string source = "none";
+  /// Why nothing was restored when something had been saved (crash loop).
+  std::string reason;
+  /// The cell the new channel commits into; holds the starting assigns.
+  commit_cell_ptr cell;
+};
+
+/// Every drop is counted; stats() reports these with the sizes.
+struct registry_counters {
+  std::uint64_t restores_from_backup = 0;
+  std::uint64_t restores_from_takeover = 0;
+  std::uint64_t restores_fresh = 0;
+  std::uint64_t restores_refused_crash_loop = 0;
+  std::uint64_t kept_after_crash = 0;
+  std::uint64_t kept_after_other = 0;
+  std::uint64_t discarded_normal = 0;
+  std::uint64_t expired = 0;
+  std::uint64_t evicted = 0;
+  std::uint64_t evicted_bytes = 0;
+  std::uint64_t crash_loop_drops = 0;
+  std::uint64_t imported = 0;
+  std::uint64_t down_wait_timeouts = 0;
+  std::uint64_t superseded_joins = 0;
+};
+
+/// Plain data structure, no actors: the registry actor drives it, tests poke
+/// it directly. Not thread-safe; only its owning actor touches it.
+class backup_table {
+public:
+  explicit backup_table(registry_config cfg) : cfg_(cfg) {
+  }
+
+  const registry_config& config() const noexcept {
+    return cfg_;
+  }
+
+  /// The live channel serving `key`, if any.
+  std::optional<caf::actor_addr> live_channel(const backup_key& key) const;
+
+  /// Makes `channel` the live channel of `key`, starting from the key's
+  /// backup if one is there. The key must not be live.
+  restore_outcome attach(const backup_key& key, caf::actor_addr channel,
+                         time_point now);
+
+  /// Applies the exit matrix to a channel that went down. Returns the key it
+  /// served, or nothing if the registry did not track it.
+  std::optional<backup_key> detach(const caf::actor_addr& channel,
+                                   const caf::error& reason, time_point now);
+
+  /// Stores `assigns` as the backup of `key` (import, or journal replay).
+  void put_backup(const backup_key& key, snapshot assigns, time_point now);
+
+  /// The backup of `key`, if one is stored (not the live state).
+  std::optional<snapshot> peek_backup(const backup_key& key) const;
+
+  /// The last commit of the live channel of `key`, if any.
+  std::optional<snapshot> peek_live(const backup_key& key) const;
+
+  /// Drops backups whose TTL has passed; returns how many.
+  std::size_t expire(time_point now);
+
+  /// When the oldest backup expires, if any exist.
+  std::optional<time_point> next_expiry() const;
+
+  std::size_t live_count() const noexcept {
+    return live_.size();
+  }
+
+  std::size_t backup_count() const noexcept {
+    return backups_.size();
+  }
+
+  std::size_t backup_bytes() const noexcept {
+    return backup_bytes_;
+  }
+
+  registry_counters& counters() noexcept {
+    return counters_;
+  }
+
+  const registry_counters& counters() const noexcept {
+    return counters_;
+  }
+
+  /// Counters and sizes as one JSON object.
+  boost::json::object stats() const;
+
+private:
+  using crash_log = std::vector<time_point>;
+
+  struct live_entry {
+    caf::actor_addr channel;
+    commit_cell_ptr cell;
+    crash_log crashes;
+  };
+
+  struct backup_entry {
+    snapshot assigns;
+    std::size_t bytes = 0;
+    time_point expires_at;
+    std::string exit_reason;
+    bool quarantined = false; // dropped by the crash-loop guard
+    bool from_takeover = false;
+    crash_log crashes;
+    std::list<backup_key>::iterator age;
+  };
+
+  void store_backup(const backup_key& key, backup_entry entry);
+  void erase_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
+  void enforce_caps();
+  bool crash_loop(crash_log& log, time_point now) const;
+
+  registry_config cfg_;
+  std::unordered_map<backup_key, live_entry> live_;
+  std::unordered_map<caf::actor_addr, backup_key> by_channel_;
+  std::unordered_map<backup_key, backup_entry> backups_;
+  std::list<backup_key> oldest_first_;
+  std::size_t backup_bytes_ = 0;
+  registry_counters counters_;
+};
+
+} // namespace chanstate

@@ -1,0 +1,164 @@
+// The registry actor: the exit matrix applied to down messages.
+#include "registry/registry_actor.hpp"
+
+#include <unordered_map>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <caf/all.hpp>
+
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+namespace {
+
+struct pending_restore {
+  caf::typed_response_promise<restore_outcome> promise;
+  caf::actor channel;
+  std::uint64_t token = 0;
+};
+
+struct registry_state {
+  static inline const char* name = "chanstate.registry";
+  std::shared_ptr<backup_table> table;
+  // At most one waiting join per key: the newest join wins, as in Phoenix.
+  std::unordered_map<backup_key, pending_restore> waiting;
+  std::uint64_t next_token = 0;
+  bool sweep_scheduled = false;
+};
+
+using registry_ptr = registry_actor::stateful_pointer<registry_state>;
+
+bool valid(const backup_key& key) {
+  return !key.topic.empty() && !key.client_id.empty();
+}
+
+void schedule_sweep(registry_ptr self) {
+  auto& st = self->state;
+  if (st.sweep_scheduled || st.table->backup_count() == 0)
+    return;
+  st.sweep_scheduled = true;
+  self->delayed_send(self, st.table->config().sweep_interval,
+                     sweep_atom::value);
+}
+
+restore_outcome attach(registry_ptr self, const backup_key& key,
+                       const caf::actor& channel) {
+  self->monitor(channel);
+  auto out = self->state.table->attach(key, channel.address(),
+                                       self->clock().now());
+  schedule_sweep(self);
+  return out;
+}
+
+// Hands the key to the join that waited for it, once the key is free.
+void serve_waiting(registry_ptr self, const backup_key& key) {
+  auto& st = self->state;
+  auto i = st.waiting.find(key);
+  if (i == st.waiting.end() || st.table->live_channel(key))
+    return;
+  auto p = std::move(i->second);
+  st.waiting.erase(i);
+  p.promise.deliver(attach(self, key, p.channel));
+}
+
+} // namespace
+
+registry_actor spawn_registry(caf::actor_system& sys,
+                              std::shared_ptr<backup_table> table) {
+  auto impl = [](registry_ptr self, std::shared_ptr<backup_table> tbl)
+    -> registry_actor::behavior_type {
+    self->state.table = std::move(tbl);
+    self->set_down_handler([self](caf::down_msg& dm) {
+      auto& st = self->state;
+      if (auto key = st.table->detach(dm.source, dm.reason,
+                                      self->clock().now()))
+        serve_waiting(self, *key);
+      schedule_sweep(self);
+    });
+    return {
+      [self](restore_atom, const backup_key& key,
+             const caf::actor& channel) -> caf::result<restore_outcome> {
+        if (!valid(key))
+          return caf::make_error(registry_error::invalid_key,
+                                 "topic and client id must not be empty");
+        if (!channel)
+          return caf::make_error(registry_error::invalid_key,
+                                 "no channel to track");
+        auto& st = self->state;
+        auto old = st.table->live_channel(key);
+        if (!old)
+          return attach(self, key, channel);
+        // The key is still live: either the old channel crashed and its down
+        // message is on its way, or it is alive (a reconnecting client). In
+        // both cases ask it to end and answer once it is down, so a rejoin
+        // never sees "no backup" while the last commit is still in flight.
+        if (auto i = st.waiting.find(key); i != st.waiting.end()) {
+          i->second.promise.deliver(caf::make_error(
+            registry_error::superseded, "a newer join took this key"));
+          ++st.table->counters().superseded_joins;
+          st.waiting.erase(i);
+        }
+        auto token = ++st.next_token;
+        auto rp = self->make_response_promise<restore_outcome>();
+        st.waiting.emplace(key, pending_restore{rp, channel, token});
+        self->send_exit(*old, caf::make_error(channel_exit::taken_over));
+        self->delayed_send(self, st.table->config().down_wait,
+                           wait_over_atom::value, key, token);
+        return rp;
+      },
+      [self](caf::put_atom, const backup_key& key,
+             const std::string& json) -> caf::result<std::uint64_t> {
+        if (!valid(key))
+          return caf::make_error(registry_error::invalid_key,
+                                 "topic and client id must not be empty");
+        boost::json::error_code ec;
+        auto v = boost::json::parse(json, ec);
+        if (ec)
+          return caf::make_error(registry_error::invalid_json, ec.message());
+        if (!v.is_object())
+          return caf::make_error(registry_error::not_an_object,
+                                 "assigns must be a JSON object");
+        auto snap = snapshot::from_object(v.get_object());
+        auto bytes = snap.byte_size();
+        self->state.table->put_backup(key, std::move(snap),
+                                      self->clock().now());
+        schedule_sweep(self);
+        return static_cast<std::uint64_t>(bytes);
+      },
+      [self](caf::get_atom,
+             const backup_key& key) -> caf::result<std::string> {
+        if (auto snap = self->state.table->peek_backup(key))
+          return boost::json::serialize(snap->to_object());
+        return caf::make_error(registry_error::no_backup, to_string(key));
+      },
+      [self](stats_atom) {
+        return boost::json::serialize(self->state.table->stats());
+      },
+      [self](sweep_atom) {
+        auto& st = self->state;
+        st.sweep_scheduled = false;
+        st.table->expire(self->clock().now());
+        schedule_sweep(self);
+      },
+      [self](wait_over_atom, const backup_key& key, std::uint64_t token) {
+        auto& st = self->state;
+        auto i = st.waiting.find(key);
+        if (i == st.waiting.end() || i->second.token != token)
+          return;
+        // The old channel did not go down in time (a frozen node): take its
+        // last commit over; its late down message will find nothing to do.
+        if (auto old = st.table->live_channel(key)) {
+          ++st.table->counters().down_wait_timeouts;
+          st.table->detach(*old, caf::make_error(channel_exit::taken_over),
+                           self->clock().now());
+        }
+        serve_waiting(self, key);
+      },
+    };
+  };
+  return sys.spawn(impl, std::move(table));
+}
+
+} // namespace chanstate

@@ -1,0 +1,62 @@
+// Names for chanstate's error codes.
+#include "registry/registry_error.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/sec.hpp>
+
+namespace chanstate {
+
+std::string to_string(registry_error x) {
+  switch (x) {
+    case registry_error::invalid_key:
+      return "invalid_key";
+    case registry_error::not_an_object:
+      return "not_an_object";
+    case registry_error::invalid_json:
+      return "invalid_json";
+    case registry_error::no_backup:
+      return "no_backup";
+    case registry_error::superseded:
+      return "superseded";
+  }
+  return "registry_error(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
+std::string to_string(channel_exit x) {
+  switch (x) {
+    case channel_exit::crashed:
+      return "crashed";
+    case channel_exit::stopped_with_error:
+      return "stopped_with_error";
+    case channel_exit::transport_lost:
+      return "transport_lost";
+    case channel_exit::taken_over:
+      return "taken_over";
+    case channel_exit::join_refused:
+      return "join_refused";
+  }
+  return "channel_exit(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "normal";
+  std::string name;
+  auto cat = err.category();
+  if (cat == caf::atom("cs_reg"))
+    name = to_string(static_cast<registry_error>(err.code()));
+  else if (cat == caf::atom("cs_exit"))
+    name = to_string(static_cast<channel_exit>(err.code()));
+  else if (cat == caf::atom("exit"))
+    name = caf::to_string(static_cast<caf::exit_reason>(err.code()));
+  else if (cat == caf::atom("system"))
+    name = caf::to_string(static_cast<caf::sec>(err.code()));
+  else
+    return caf::to_string(err);
+  if (!err.context().empty())
+    name += ": " + caf::to_string(err.context());
+  return name;
+}
+
+} // namespace chanstate

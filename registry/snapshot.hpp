@@ -1,0 +1,72 @@
+// Immutable assigns: the value a commit publishes and a backup keeps.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+namespace chanstate {
+
+/// An immutable map from assign name to a shared, immutable JSON value.
+/// Copying a snapshot copies one pointer. `with` builds a new map that shares
+/// every unchanged value with the old one, so publishing assigns after a
+/// handler costs O(number of keys), never O(bytes of state).
+class snapshot {
+public:
+  using value_ptr = std::shared_ptr<const boost::json::value>;
+  using entry = std::pair<std::string, value_ptr>;
+  using entries = std::vector<entry>;
+
+  snapshot() = default;
+
+  /// Builds a snapshot from a JSON object (one deep copy, at the edge only).
+  static snapshot from_object(const boost::json::object& obj);
+
+  /// The value under `key`, or nullptr.
+  const boost::json::value* find(std::string_view key) const noexcept;
+
+  /// A snapshot equal to this one with `key` set to `value`.
+  snapshot with(std::string key, boost::json::value value) const;
+
+  /// A snapshot equal to this one without `key`.
+  snapshot without(std::string_view key) const;
+
+  /// Materializes the assigns as a JSON object (a deep copy: for the edge).
+  boost::json::object to_object() const;
+
+  /// Estimated heap bytes held by the values (computed by walking them).
+  std::size_t byte_size() const;
+
+  bool empty() const noexcept {
+    return !data_ || data_->empty();
+  }
+
+  std::size_t size() const noexcept {
+    return data_ ? data_->size() : 0;
+  }
+
+  /// True if both share the same map (cheap identity check, not equality).
+  bool same_as(const snapshot& other) const noexcept {
+    return data_ == other.data_;
+  }
+
+  const entries& items() const noexcept;
+
+private:
+  explicit snapshot(std::shared_ptr<const entries> data)
+    : data_(std::move(data)) {
+  }
+
+  std::shared_ptr<const entries> data_;
+};
+
+/// Estimated heap bytes of one JSON value, including nested values.
+std::size_t json_byte_size(const boost::json::value& v);
+
+} // namespace chanstate
