@@ -28,10 +28,7 @@ std::string to_string(channel_error x) {
 std::string explain(const caf::error& err) {
   if (err.category() != caf::atom("cs_chan"))
     return describe(err);
-  auto name = to_string(static_cast<channel_error>(err.code()));
-  if (!err.context().empty())
-    name += ": " + caf::to_string(err.context());
-  return name;
+  return to_string(static_cast<channel_error>(err.code())) + context_text(err);
 }
 
 } // namespace chanstate

@@ -39,6 +39,16 @@ std::string to_string(channel_exit x) {
   return "channel_exit(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+std::string context_text(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.empty())
+    return {};
+  // Our errors carry one string; print it bare rather than as a tuple.
+  if (ctx.match_elements<std::string>())
+    return ": " + ctx.get_as<std::string>(0);
+  return ": " + caf::to_string(ctx);
+}
+
 std::string describe(const caf::error& err) {
   if (!err)
     return "normal";
@@ -54,9 +64,7 @@ std::string describe(const caf::error& err) {
     name = caf::to_string(static_cast<caf::sec>(err.code()));
   else
     return caf::to_string(err);
-  if (!err.context().empty())
-    name += ": " + caf::to_string(err.context());
-  return name;
+  return name + context_text(err);
 }
 
 } // namespace chanstate

@@ -32,6 +32,9 @@ enum class channel_exit : uint8_t {
 std::string to_string(registry_error x);
 std::string to_string(channel_exit x);
 
+/// ": <context>" of an error, or empty; a single string context is bare.
+std::string context_text(const caf::error& err);
+
 /// Renders any error, including ours, for logs and client replies.
 std::string describe(const caf::error& err);
 
