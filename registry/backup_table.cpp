@@ -24,6 +24,8 @@ restore_outcome backup_table::attach(const backup_key& key,
     auto& b = i->second;
     if (b.expires_at <= now) {
       ++counters_.expired;
+      if (observer_)
+        observer_->dropped(key);
     } else if (b.quarantined) {
       out.reason = b.exit_reason;
       ++counters_.restores_refused_crash_loop;
@@ -39,7 +41,9 @@ restore_outcome backup_table::attach(const backup_key& key,
   }
   if (!out.restored && out.reason.empty())
     ++counters_.restores_fresh;
-  out.cell = std::make_shared<commit_cell>(std::move(start));
+  out.cell = observer_ ? std::make_shared<commit_cell>(std::move(start), key,
+                                                        observer_)
+                       : std::make_shared<commit_cell>(std::move(start));
   by_channel_[channel] = key;
   live_[key] = live_entry{std::move(channel), out.cell, std::move(crashes)};
   return out;
@@ -61,6 +65,8 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   auto verdict = classify_exit(reason);
   if (verdict == exit_verdict::discard) {
     ++counters_.discarded_normal;
+    if (observer_)
+      observer_->dropped(key);
     return key;
   }
   backup_entry b;
@@ -85,6 +91,12 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     b.assigns = entry.cell->load();
     b.bytes = b.assigns.byte_size();
   }
+  if (observer_) {
+    if (b.quarantined)
+      observer_->dropped(key);
+    else
+      observer_->stored(key, b.assigns);
+  }
   b.expires_at = now + cfg_.backup_ttl;
   store_backup(key, std::move(b));
   return key;
@@ -100,6 +112,8 @@ void backup_table::put_backup(const backup_key& key, snapshot assigns,
   b.expires_at = now + cfg_.backup_ttl;
   b.exit_reason = "imported";
   ++counters_.imported;
+  if (observer_)
+    observer_->stored(key, b.assigns);
   store_backup(key, std::move(b));
 }
 
@@ -122,7 +136,7 @@ std::size_t backup_table::expire(time_point now) {
     auto i = backups_.find(oldest_first_.front());
     if (i->second.expires_at > now)
       break;
-    erase_backup(i);
+    drop_backup(i);
     ++counters_.expired;
     ++n;
   }
@@ -156,8 +170,15 @@ void backup_table::enforce_caps() {
     auto i = backups_.find(oldest_first_.front());
     ++counters_.evicted;
     counters_.evicted_bytes += i->second.bytes;
-    erase_backup(i);
+    drop_backup(i);
   }
+}
+
+void backup_table::drop_backup(
+  std::unordered_map<backup_key, backup_entry>::iterator i) {
+  if (observer_)
+    observer_->dropped(i->first);
+  erase_backup(i);
 }
 
 bool backup_table::crash_loop(crash_log& log, time_point now) const {

@@ -18,6 +18,7 @@
 #include "registry/exit_policy.hpp"
 #include "registry/registry_config.hpp"
 #include "registry/snapshot.hpp"
+#include "registry/table_observer.hpp"
 
 namespace chanstate {
 
@@ -62,6 +63,11 @@ public:
 
   const registry_config& config() const noexcept {
     return cfg_;
+  }
+
+  /// Reports every later change of saved state to `observer` (the journal).
+  void set_observer(std::shared_ptr<table_observer> observer) {
+    observer_ = std::move(observer);
   }
 
   /// The live channel serving `key`, if any.
@@ -137,6 +143,7 @@ private:
 
   void store_backup(const backup_key& key, backup_entry entry);
   void erase_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
+  void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void enforce_caps();
   bool crash_loop(crash_log& log, time_point now) const;
 
@@ -147,6 +154,7 @@ private:
   std::list<backup_key> oldest_first_;
   std::size_t backup_bytes_ = 0;
   registry_counters counters_;
+  std::shared_ptr<table_observer> observer_;
 };
 
 } // namespace chanstate

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <memory>
 
+#include "registry/backup_key.hpp"
 #include "registry/snapshot.hpp"
+#include "registry/table_observer.hpp"
 
 namespace chanstate {
 
@@ -18,8 +20,18 @@ public:
     : current_(std::make_shared<const snapshot>(std::move(initial))) {
   }
 
+  /// A cell whose commits are also reported to `observer` (the journal).
+  commit_cell(snapshot initial, backup_key key,
+              std::shared_ptr<table_observer> observer)
+    : current_(std::make_shared<const snapshot>(std::move(initial))),
+      key_(std::move(key)),
+      observer_(std::move(observer)) {
+  }
+
   /// Publishes `s` as the channel's last completed state.
   void store(snapshot s) {
+    if (observer_)
+      observer_->committed(key_, s);
     std::atomic_store_explicit(&current_,
                                std::make_shared<const snapshot>(std::move(s)),
                                std::memory_order_release);
@@ -38,6 +50,8 @@ public:
 
 private:
   std::shared_ptr<const snapshot> current_;
+  backup_key key_;
+  std::shared_ptr<table_observer> observer_;
   std::atomic<std::uint64_t> commits_{0};
 };
 
