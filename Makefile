@@ -8,7 +8,7 @@ WERROR := $(if $(filter true 1 yes,$(CI)),ON,OFF)
 CMAKE_FLAGS ?=
 
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
-                libboost-json1.81-dev doctest-dev
+                libboost-json1.81-dev doctest-dev liblmdb-dev
 
 .PHONY: run test build configure deps apt-deps npm-deps clean
 

@@ -19,6 +19,12 @@ std::string to_string(registry_error x) {
       return "no_backup";
     case registry_error::superseded:
       return "superseded";
+    case registry_error::journal_unusable:
+      return "journal_unusable";
+    case registry_error::journal_too_new:
+      return "journal_too_new";
+    case registry_error::journal_corrupt:
+      return "journal_corrupt";
   }
   return "registry_error(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -17,6 +17,9 @@ enum class registry_error : uint8_t {
   invalid_json,      // imported assigns do not parse
   no_backup,         // nothing is stored for that key
   superseded,        // a newer join for the same key replaced this request
+  journal_unusable,  // the journal cannot be opened or written
+  journal_too_new,   // the journal was written by a newer format
+  journal_corrupt,   // the journal's contents do not parse
 };
 
 /// Why a channel ended, beyond CAF's own reasons. The registry reads these in

@@ -1,0 +1,187 @@
+// The journal writer: coalesce, diff against what is on disk, write a batch.
+#include "registry/journal_actor.hpp"
+
+#include <iostream>
+#include <optional>
+#include <unordered_map>
+
+#include <boost/json/serialize.hpp>
+#include <caf/all.hpp>
+
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+namespace {
+
+struct journal_state {
+  static inline const char* name = "chanstate.journal";
+  std::shared_ptr<journal_store> store;
+  std::unordered_map<backup_key, snapshot> on_disk;
+  // Latest wanted state per key since the last batch; nullopt = erase.
+  std::unordered_map<backup_key, std::optional<snapshot>> staged;
+  bool flush_queued = false;
+  std::uint64_t changes_seen = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t records_written = 0;
+  std::uint64_t write_errors = 0;
+};
+
+using journal_ptr = caf::stateful_actor<journal_state>*;
+
+// The records that turn `before` into `after`: unchanged values are the same
+// pointer, so this costs O(keys) plus the bytes of what changed.
+void diff(const snapshot& before, const snapshot& after,
+          std::vector<journal_store::assign_change>& out) {
+  const auto& xs = before.items();
+  const auto& ys = after.items();
+  auto i = xs.begin();
+  auto j = ys.begin();
+  while (i != xs.end() || j != ys.end()) {
+    if (j == ys.end() || (i != xs.end() && i->first < j->first)) {
+      out.push_back({i->first, nullptr});
+      ++i;
+    } else if (i == xs.end() || j->first < i->first) {
+      out.push_back({j->first, j->second});
+      ++j;
+    } else {
+      if (i->second != j->second && *i->second != *j->second)
+        out.push_back({j->first, j->second});
+      ++i;
+      ++j;
+    }
+  }
+}
+
+void stage(journal_ptr self, const backup_key& key,
+           std::optional<snapshot> what) {
+  auto& st = self->state;
+  ++st.changes_seen;
+  st.staged[key] = std::move(what);
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, caf::flush_atom::value);
+  }
+}
+
+void flush(journal_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.staged.empty())
+    return;
+  std::vector<journal_store::key_change> batch;
+  batch.reserve(st.staged.size());
+  for (auto& [key, what] : st.staged) {
+    journal_store::key_change change;
+    change.key = key;
+    auto disk = st.on_disk.find(key);
+    if (!what) {
+      if (disk == st.on_disk.end())
+        continue;
+      change.erase_all = true;
+      st.on_disk.erase(disk);
+    } else {
+      diff(disk == st.on_disk.end() ? snapshot{} : disk->second, *what,
+           change.assigns);
+      if (change.assigns.empty())
+        continue;
+      st.on_disk[key] = std::move(*what);
+    }
+    st.records_written += change.assigns.size() + (change.erase_all ? 1 : 0);
+    batch.push_back(std::move(change));
+  }
+  st.staged.clear();
+  if (batch.empty())
+    return;
+  ++st.batches;
+  if (auto err = st.store->apply(batch)) {
+    // Nothing in memory is lost, but a process crash now would lose these
+    // changes: say so loudly and count it.
+    ++st.write_errors;
+    std::cerr << "chanstate journal: write failed: " << describe(err) << '\n';
+  }
+}
+
+caf::behavior journal_impl(journal_ptr self,
+                           std::shared_ptr<journal_store> store,
+                           std::vector<std::pair<backup_key, snapshot>> disk) {
+  auto& st = self->state;
+  st.store = std::move(store);
+  for (auto& [k, s] : disk)
+    st.on_disk.emplace(std::move(k), std::move(s));
+  return {
+    [self](journal_atom, const backup_key& key, const snapshot& s) {
+      stage(self, key, s);
+    },
+    [self](caf::delete_atom, const backup_key& key) {
+      stage(self, key, std::nullopt);
+    },
+    // Also a barrier for callers: everything they sent before is on disk
+    // once the reply arrives.
+    [self](caf::flush_atom) -> caf::unit_t {
+      flush(self);
+      return caf::unit;
+    },
+    [self](caf::reset_atom) -> caf::result<caf::unit_t> {
+      auto& st = self->state;
+      st.staged.clear();
+      st.on_disk.clear();
+      if (auto err = st.store->clear())
+        return err;
+      return caf::unit;
+    },
+    [self](caf::get_atom) -> caf::result<std::vector<std::pair<backup_key, snapshot>>> {
+      flush(self);
+      auto all = self->state.store->load();
+      if (!all)
+        return std::move(all.error());
+      return std::move(*all);
+    },
+    [self](journal_atom) {
+      auto& st = self->state;
+      return boost::json::serialize(boost::json::object{
+        {"changes_seen", st.changes_seen},
+        {"batches", st.batches},
+        {"records_written", st.records_written},
+        {"write_errors", st.write_errors},
+        {"refused_long_keys", st.store->refused_long_keys()},
+        {"keys_on_disk", st.on_disk.size()},
+      });
+    },
+  };
+}
+
+/// Forwards the table's changes to the writer; safe from any thread.
+class journal_observer : public table_observer {
+public:
+  explicit journal_observer(caf::actor writer) : writer_(std::move(writer)) {
+  }
+
+  void committed(const backup_key& key, const snapshot& s) override {
+    caf::anon_send(writer_, journal_atom::value, key, s);
+  }
+
+  void stored(const backup_key& key, const snapshot& s) override {
+    caf::anon_send(writer_, journal_atom::value, key, s);
+  }
+
+  void dropped(const backup_key& key) override {
+    caf::anon_send(writer_, caf::delete_atom::value, key);
+  }
+
+private:
+  caf::actor writer_;
+};
+
+} // namespace
+
+journal_handle
+spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
+              std::vector<std::pair<backup_key, snapshot>> on_disk) {
+  auto writer = sys.spawn<caf::detached>(
+    journal_impl, std::shared_ptr<journal_store>{std::move(store)},
+    std::move(on_disk));
+  return {writer, std::make_shared<journal_observer>(writer)};
+}
+
+} // namespace chanstate

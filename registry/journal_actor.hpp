@@ -1,0 +1,48 @@
+// The journal writer: batches the backup table's changes into LMDB.
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+#include "registry/backup_key.hpp"
+#include "registry/journal_store.hpp"
+#include "registry/snapshot.hpp"
+#include "registry/table_observer.hpp"
+
+// Snapshots travel between the registry, channels and the journal writer of
+// one process by pointer; they never leave the process this way.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chanstate::snapshot)
+using chanstate_journal_contents
+  = std::vector<std::pair<chanstate::backup_key, chanstate::snapshot>>;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chanstate_journal_contents)
+
+namespace chanstate {
+
+using journal_atom = caf::atom_constant<caf::atom("cs_journal")>;
+
+/// The writer and the observer that feeds it (install the observer with
+/// backup_table::set_observer).
+struct journal_handle {
+  caf::actor writer;
+  std::shared_ptr<table_observer> observer;
+};
+
+/// Spawns the writer on its own thread (disk work never blocks a scheduler
+/// worker). `on_disk` is what the store already holds (from load()), so
+/// unchanged assigns are not written again. Writes are coalesced: all changes
+/// that arrive while a batch is written go into the next transaction, and a
+/// key committed many times in between is written once.
+/// Messages: (caf::reset_atom) → clears the journal (clean shutdown), replies
+/// caf::unit or an error; (caf::flush_atom) → writes what is staged, then
+/// replies caf::unit; (caf::get_atom) → what is on disk after a flush;
+/// (journal_atom) → the writer's counters as JSON text.
+journal_handle
+spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
+              std::vector<std::pair<backup_key, snapshot>> on_disk);
+
+} // namespace chanstate

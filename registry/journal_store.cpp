@@ -1,0 +1,278 @@
+// LMDB behind journal_store: key encoding, format check, batches.
+#include "registry/journal_store.hpp"
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <lmdb.h>
+
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+namespace {
+
+constexpr const char* format_key = "format";
+
+caf::error lmdb_error(registry_error code, const std::string& what, int rc) {
+  return caf::make_error(code, what + ": " + mdb_strerror(rc));
+}
+
+void put_len(std::string& out, std::size_t n) {
+  out.push_back(static_cast<char>((n >> 8) & 0xFF));
+  out.push_back(static_cast<char>(n & 0xFF));
+}
+
+// [len16 topic][topic][len16 client][client]: the prefix of all the key's
+// records. Lengths keep ("ab","c") and ("a","bc") apart; any bytes allowed.
+std::string key_prefix(const backup_key& key) {
+  std::string out;
+  out.reserve(4 + key.topic.size() + key.client_id.size());
+  put_len(out, key.topic.size());
+  out += key.topic;
+  put_len(out, key.client_id.size());
+  out += key.client_id;
+  return out;
+}
+
+std::optional<std::pair<backup_key, std::string>>
+decode_key(const char* p, std::size_t n) {
+  auto take = [&](std::string& out) {
+    if (n < 2)
+      return false;
+    std::size_t len = (static_cast<unsigned char>(p[0]) << 8)
+                      | static_cast<unsigned char>(p[1]);
+    p += 2;
+    n -= 2;
+    if (n < len)
+      return false;
+    out.assign(p, len);
+    p += len;
+    n -= len;
+    return true;
+  };
+  backup_key key;
+  if (!take(key.topic) || !take(key.client_id))
+    return std::nullopt;
+  return std::make_pair(std::move(key), std::string{p, n});
+}
+
+MDB_val as_val(const std::string& s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+// Aborts a transaction unless it was committed.
+struct txn_guard {
+  MDB_txn* txn = nullptr;
+  ~txn_guard() {
+    if (txn)
+      mdb_txn_abort(txn);
+  }
+  int commit() {
+    auto rc = mdb_txn_commit(txn);
+    txn = nullptr;
+    return rc;
+  }
+};
+
+int erase_prefix(MDB_txn* txn, MDB_dbi dbi, const std::string& prefix) {
+  MDB_cursor* cur = nullptr;
+  if (auto rc = mdb_cursor_open(txn, dbi, &cur))
+    return rc;
+  int rc = 0;
+  for (;;) {
+    MDB_val k = as_val(prefix);
+    MDB_val v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc || k.mv_size < prefix.size()
+        || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0)
+      break;
+    if ((rc = mdb_cursor_del(cur, 0)))
+      break;
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<journal_store>>
+journal_store::open(const std::string& dir, std::size_t map_bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return caf::make_error(registry_error::journal_unusable,
+                           "cannot create journal directory " + dir + ": "
+                             + ec.message());
+  std::unique_ptr<journal_store> js{new journal_store};
+  js->dir_ = dir;
+  int rc = mdb_env_create(&js->env_);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable, "mdb_env_create", rc);
+  mdb_env_set_maxdbs(js->env_, 2);
+  mdb_env_set_mapsize(js->env_, map_bytes);
+  rc = mdb_env_open(js->env_, dir.c_str(),
+                    MDB_NOSYNC | MDB_WRITEMAP | MDB_NOMETASYNC, 0644);
+  if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_VERSION_MISMATCH)
+    return lmdb_error(registry_error::journal_corrupt,
+                      "journal " + dir + " is not a readable LMDB journal",
+                      rc);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable,
+                      "cannot open journal " + dir, rc);
+  int dead = 0;
+  mdb_reader_check(js->env_, &dead); // readers left by a killed process
+  txn_guard t;
+  if ((rc = mdb_txn_begin(js->env_, nullptr, 0, &t.txn)))
+    return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
+  MDB_dbi meta;
+  if ((rc = mdb_dbi_open(t.txn, "meta", MDB_CREATE, &meta))
+      || (rc = mdb_dbi_open(t.txn, "assigns", MDB_CREATE, &js->assigns_dbi_)))
+    return lmdb_error(registry_error::journal_corrupt,
+                      "journal " + dir + " has no usable tables", rc);
+  std::string fk = format_key;
+  MDB_val k = as_val(fk);
+  MDB_val v;
+  rc = mdb_get(t.txn, meta, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    auto text = std::to_string(format_version);
+    MDB_val nv = as_val(text);
+    if ((rc = mdb_put(t.txn, meta, &k, &nv, 0)))
+      return lmdb_error(registry_error::journal_unusable, "write format", rc);
+  } else if (rc) {
+    return lmdb_error(registry_error::journal_corrupt, "read format", rc);
+  } else {
+    std::string text{static_cast<const char*>(v.mv_data), v.mv_size};
+    int found = 0;
+    try {
+      found = std::stoi(text);
+    } catch (...) {
+      return caf::make_error(registry_error::journal_corrupt,
+                             "journal " + dir + " has an unreadable format "
+                             "marker '" + text + "'");
+    }
+    if (found > format_version)
+      return caf::make_error(registry_error::journal_too_new,
+                             "journal " + dir + " has format "
+                               + std::to_string(found)
+                               + ", newer than this build's "
+                               + std::to_string(format_version)
+                               + "; refusing to touch it");
+    if (found < 1)
+      return caf::make_error(registry_error::journal_corrupt,
+                             "journal " + dir + " has format " + text);
+  }
+  if ((rc = t.commit()))
+    return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  return js;
+}
+
+journal_store::~journal_store() {
+  if (env_) {
+    mdb_env_sync(env_, 1);
+    mdb_env_close(env_);
+  }
+}
+
+caf::error journal_store::apply(const std::vector<key_change>& batch) {
+  txn_guard t;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
+  std::string k;
+  std::string text;
+  for (const auto& change : batch) {
+    auto prefix = key_prefix(change.key);
+    if (change.erase_all && (rc = erase_prefix(t.txn, assigns_dbi_, prefix)))
+      return lmdb_error(registry_error::journal_unusable, "erase", rc);
+    for (const auto& a : change.assigns) {
+      k = prefix;
+      k += a.name;
+      if (k.size() > static_cast<std::size_t>(mdb_env_get_maxkeysize(env_))) {
+        ++refused_long_keys_;
+        continue;
+      }
+      MDB_val kv = as_val(k);
+      if (!a.value) {
+        rc = mdb_del(t.txn, assigns_dbi_, &kv, nullptr);
+        if (rc && rc != MDB_NOTFOUND)
+          return lmdb_error(registry_error::journal_unusable, "del", rc);
+        continue;
+      }
+      text = boost::json::serialize(*a.value);
+      MDB_val vv = as_val(text);
+      if ((rc = mdb_put(t.txn, assigns_dbi_, &kv, &vv, 0)))
+        return lmdb_error(registry_error::journal_unusable, "put", rc);
+    }
+  }
+  if ((rc = t.commit()))
+    return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  return caf::none;
+}
+
+caf::expected<std::vector<std::pair<backup_key, snapshot>>>
+journal_store::load() const {
+  txn_guard t;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &t.txn);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
+  MDB_cursor* cur = nullptr;
+  if ((rc = mdb_cursor_open(t.txn, assigns_dbi_, &cur)))
+    return lmdb_error(registry_error::journal_unusable, "cursor", rc);
+  // Records of one key are adjacent (they share the key's prefix).
+  std::map<std::pair<std::string, std::string>, boost::json::object> states;
+  MDB_val k;
+  MDB_val v;
+  caf::error err;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    auto decoded = decode_key(static_cast<const char*>(k.mv_data), k.mv_size);
+    boost::json::error_code ec;
+    auto value = boost::json::parse(
+      std::string_view{static_cast<const char*>(v.mv_data), v.mv_size}, ec);
+    if (!decoded || ec) {
+      err = caf::make_error(registry_error::journal_corrupt,
+                            "journal " + dir_ + " holds a record that does "
+                            "not decode; refusing to load it");
+      break;
+    }
+    auto& [key, name] = *decoded;
+    states[{std::move(key.topic), std::move(key.client_id)}].emplace(
+      name, std::move(value));
+  }
+  mdb_cursor_close(cur);
+  if (err)
+    return err;
+  if (rc != MDB_NOTFOUND)
+    return lmdb_error(registry_error::journal_corrupt, "cursor walk", rc);
+  std::vector<std::pair<backup_key, snapshot>> out;
+  out.reserve(states.size());
+  for (auto& [k2, obj] : states)
+    out.emplace_back(backup_key{k2.first, k2.second},
+                     snapshot::from_object(obj));
+  return out;
+}
+
+caf::error journal_store::clear() {
+  txn_guard t;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
+  if ((rc = mdb_drop(t.txn, assigns_dbi_, 0)))
+    return lmdb_error(registry_error::journal_unusable, "clear", rc);
+  if ((rc = t.commit()))
+    return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  return sync();
+}
+
+caf::error journal_store::sync() {
+  if (auto rc = mdb_env_sync(env_, 1))
+    return lmdb_error(registry_error::journal_unusable, "sync", rc);
+  return caf::none;
+}
+
+} // namespace chanstate

@@ -1,0 +1,79 @@
+// The on-disk journal: every key's last saved assigns, in LMDB.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "registry/backup_key.hpp"
+#include "registry/snapshot.hpp"
+
+struct MDB_env;
+
+namespace chanstate {
+
+/// One record per (topic, client id, assign name) holding the assign's JSON,
+/// so a commit writes only the assigns that changed. LMDB with a writable
+/// memory map and no sync: a committed write transaction survives the death
+/// of the process (not of the machine; call sync() for that).
+class journal_store {
+public:
+  /// The format this build writes; a journal of a newer one is refused.
+  static constexpr int format_version = 1;
+
+  /// Opens (creating if needed) the journal in `dir`. Refuses a journal of a
+  /// newer format or one LMDB cannot read, with a message that says so.
+  static caf::expected<std::unique_ptr<journal_store>>
+  open(const std::string& dir, std::size_t map_bytes = std::size_t{1} << 30);
+
+  ~journal_store();
+
+  journal_store(const journal_store&) = delete;
+  journal_store& operator=(const journal_store&) = delete;
+
+  /// One key's change: assigns to write (value) or erase (nullptr value).
+  struct assign_change {
+    std::string name;
+    std::shared_ptr<const boost::json::value> value;
+  };
+
+  struct key_change {
+    backup_key key;
+    bool erase_all = false;            // drop every record of the key first
+    std::vector<assign_change> assigns;
+  };
+
+  /// Applies a batch in one write transaction.
+  caf::error apply(const std::vector<key_change>& batch);
+
+  /// Every journaled key with its assigns. A record that does not parse makes
+  /// the whole load fail with journal_corrupt: nothing is silently skipped.
+  caf::expected<std::vector<std::pair<backup_key, snapshot>>> load() const;
+
+  /// Removes every record (a clean shutdown).
+  caf::error clear();
+
+  /// Flushes to stable storage.
+  caf::error sync();
+
+  /// Keys longer than LMDB allows are not journaled; this counts them.
+  std::uint64_t refused_long_keys() const noexcept {
+    return refused_long_keys_;
+  }
+
+private:
+  journal_store() = default;
+
+  MDB_env* env_ = nullptr;
+  unsigned int assigns_dbi_ = 0;
+  std::uint64_t refused_long_keys_ = 0;
+  std::string dir_;
+};
+
+} // namespace chanstate
