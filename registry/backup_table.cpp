@@ -123,6 +123,12 @@ std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
   return std::nullopt;
 }
 
+commit_cell_ptr backup_table::live_cell(const backup_key& key) const {
+  if (auto i = live_.find(key); i != live_.end())
+    return i->second.cell;
+  return nullptr;
+}
+
 std::optional<snapshot> backup_table::peek_live(const backup_key& key) const {
   if (auto i = live_.find(key); i != live_.end())
     return i->second.cell->load();
@@ -224,6 +230,7 @@ boost::json::object backup_table::stats() const {
     {"imported", c.imported},
     {"down_wait_timeouts", c.down_wait_timeouts},
     {"superseded_joins", c.superseded_joins},
+    {"rejected_commits", c.rejected_commits},
     {"restores", std::move(restores)},
     {"exits", std::move(exits)},
     {"drops", std::move(drops)},

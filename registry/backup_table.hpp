@@ -52,6 +52,7 @@ struct registry_counters {
   std::uint64_t imported = 0;
   std::uint64_t down_wait_timeouts = 0;
   std::uint64_t superseded_joins = 0;
+  std::uint64_t rejected_commits = 0;
 };
 
 /// Plain data structure, no actors: the registry actor drives it, tests poke
@@ -88,6 +89,9 @@ public:
 
   /// The backup of `key`, if one is stored (not the live state).
   std::optional<snapshot> peek_backup(const backup_key& key) const;
+
+  /// The commit cell of the live channel of `key`, or nullptr.
+  commit_cell_ptr live_cell(const backup_key& key) const;
 
   /// The last commit of the live channel of `key`, if any.
   std::optional<snapshot> peek_live(const backup_key& key) const;

@@ -1,6 +1,7 @@
 // The registry actor: the exit matrix applied to down messages.
 #include "registry/registry_actor.hpp"
 
+#include <functional>
 #include <unordered_map>
 
 #include <boost/json/parse.hpp>
@@ -14,7 +15,8 @@ namespace chanstate {
 namespace {
 
 struct pending_restore {
-  caf::typed_response_promise<restore_outcome> promise;
+  // Delivers to a local (restore_outcome) or remote (remote_restore) promise.
+  std::function<void(caf::expected<restore_outcome>)> deliver;
   caf::actor channel;
   std::uint64_t token = 0;
 };
@@ -60,7 +62,50 @@ void serve_waiting(registry_ptr self, const backup_key& key) {
     return;
   auto p = std::move(i->second);
   st.waiting.erase(i);
-  p.promise.deliver(attach(self, key, p.channel));
+  p.deliver(attach(self, key, p.channel));
+}
+
+remote_restore to_remote(const restore_outcome& out) {
+  return {out.restored, out.source, out.reason,
+          to_json_text(out.cell->load())};
+}
+
+// Restores `key` for `channel` now, or once the key's old channel is down.
+// `deliver` is called exactly once, maybe later.
+void restore(registry_ptr self, const backup_key& key,
+             const caf::actor& channel,
+             std::function<void(caf::expected<restore_outcome>)> deliver) {
+  if (!valid(key)) {
+    deliver(caf::make_error(registry_error::invalid_key,
+                            "topic and client id must not be empty"));
+    return;
+  }
+  if (!channel) {
+    deliver(caf::make_error(registry_error::invalid_key,
+                            "no channel to track"));
+    return;
+  }
+  auto& st = self->state;
+  auto old = st.table->live_channel(key);
+  if (!old) {
+    deliver(attach(self, key, channel));
+    return;
+  }
+  // The key is still live: either the old channel crashed and its down
+  // message is on its way, or it is alive (a reconnecting client). In both
+  // cases ask it to end and answer once it is down, so a rejoin never sees
+  // "no backup" while the last commit is still in flight.
+  if (auto i = st.waiting.find(key); i != st.waiting.end()) {
+    i->second.deliver(caf::make_error(registry_error::superseded,
+                                      "a newer join took this key"));
+    ++st.table->counters().superseded_joins;
+    st.waiting.erase(i);
+  }
+  auto token = ++st.next_token;
+  st.waiting.emplace(key, pending_restore{std::move(deliver), channel, token});
+  self->send_exit(*old, caf::make_error(channel_exit::taken_over));
+  self->delayed_send(self, st.table->config().down_wait,
+                     wait_over_atom::value, key, token);
 }
 
 } // namespace
@@ -80,49 +125,56 @@ registry_actor spawn_registry(caf::actor_system& sys,
     return {
       [self](restore_atom, const backup_key& key,
              const caf::actor& channel) -> caf::result<restore_outcome> {
-        if (!valid(key))
-          return caf::make_error(registry_error::invalid_key,
-                                 "topic and client id must not be empty");
-        if (!channel)
-          return caf::make_error(registry_error::invalid_key,
-                                 "no channel to track");
-        auto& st = self->state;
-        auto old = st.table->live_channel(key);
-        if (!old)
-          return attach(self, key, channel);
-        // The key is still live: either the old channel crashed and its down
-        // message is on its way, or it is alive (a reconnecting client). In
-        // both cases ask it to end and answer once it is down, so a rejoin
-        // never sees "no backup" while the last commit is still in flight.
-        if (auto i = st.waiting.find(key); i != st.waiting.end()) {
-          i->second.promise.deliver(caf::make_error(
-            registry_error::superseded, "a newer join took this key"));
-          ++st.table->counters().superseded_joins;
-          st.waiting.erase(i);
-        }
-        auto token = ++st.next_token;
         auto rp = self->make_response_promise<restore_outcome>();
-        st.waiting.emplace(key, pending_restore{rp, channel, token});
-        self->send_exit(*old, caf::make_error(channel_exit::taken_over));
-        self->delayed_send(self, st.table->config().down_wait,
-                           wait_over_atom::value, key, token);
+        restore(self, key, channel,
+                [rp](caf::expected<restore_outcome> x) mutable {
+                  if (x)
+                    rp.deliver(std::move(*x));
+                  else
+                    rp.deliver(std::move(x.error()));
+                });
         return rp;
+      },
+      [self](remote_restore_atom, const backup_key& key,
+             const caf::actor& channel) -> caf::result<remote_restore> {
+        auto rp = self->make_response_promise<remote_restore>();
+        restore(self, key, channel,
+                [rp](caf::expected<restore_outcome> x) mutable {
+                  if (x)
+                    rp.deliver(to_remote(*x));
+                  else
+                    rp.deliver(std::move(x.error()));
+                });
+        return rp;
+      },
+      [self](commit_atom, const backup_key& key, const std::string& delta) {
+        auto& st = self->state;
+        auto cell = st.table->live_cell(key);
+        // Only the key's current channel may commit: a channel that was
+        // taken over must not overwrite its successor's state.
+        if (!cell || !self->current_sender()
+            || st.table->live_channel(key)
+                 != caf::actor_cast<caf::actor_addr>(self->current_sender())) {
+          ++st.table->counters().rejected_commits;
+          return;
+        }
+        auto next = apply_delta(cell->load(), delta);
+        if (!next) {
+          ++st.table->counters().rejected_commits;
+          return;
+        }
+        cell->store(std::move(*next));
       },
       [self](caf::put_atom, const backup_key& key,
              const std::string& json) -> caf::result<std::uint64_t> {
         if (!valid(key))
           return caf::make_error(registry_error::invalid_key,
                                  "topic and client id must not be empty");
-        boost::json::error_code ec;
-        auto v = boost::json::parse(json, ec);
-        if (ec)
-          return caf::make_error(registry_error::invalid_json, ec.message());
-        if (!v.is_object())
-          return caf::make_error(registry_error::not_an_object,
-                                 "assigns must be a JSON object");
-        auto snap = snapshot::from_object(v.get_object());
-        auto bytes = snap.byte_size();
-        self->state.table->put_backup(key, std::move(snap),
+        auto snap = snapshot_from_json_text(json);
+        if (!snap)
+          return std::move(snap.error());
+        auto bytes = snap->byte_size();
+        self->state.table->put_backup(key, std::move(*snap),
                                       self->clock().now());
         schedule_sweep(self);
         return static_cast<std::uint64_t>(bytes);

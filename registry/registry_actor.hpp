@@ -19,6 +19,7 @@
 
 #include "registry/backup_key.hpp"
 #include "registry/backup_table.hpp"
+#include "registry/remote_protocol.hpp"
 
 // A restore outcome carries the commit cell, a pointer into this process:
 // it is for local channels only and must never be serialized.
@@ -38,8 +39,14 @@ using wait_over_atom = caf::atom_constant<caf::atom("cs_waitend")>;
 /// - put: imports a JSON object as the key's backup; replies its byte size.
 /// - get: the key's backup as JSON text, or registry_error::no_backup.
 /// - stats: counters and sizes as JSON text.
+/// - remote_restore / commit: the same for a channel on another node, where
+///   no commit cell can be shared: assigns travel as JSON text, commits as
+///   deltas (see remote_protocol.hpp).
 using registry_actor = caf::typed_actor<
   caf::replies_to<restore_atom, backup_key, caf::actor>::with<restore_outcome>,
+  caf::replies_to<remote_restore_atom, backup_key,
+                  caf::actor>::with<remote_restore>,
+  caf::reacts_to<commit_atom, backup_key, std::string>,
   caf::replies_to<caf::put_atom, backup_key, std::string>::with<std::uint64_t>,
   caf::replies_to<caf::get_atom, backup_key>::with<std::string>,
   caf::replies_to<stats_atom>::with<std::string>,
