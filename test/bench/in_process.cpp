@@ -1,0 +1,794 @@
+// In-process scenarios: one lightweight transport actor per channel plays
+// the client; results go into pre-sized slots and latches, so no scenario
+// pays for scoped_actor round trips on its measured path (caf notes §6).
+#include "test/bench/in_process.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+
+#include "actors/demo_channel.hpp"
+#include "actors/frames.hpp"
+#include "actors/join.hpp"
+#include "actors/pubsub.hpp"
+#include "registry/registry_actor.hpp"
+#include "test/bench/bench_channel.hpp"
+
+namespace chanstate::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+using go_atom = caf::atom_constant<caf::atom("b_go")>;
+
+constexpr auto phase_timeout = std::chrono::milliseconds{120'000};
+
+/// Fails the run loudly; the caller prints the reason and exits non-zero.
+struct bench_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void await(latch& l, const char* what) {
+  if (!l.wait(phase_timeout))
+    throw bench_failure{std::string{"timed out waiting for "} + what + " ("
+                        + std::to_string(l.count()) + " arrived)"};
+}
+
+/// Registry, pubsub and routes of one measured system.
+struct node {
+  std::shared_ptr<backup_table> table;
+  channel_env env;
+
+  node(caf::actor_system& sys, bool write_through, bool with_pubsub,
+       std::size_t max_backups) {
+    registry_config rc;
+    // Nothing may expire or be evicted while a scenario runs.
+    rc.backup_ttl = std::chrono::minutes{30};
+    rc.max_backups = std::max(max_backups, rc.max_backups);
+    rc.max_backup_bytes = std::size_t{64} << 30;
+    table = std::make_shared<backup_table>(rc);
+    auto routes = std::make_shared<router>();
+    if (auto err = routes->add("room:*", demo_channel_factory()))
+      throw bench_failure{"route room:*"};
+    if (auto err = routes->add("bench:*", bench_channel_factory()))
+      throw bench_failure{"route bench:*"};
+    env.registry = spawn_registry(sys, table);
+    if (with_pubsub)
+      env.pubsub = spawn_pubsub(sys);
+    env.routes = std::move(routes);
+    env.write_through = write_through;
+  }
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  ~node() {
+    caf::anon_send_exit(env.registry, caf::exit_reason::user_shutdown);
+    if (env.pubsub)
+      caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
+  }
+
+  /// Registry stats, polled only outside measured phases.
+  json::object stats(caf::actor_system& sys) const {
+    caf::scoped_actor self{sys};
+    json::object out;
+    self->request(env.registry, 10s, stats_atom::value)
+      .receive([&](std::string& s) { out = json::parse(s).as_object(); },
+               [&](caf::error& err) {
+                 throw bench_failure{"registry stats: " + sys.render(err)};
+               });
+    return out;
+  }
+
+  /// Waits until the registry tracks `live` channels and holds `backups`.
+  void await_table(caf::actor_system& sys, std::size_t live,
+                   std::size_t backups) const {
+    for (int i = 0; i < 600; ++i) {
+      auto s = stats(sys);
+      if (s["live_channels"].to_number<std::size_t>() == live
+          && s["backups"].to_number<std::size_t>() == backups)
+        return;
+      std::this_thread::sleep_for(50ms);
+    }
+    throw bench_failure{"registry did not settle at live=" + std::to_string(live)
+                        + " backups=" + std::to_string(backups)};
+  }
+};
+
+bool with_pubsub(const options& opts) {
+  return opts.num("pubsub", 1) != 0;
+}
+
+client_event event(std::string ref, std::string name, json::object payload) {
+  return client_event{std::move(ref), std::move(name), {std::move(payload)}};
+}
+
+// ---------------------------------------------------------------- steady ---
+
+struct steady_run {
+  channel_env env;
+  std::int64_t events = 0; // adds per channel
+  std::int64_t every = 10; // a get after this many adds
+  std::string prefix;
+  latch ready;
+  latch done;
+  latch gone;
+  std::atomic<std::size_t> bad{0};
+
+  steady_run(std::size_t n) : ready(n), done(n), gone(n) {
+  }
+};
+
+struct steady_client_state {
+  static inline const char* name = "chanstate.bench.steady_client";
+  caf::actor channel;
+  std::int64_t sent = 0;
+  std::uint64_t ref = 0;
+};
+
+using steady_ptr = caf::stateful_actor<steady_client_state>*;
+
+bool ns_is_prefix(const json::object& payload, std::int64_t n, bool full) {
+  auto resp = payload.if_contains("response");
+  if (!resp || !resp->is_object())
+    return false;
+  auto ns = resp->get_object().if_contains("ns");
+  if (!ns || !ns->is_array()
+      || static_cast<std::int64_t>(ns->get_array().size()) != n)
+    return false;
+  if (!full)
+    return true;
+  std::int64_t want = 1;
+  for (const auto& x : ns->get_array())
+    if (!x.is_int64() || x.get_int64() != want++)
+      return false;
+  return true;
+}
+
+void send_batch(steady_ptr self, steady_run& run) {
+  auto& st = self->state;
+  auto batch = std::min(run.every, run.events - st.sent);
+  for (std::int64_t j = 0; j < batch; ++j)
+    self->send(st.channel, event({}, "add", {{"n", ++st.sent}}));
+  self->send(st.channel, event(std::to_string(++st.ref), "get", {}));
+}
+
+caf::behavior steady_client(steady_ptr self, std::shared_ptr<steady_run> run,
+                            std::size_t i) {
+  auto ch = join_channel(self->system(), run->env,
+                         join_request{run->prefix + std::to_string(i),
+                                      "c" + std::to_string(i), "1",
+                                      {},
+                                      caf::actor_cast<caf::actor>(self)});
+  if (!ch) {
+    ++run->bad;
+    run->ready.arrive();
+    run->done.arrive();
+    run->gone.arrive();
+    self->quit();
+    return {};
+  }
+  self->state.channel = *ch;
+  self->monitor(*ch);
+  self->set_down_handler([self, run](caf::down_msg& dm) {
+    if (dm.source == self->state.channel.address()) {
+      run->gone.arrive();
+      self->quit();
+    }
+  });
+  return {
+    [self, run](outbound_frame& f) {
+      auto& st = self->state;
+      switch (f.kind) {
+        case frame_kind::join_ok:
+          run->ready.arrive();
+          break;
+        case frame_kind::reply: {
+          bool last = st.sent >= run->events;
+          if (!ns_is_prefix(f.payload.value, st.sent, last))
+            ++run->bad;
+          if (last)
+            run->done.arrive();
+          else
+            send_batch(self, *run);
+          break;
+        }
+        default:
+          ++run->bad;
+          run->ready.arrive();
+      }
+    },
+    [self, run](go_atom) { send_batch(self, *run); },
+    [self](caf::leave_atom) {
+      self->send(self->state.channel, caf::leave_atom::value, std::string{});
+    },
+  };
+}
+
+struct steady_figures {
+  double events_per_s = 0;
+  std::int64_t elapsed_us = 0;
+  double joins_per_s = 0;
+  std::size_t bad = 0;
+};
+
+steady_figures steady_once(caf::actor_system& sys, std::size_t n,
+                           std::int64_t m, std::int64_t every,
+                           bool write_through, bool pubsub,
+                           const std::string& tag) {
+  node nd{sys, write_through, pubsub, 0};
+  auto run = std::make_shared<steady_run>(n);
+  run->env = nd.env;
+  run->events = m;
+  run->every = std::max<std::int64_t>(every, 1);
+  run->prefix = "room:" + tag + ":";
+  std::vector<caf::actor> clients;
+  clients.reserve(n);
+  auto tj0 = now_us();
+  for (std::size_t i = 0; i < n; ++i)
+    clients.push_back(sys.spawn(steady_client, run, i));
+  await(run->ready, "steady joins");
+  auto tj1 = run->ready.last_us();
+  auto t0 = now_us();
+  for (auto& c : clients)
+    caf::anon_send(c, go_atom::value);
+  await(run->done, "steady events");
+  auto t1 = run->done.last_us();
+  for (auto& c : clients)
+    caf::anon_send(c, caf::leave_atom::value);
+  await(run->gone, "steady leaves");
+  clients.clear();
+  nd.await_table(sys, 0, 0);
+  steady_figures out;
+  out.elapsed_us = t1 - t0;
+  out.events_per_s = static_cast<double>(n) * static_cast<double>(m) * 1e6
+                     / static_cast<double>(std::max<std::int64_t>(t1 - t0, 1));
+  out.joins_per_s = static_cast<double>(n) * 1e6
+                    / static_cast<double>(std::max<std::int64_t>(tj1 - tj0, 1));
+  out.bad = run->bad.load();
+  return out;
+}
+
+// ---------------------------------------------- recover / kill / memory ---
+
+enum class trigger { crash, kill };
+
+enum class outcome : std::uint8_t { pending, ok, stale, lost, other };
+
+struct recovery_sample {
+  std::int64_t total_us = 0;  // trigger → correct get reply
+  std::int64_t down_us = 0;   // trigger → client saw the channel down
+  std::int64_t rejoin_us = 0; // down → join reply
+  std::int64_t get_us = 0;    // join reply → get reply
+  outcome result = outcome::pending;
+};
+
+json::value make_payload(const std::string& kind, std::int64_t i) {
+  if (kind == "list100") {
+    json::array xs;
+    xs.reserve(100);
+    for (std::int64_t j = 0; j < 100; ++j)
+      xs.push_back(i + j);
+    return xs;
+  }
+  if (kind == "bin1k") {
+    char word[9];
+    std::snprintf(word, sizeof(word), "%08llx",
+                  static_cast<unsigned long long>(i));
+    std::string s;
+    s.reserve(1024);
+    while (s.size() < 1024)
+      s.append(word, 8);
+    return json::string{s};
+  }
+  throw std::invalid_argument("--payload must be list100 or bin1k, got "
+                              + kind);
+}
+
+struct recovery_run {
+  channel_env env;
+  std::string payload;
+  std::string prefix;
+  bool after_crash = false; // crash once, rejoin, change, then trigger
+  bool rejoin = true;       // false: the memory scenario only wants backups
+  std::vector<caf::actor> channels; // slot i written by client i before ready
+  std::vector<recovery_sample> samples;
+  std::atomic<std::int64_t> t0{0};
+  latch ready;
+  latch done;
+  latch gone;
+  std::atomic<std::size_t> bad{0};
+
+  explicit recovery_run(std::size_t n)
+    : channels(n), samples(n), ready(n), done(n), gone(n) {
+  }
+};
+
+enum class phase : std::uint8_t {
+  put_first,   // put A
+  crash_first, // after_crash: waiting for the first crash's down
+  put_second,  // after_crash: put B on the restored channel
+  armed,       // waiting for the measured crash or kill
+  recovering,  // rejoined, get sent
+  recovered,
+  leaving,
+};
+
+struct recovery_client_state {
+  static inline const char* name = "chanstate.bench.recovery_client";
+  caf::actor channel;
+  phase at = phase::put_first;
+  int joins = 0;
+  json::value expected;
+  json::value stale;
+  std::int64_t down_at = 0;
+  std::int64_t joined_at = 0;
+};
+
+using recovery_ptr = caf::stateful_actor<recovery_client_state>*;
+
+bool rejoin(recovery_ptr self, recovery_run& run, std::size_t i) {
+  auto& st = self->state;
+  auto ch = join_channel(self->system(), run.env,
+                         join_request{run.prefix + std::to_string(i),
+                                      "c" + std::to_string(i),
+                                      std::to_string(++st.joins),
+                                      {},
+                                      caf::actor_cast<caf::actor>(self)});
+  if (!ch)
+    return false;
+  st.channel = *ch;
+  self->monitor(*ch);
+  return true;
+}
+
+void put_items(recovery_ptr self, const json::value& v, const char* ref) {
+  self->send(self->state.channel, event(ref, "put", {{"items", v}}));
+}
+
+outcome classify(const recovery_client_state& st, const json::object& reply) {
+  auto resp = reply.if_contains("response");
+  const json::value* items = nullptr;
+  if (resp && resp->is_object())
+    items = resp->get_object().if_contains("items");
+  if (!items || items->is_null())
+    return outcome::lost;
+  if (*items == st.expected)
+    return outcome::ok;
+  if (!st.stale.is_null() && *items == st.stale)
+    return outcome::stale;
+  return outcome::other;
+}
+
+void arm(recovery_ptr self, recovery_run& run, std::size_t i) {
+  self->state.at = phase::armed;
+  run.channels[i] = self->state.channel;
+  run.ready.arrive();
+}
+
+caf::behavior recovery_client(recovery_ptr self,
+                              std::shared_ptr<recovery_run> run,
+                              std::size_t i) {
+  auto& st = self->state;
+  st.expected = make_payload(run->payload, static_cast<std::int64_t>(i));
+  if (run->after_crash) {
+    st.stale = st.expected;
+    st.expected = make_payload(run->payload,
+                               static_cast<std::int64_t>(i) + 1'000'000);
+  }
+  if (!rejoin(self, *run, i)) {
+    ++run->bad;
+    run->ready.arrive();
+    self->quit();
+    return {};
+  }
+  put_items(self, run->after_crash ? st.stale : st.expected, "p1");
+  self->set_down_handler([self, run, i](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.channel.address())
+      return;
+    switch (st.at) {
+      case phase::crash_first:
+        st.at = phase::put_second;
+        if (!rejoin(self, *run, i)) {
+          ++run->bad;
+          return;
+        }
+        put_items(self, st.expected, "p2");
+        return;
+      case phase::armed:
+        st.down_at = now_us();
+        if (!run->rejoin) {
+          run->gone.arrive();
+          self->quit();
+          return;
+        }
+        st.at = phase::recovering;
+        if (!rejoin(self, *run, i)) {
+          ++run->bad;
+          return;
+        }
+        // Sent at once: the channel holds it until the restore is done.
+        self->send(st.channel, event("g", "get", {}));
+        return;
+      case phase::leaving:
+        run->gone.arrive();
+        self->quit();
+        return;
+      default:
+        ++run->bad;
+    }
+  });
+  return {
+    [self, run, i](outbound_frame& f) {
+      auto& st = self->state;
+      if (f.kind == frame_kind::join_ok) {
+        if (st.at == phase::recovering)
+          st.joined_at = now_us();
+        return;
+      }
+      if (f.kind != frame_kind::reply) {
+        ++run->bad;
+        return;
+      }
+      if (st.at == phase::put_first && f.ref == "p1") {
+        if (run->after_crash) {
+          st.at = phase::crash_first;
+          self->send(st.channel, event({}, "oopsy", {}));
+        } else {
+          arm(self, *run, i);
+        }
+      } else if (st.at == phase::put_second && f.ref == "p2") {
+        arm(self, *run, i);
+      } else if (st.at == phase::recovering && f.ref == "g") {
+        auto t = now_us();
+        auto t0 = run->t0.load(std::memory_order_acquire);
+        auto& s = run->samples[i];
+        s.total_us = t - t0;
+        s.down_us = st.down_at - t0;
+        s.rejoin_us = st.joined_at - st.down_at;
+        s.get_us = t - st.joined_at;
+        s.result = classify(st, f.payload.value);
+        st.at = phase::recovered;
+        run->done.arrive();
+      } else {
+        ++run->bad;
+      }
+    },
+    [self](caf::leave_atom) {
+      self->state.at = phase::leaving;
+      self->send(self->state.channel, caf::leave_atom::value, std::string{});
+    },
+  };
+}
+
+/// Spawns `n` clients that each put their payload; returns once all are armed.
+std::vector<caf::actor> arm_clients(caf::actor_system& sys,
+                                    const std::shared_ptr<recovery_run>& run,
+                                    std::size_t n) {
+  std::vector<caf::actor> clients;
+  clients.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    clients.push_back(sys.spawn(recovery_client, run, i));
+  await(run->ready, "channels with their state");
+  return clients;
+}
+
+void fire(recovery_run& run, trigger how) {
+  run.t0.store(now_us(), std::memory_order_release);
+  if (how == trigger::crash) {
+    for (auto& ch : run.channels)
+      caf::anon_send(ch, event({}, "oopsy", {}));
+  } else {
+    for (auto& ch : run.channels)
+      caf::anon_send_exit(ch, caf::exit_reason::kill);
+  }
+}
+
+struct recovery_figures {
+  std::size_t n = 0;
+  double recoveries_per_s = 0;
+  std::int64_t p50_us = 0, p99_us = 0, max_us = 0;
+  std::int64_t down_p50_us = 0, rejoin_p50_us = 0, get_p50_us = 0;
+  std::int64_t trigger_us = 0;
+  std::size_t ok = 0, lost = 0, stale = 0, other = 0, bad = 0;
+};
+
+recovery_figures recovery_once(caf::actor_system& sys, std::size_t n,
+                               const std::string& payload, trigger how,
+                               bool after_crash, bool pubsub,
+                               const std::string& tag) {
+  node nd{sys, true, pubsub, n};
+  auto run = std::make_shared<recovery_run>(n);
+  run->env = nd.env;
+  run->payload = payload;
+  run->prefix = "bench:" + tag + ":";
+  run->after_crash = after_crash;
+  auto clients = arm_clients(sys, run, n);
+  fire(*run, how);
+  auto fired = now_us();
+  await(run->done, "recoveries");
+  recovery_figures out;
+  out.n = n;
+  out.trigger_us = fired - run->t0.load();
+  for (auto& c : clients)
+    caf::anon_send(c, caf::leave_atom::value);
+  await(run->gone, "leaves");
+  clients.clear();
+  run->channels.clear();
+  nd.await_table(sys, 0, 0);
+  std::vector<std::int64_t> total, down, join, get;
+  for (const auto& s : run->samples) {
+    total.push_back(s.total_us);
+    down.push_back(s.down_us);
+    join.push_back(s.rejoin_us);
+    get.push_back(s.get_us);
+    switch (s.result) {
+      case outcome::ok:
+        ++out.ok;
+        break;
+      case outcome::lost:
+        ++out.lost;
+        break;
+      case outcome::stale:
+        ++out.stale;
+        break;
+      default:
+        ++out.other;
+    }
+  }
+  for (auto* v : {&total, &down, &join, &get})
+    std::sort(v->begin(), v->end());
+  out.max_us = total.empty() ? 0 : total.back();
+  out.recoveries_per_s = static_cast<double>(n) * 1e6
+                         / static_cast<double>(std::max<std::int64_t>(
+                           out.max_us, 1));
+  out.p50_us = percentile(total, 50);
+  out.p99_us = percentile(total, 99);
+  out.down_p50_us = percentile(down, 50);
+  out.rejoin_p50_us = percentile(join, 50);
+  out.get_p50_us = percentile(get, 50);
+  out.bad = run->bad.load();
+  return out;
+}
+
+double ms(std::int64_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
+
+std::int64_t rounded(double x) {
+  return static_cast<std::int64_t>(x + 0.5);
+}
+
+json::object recovery_json(const recovery_figures& f) {
+  return {
+    {"recoveries_per_s", rounded(f.recoveries_per_s)},
+    {"p50_ms", ms(f.p50_us)},
+    {"p99_ms", ms(f.p99_us)},
+    {"max_ms", ms(f.max_us)},
+    {"down_p50_ms", ms(f.down_p50_us)},
+    {"rejoin_p50_ms", ms(f.rejoin_p50_us)},
+    {"get_p50_ms", ms(f.get_p50_us)},
+    {"trigger_ms", ms(f.trigger_us)},
+    {"restored_ok", f.ok},
+    {"lost", f.lost},
+    {"stale", f.stale},
+    {"other", f.other},
+    {"errors", f.bad},
+  };
+}
+
+std::size_t warmup_size(const options& opts, std::size_t n) {
+  if (opts.num("warmup", 1) == 0)
+    return 0;
+  return std::min<std::size_t>(n / 10 + 1, 1000);
+}
+
+json::object run_recovery_scenario(caf::actor_system& sys,
+                                   const options& opts, const char* name,
+                                   trigger how) {
+  auto n = static_cast<std::size_t>(opts.num("channels", 10'000));
+  auto payload = opts.str("payload", "list100");
+  bool after_crash = how == trigger::kill && opts.flag("after-crash");
+  bool pubsub = with_pubsub(opts);
+  make_payload(payload, 0); // validates --payload before anything runs
+  if (auto w = warmup_size(opts, n)) {
+    std::cerr << name << ": warm-up with " << w << " channels\n";
+    recovery_once(sys, w, payload, how, after_crash, pubsub, "warm");
+  }
+  std::cerr << name << ": " << n << " channels, payload " << payload
+            << (after_crash ? ", killed after an earlier crash" : "") << '\n';
+  other_cpu_meter meter;
+  auto f = recovery_once(sys, n, payload, how, after_crash, pubsub, "m");
+  json::object out{{"scenario", name},
+                   {"channels", n},
+                   {"payload", payload}};
+  if (how == trigger::kill)
+    out["after_crash"] = after_crash;
+  for (auto& kv : recovery_json(f))
+    out.emplace(kv.key(), kv.value());
+  out["pubsub"] = pubsub;
+  out["other_cpu_pct"] = meter.percent();
+  std::cerr << name << ": " << rounded(f.recoveries_per_s)
+            << " recoveries/s, p50 " << ms(f.p50_us) << " ms, p99 "
+            << ms(f.p99_us) << " ms, lost " << f.lost << ", stale "
+            << f.stale << '\n';
+  return out;
+}
+
+// ---------------------------------------------------------------- memory ---
+
+/// The one transport of every idle channel: counts join replies.
+caf::behavior sink(caf::event_based_actor*, std::shared_ptr<latch> joined) {
+  return {
+    [joined](outbound_frame& f) {
+      if (f.kind == frame_kind::join_ok)
+        joined->arrive();
+    },
+  };
+}
+
+} // namespace
+
+json::object run_steady(caf::actor_system& sys, const options& opts) {
+  auto n = static_cast<std::size_t>(opts.num("channels", 1000));
+  auto m = opts.num("events", 1000);
+  auto every = opts.num("every", 10);
+  auto rounds = std::max<std::int64_t>(opts.num("rounds", 1), 1);
+  bool pubsub = with_pubsub(opts);
+  if (opts.num("warmup", 1) != 0) {
+    std::cerr << "steady: warm-up\n";
+    steady_once(sys, std::min<std::size_t>(n, 100), std::min<std::int64_t>(m, 100),
+                every, true, pubsub, "w1");
+    steady_once(sys, std::min<std::size_t>(n, 100), std::min<std::int64_t>(m, 100),
+                every, false, pubsub, "w2");
+  }
+  other_cpu_meter meter;
+  // ON and OFF alternate so that drift on a shared machine hits both alike;
+  // with several rounds the medians are reported.
+  std::vector<double> on, off, joins;
+  std::size_t bad = 0;
+  for (std::int64_t r = 0; r < rounds; ++r) {
+    std::cerr << "steady: " << n << " channels x " << m
+              << " events, write-through ON\n";
+    auto a = steady_once(sys, n, m, every, true, pubsub,
+                         "on" + std::to_string(r));
+    std::cerr << "steady:   " << rounded(a.events_per_s) << " events/s\n";
+    std::cerr << "steady: write-through OFF\n";
+    auto b = steady_once(sys, n, m, every, false, pubsub,
+                         "off" + std::to_string(r));
+    std::cerr << "steady:   " << rounded(b.events_per_s) << " events/s\n";
+    on.push_back(a.events_per_s);
+    off.push_back(b.events_per_s);
+    joins.push_back(a.joins_per_s);
+    bad += a.bad + b.bad;
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    auto k = v.size() / 2;
+    return v.size() % 2 ? v[k] : (v[k - 1] + v[k]) / 2;
+  };
+  auto x_on = median(on), x_off = median(off);
+  return {
+    {"scenario", "steady"},
+    {"channels", n},
+    {"events", m},
+    {"get_every", every},
+    {"rounds", rounds},
+    {"events_per_s_on", rounded(x_on)},
+    {"events_per_s_off", rounded(x_off)},
+    {"ratio_on_off", x_on / x_off},
+    {"joins_per_s", rounded(median(joins))},
+    {"errors", bad},
+    {"pubsub", pubsub},
+    {"other_cpu_pct", meter.percent()},
+  };
+}
+
+json::object run_recover(caf::actor_system& sys, const options& opts) {
+  return run_recovery_scenario(sys, opts, "recover", trigger::crash);
+}
+
+json::object run_kill(caf::actor_system& sys, const options& opts) {
+  return run_recovery_scenario(sys, opts, "kill", trigger::kill);
+}
+
+json::object run_memory(caf::actor_system& sys, const options& opts) {
+  auto n = static_cast<std::size_t>(opts.num("backups", 100'000));
+  auto payload = opts.str("payload", "list100");
+  bool pubsub = with_pubsub(opts);
+  make_payload(payload, 0);
+  node nd{sys, true, pubsub, n};
+  json::object out{{"scenario", "memory"}, {"backups", n}, {"payload", payload}};
+
+  // 1. N idle live channels (fresh demo channels), one shared transport.
+  settle(300);
+  auto rss0 = resident_bytes();
+  auto heap0 = heap_in_use_bytes();
+  auto joined = std::make_shared<latch>(n);
+  auto transport = sys.spawn(sink, joined);
+  std::vector<caf::actor> idle;
+  idle.reserve(n);
+  std::cerr << "memory: " << n << " idle channels\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    auto ch = join_channel(sys, nd.env,
+                           join_request{"room:idle:" + std::to_string(i),
+                                        "c" + std::to_string(i), "1",
+                                        {},
+                                        transport});
+    if (!ch)
+      throw bench_failure{"idle join failed"};
+    idle.push_back(std::move(*ch));
+  }
+  await(*joined, "idle joins");
+  settle(500);
+  auto rss1 = resident_bytes();
+  auto heap1 = heap_in_use_bytes();
+  // The handles this scenario holds are not part of a channel's cost.
+  auto handles = idle.capacity() * sizeof(caf::actor);
+  out["bytes_per_channel"] = rounded(
+    (static_cast<double>(rss1) - static_cast<double>(rss0)
+     - static_cast<double>(handles))
+    / static_cast<double>(n));
+  out["heap_bytes_per_channel"] = rounded(
+    (static_cast<double>(heap1) - static_cast<double>(heap0)
+     - static_cast<double>(handles))
+    / static_cast<double>(n));
+  for (auto& ch : idle)
+    caf::anon_send(ch, caf::leave_atom::value, std::string{});
+  idle.clear();
+  idle.shrink_to_fit();
+  nd.await_table(sys, 0, 0);
+  caf::anon_send_exit(transport, caf::exit_reason::user_shutdown);
+  transport = nullptr;
+
+  // 2. N backups: channels put their payload, all crash, nobody rejoins.
+  settle(500);
+  auto rss2 = resident_bytes();
+  auto heap2 = heap_in_use_bytes();
+  std::cerr << "memory: " << n << " backups of " << payload << '\n';
+  auto run = std::make_shared<recovery_run>(n);
+  run->env = nd.env;
+  run->payload = payload;
+  run->prefix = "bench:mem:";
+  run->rejoin = false;
+  auto clients = arm_clients(sys, run, n);
+  auto t0 = now_us();
+  fire(*run, trigger::crash);
+  await(run->gone, "crashes");
+  clients.clear();
+  run->channels.clear();
+  run->channels.shrink_to_fit();
+  nd.await_table(sys, 0, n);
+  auto crash_all_us = now_us() - t0;
+  run.reset();
+  settle(500);
+  auto rss3 = resident_bytes();
+  auto heap3 = heap_in_use_bytes();
+  out["bytes_per_backup"] = rounded(
+    (static_cast<double>(rss3) - static_cast<double>(rss2))
+    / static_cast<double>(n));
+  out["heap_bytes_per_backup"] = rounded(
+    (static_cast<double>(heap3) - static_cast<double>(heap2))
+    / static_cast<double>(n));
+  auto st = nd.stats(sys);
+  out["estimated_bytes_per_backup"] = rounded(
+    st["backup_bytes"].to_number<double>() / static_cast<double>(n));
+  out["crash_all_ms"] = ms(crash_all_us);
+  out["pubsub"] = pubsub;
+  std::cerr << "memory: " << out["bytes_per_backup"] << " B per backup, "
+            << out["bytes_per_channel"] << " B per idle channel (RSS)\n";
+  return out;
+}
+
+} // namespace chanstate::bench

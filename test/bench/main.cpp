@@ -1,0 +1,210 @@
+// chanstate-bench: one scenario per run, one JSON line on stdout.
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+
+#include "test/bench/bench_util.hpp"
+#include "test/bench/in_process.hpp"
+#include "test/bench/ws_client.hpp"
+
+namespace {
+
+namespace json = boost::json;
+using chanstate::bench::options;
+
+constexpr const char* usage = R"(usage: chanstate-bench SCENARIO [--flag=value ...]
+
+Prints exactly one JSON object on one line on stdout; progress on stderr.
+
+Scenarios (defaults in brackets):
+  steady  --channels=N [1000] --events=M [1000] [--every=K [10]] [--rounds=R [1]]
+          each channel gets M `add` events, after every K-th a `get` is
+          awaited; run with write-through ON and OFF in the same process.
+          -> events_per_s_on, events_per_s_off, ratio_on_off
+  recover --channels=N [10000] --payload=list100|bin1k [list100]
+          N channels holding the payload crash at once (`oopsy`); each client
+          rejoins and checks a `get`.
+          -> recoveries_per_s, p50_ms, p99_ms (crash -> correct reply), lost, stale
+  kill    --channels=N [10000] [--after-crash] [--payload=list100|bin1k]
+          as recover, but the channels get exit_reason::kill; --after-crash
+          kills channels restored from an earlier crash and changed since.
+          -> lost, stale, recoveries_per_s (and the latencies)
+  memory  --backups=N [100000] --payload=list100|bin1k [list100]
+          -> bytes_per_backup (RSS delta / N after a settle),
+             bytes_per_channel (N idle live channels, RSS delta / N)
+  ws      --url=ws://HOST:PORT/socket --clients=C [50] --requests=R [2000]
+          [--adds=A [3]] [--crash] [--threads=T [1]]
+          Phoenix v2 load generator (Beast): C sockets with distinct client
+          ids join room:<i>, send A adds, then R sequential `get` round trips.
+          --crash: each client crashes its channel once (`oopsy`), rejoins
+          and checks its state.
+          -> round_trips_per_s, p50_ms, p99_ms, errors (+ recoveries_per_s, lost)
+
+In-process scenarios also take:
+  --warmup=0|1 [1]       a small unreported run first
+  --pubsub=0|1 [1]       channels subscribe to pubsub on join, as in the node
+  --scheduler.max-threads=N [2]  --scheduler.policy=stealing|sharing [stealing]
+  (any other --scheduler.* / --work-stealing.* option goes to CAF)
+)";
+
+/// The flags each scenario understands; anything else is a typo to report.
+const std::map<std::string, std::set<std::string>> known_flags = {
+  {"steady", {"channels", "events", "every", "rounds", "warmup", "pubsub"}},
+  {"recover", {"channels", "payload", "warmup", "pubsub"}},
+  {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
+  {"memory", {"backups", "payload", "pubsub"}},
+  {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
+};
+
+bool is_caf_option(const std::string& arg) {
+  auto eq = arg.find('=');
+  auto name = arg.substr(0, eq);
+  return name.rfind("--", 0) == 0 && name.find('.') != std::string::npos;
+}
+
+void print(json::object obj) {
+  std::cout << json::serialize(obj) << std::endl;
+}
+
+int fail(const std::string& scenario, const std::string& why) {
+  std::cerr << "chanstate-bench: " << why << '\n';
+  print({{"scenario", scenario}, {"error", why}});
+  return 1;
+}
+
+json::object scheduler_fields(caf::actor_system& sys) {
+  auto policy = caf::get_or(sys.config(), "scheduler.policy",
+                            caf::atom("stealing"));
+  return {{"max_threads", sys.scheduler().num_workers()},
+          {"policy", caf::to_string(policy)}};
+}
+
+int run_in_process(const std::string& scenario, const options& opts,
+                   const std::vector<std::string>& caf_args) {
+  caf::actor_system_config cfg;
+  // Two cores: more workers than cores only adds wake-up latency (caf notes
+  // §0, §6). --scheduler.max-threads overrides it.
+  cfg.set("scheduler.max-threads", 2);
+  if (auto err = cfg.parse(caf_args)) {
+    return fail(scenario, "bad CAF option: "
+                            + caf::actor_system_config::render(err));
+  }
+  json::object out;
+  {
+    caf::actor_system sys{cfg};
+    auto sched = scheduler_fields(sys);
+    std::cerr << scenario << ": scheduler " << sched["policy"].as_string()
+              << ", " << sched["max_threads"] << " workers\n";
+    if (scenario == "steady")
+      out = chanstate::bench::run_steady(sys, opts);
+    else if (scenario == "recover")
+      out = chanstate::bench::run_recover(sys, opts);
+    else if (scenario == "kill")
+      out = chanstate::bench::run_kill(sys, opts);
+    else
+      out = chanstate::bench::run_memory(sys, opts);
+    out["scheduler"] = std::move(sched);
+  }
+  print(std::move(out));
+  return 0;
+}
+
+int run_ws(const options& opts) {
+  chanstate::bench::ws_options o;
+  o.url = opts.str("url", "");
+  o.clients = static_cast<int>(opts.num("clients", 50));
+  o.requests = static_cast<int>(opts.num("requests", 2000));
+  o.adds = static_cast<int>(opts.num("adds", 3));
+  o.threads = static_cast<int>(opts.num("threads", 1));
+  o.crash = opts.flag("crash");
+  if (o.url.empty())
+    return fail("ws", "ws needs --url=ws://HOST:PORT/socket");
+  if (o.clients < 1 || o.threads < 1)
+    return fail("ws", "--clients and --threads must be at least 1");
+  auto r = chanstate::bench::run_ws(o);
+  json::object out{
+    {"scenario", "ws"},
+    {"url", o.url},
+    {"clients", o.clients},
+    {"requests", o.requests},
+    {"adds", o.adds},
+    {"crash", o.crash},
+    {"threads", o.threads},
+    {"round_trips_per_s", r.round_trips_per_s},
+    {"p50_ms", r.p50_ms},
+    {"p99_ms", r.p99_ms},
+    {"max_ms", r.max_ms},
+    {"errors", r.errors},
+    {"client_cpu_pct", r.client_cpu_pct},
+    {"other_cpu_pct", r.other_cpu_pct},
+  };
+  if (o.crash) {
+    out["recoveries_per_s"] = r.recoveries_per_s;
+    out["recover_p50_ms"] = r.recover_p50_ms;
+    out["recover_p99_ms"] = r.recover_p99_ms;
+    out["lost"] = r.lost;
+    out["stale"] = r.stale;
+  }
+  if (!r.first_error.empty())
+    out["first_error"] = r.first_error;
+  print(std::move(out));
+  return r.errors == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string{argv[1]} == "--help"
+      || std::string{argv[1]} == "-h" || std::string{argv[1]} == "help") {
+    std::cout << usage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string scenario = argv[1];
+  std::vector<std::string> caf_args;
+  std::vector<char*> ours{argv[0]};
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    if (is_caf_option(a))
+      caf_args.push_back(a);
+    else
+      ours.push_back(argv[i]);
+  }
+  try {
+    options opts{static_cast<int>(ours.size()), ours.data(), 1};
+    auto known = known_flags.find(scenario);
+    if (known == known_flags.end()) {
+      std::cerr << usage;
+      return fail(scenario, "unknown scenario " + scenario);
+    }
+    for (const auto& name : opts.names())
+      if (!known->second.count(name))
+        return fail(scenario, "unknown flag for " + scenario + ": " + name);
+    int rc = 0;
+    if (scenario == "ws") {
+      if (!caf_args.empty())
+        return fail(scenario, "ws takes no CAF options");
+      rc = run_ws(opts);
+    } else {
+      rc = run_in_process(scenario, opts, caf_args);
+    }
+    return rc;
+  } catch (const std::exception& e) {
+    // Actors may still be running: leave without waiting for them.
+    std::cerr << "chanstate-bench: " << e.what() << '\n';
+    std::cout << json::serialize(json::object{{"scenario", scenario},
+                                              {"error", e.what()}})
+              << std::endl;
+    std::_Exit(1);
+  }
+}

@@ -1,0 +1,41 @@
+// The ws load generator's interface: plain types only, so that the one TU
+// that includes Beast (ws_client.cpp) is the only one paying for it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace chanstate::bench {
+
+struct ws_options {
+  std::string url; // ws://HOST:PORT/socket (…/websocket is appended)
+  int clients = 50;
+  int requests = 2000;
+  int adds = 3;
+  int threads = 1;
+  bool crash = false;
+};
+
+struct ws_result {
+  std::int64_t round_trips_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+  std::int64_t errors = 0;
+  std::string first_error;
+  /// CPU this process used during the get phase, in % of one core.
+  double client_cpu_pct = 0;
+  double other_cpu_pct = 0;
+  // --crash only
+  std::int64_t recoveries_per_s = 0;
+  double recover_p50_ms = 0;
+  double recover_p99_ms = 0;
+  std::int64_t lost = 0;
+  std::int64_t stale = 0;
+};
+
+/// Runs the Phoenix v2 load against `o.url`; never throws for network errors
+/// (they are counted in `errors`).
+ws_result run_ws(const ws_options& o);
+
+} // namespace chanstate::bench
