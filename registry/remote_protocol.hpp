@@ -1,0 +1,46 @@
+// The registry's protocol for channels on other nodes: JSON text, no pointers.
+#pragma once
+
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "registry/snapshot.hpp"
+
+namespace chanstate {
+
+/// restore for a channel on another node (replies remote_restore).
+using remote_restore_atom = caf::atom_constant<caf::atom("cs_rrestor")>;
+/// (commit_atom, backup_key, delta): a remote channel's commit.
+using commit_atom = caf::atom_constant<caf::atom("cs_commit")>;
+
+/// A restore outcome that can cross nodes: the assigns as JSON object text.
+struct remote_restore {
+  bool restored = false;
+  std::string source;
+  std::string reason;
+  std::string assigns;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_restore& x) {
+  return f(caf::meta::type_name("remote_restore"), x.restored, x.source,
+           x.reason, x.assigns);
+}
+
+/// The change from `before` to `after` as {"set": {...}, "unset": [...]}:
+/// unchanged values (the same pointer) are not serialized, so a commit costs
+/// O(keys) plus the bytes of what changed.
+std::string encode_delta(const snapshot& before, const snapshot& after);
+
+/// Applies a delta made by encode_delta; fails on text that is not one.
+caf::expected<snapshot> apply_delta(const snapshot& base,
+                                    const std::string& delta);
+
+/// A snapshot as JSON object text, and back (fails on a non-object).
+std::string to_json_text(const snapshot& s);
+caf::expected<snapshot> snapshot_from_json_text(const std::string& text);
+
+} // namespace chanstate
