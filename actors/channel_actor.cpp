@@ -7,8 +7,10 @@
 #include <caf/all.hpp>
 
 #include "actors/channel.hpp"
+#include "actors/commit_sink.hpp"
 #include "actors/frames.hpp"
 #include "registry/registry_error.hpp"
+#include "registry/remote_protocol.hpp"
 
 namespace chanstate {
 
@@ -31,12 +33,12 @@ public:
   }
 
   /// Publishes the assigns if the last handler changed them.
-  static void commit(socket& s, commit_cell& cell, bool write_through) {
+  static void commit(socket& s, commit_sink& sink, bool write_through) {
     if (!s.dirty_)
       return;
     s.dirty_ = false;
     if (write_through)
-      cell.store(s.assigns_);
+      sink.publish(s.assigns_);
   }
 };
 
@@ -46,7 +48,7 @@ struct channel_state {
   static inline const char* name = "chanstate.channel";
   std::unique_ptr<channel> impl;
   std::optional<socket> sock;
-  commit_cell_ptr cell;
+  std::optional<commit_sink> sink;
   caf::actor transport;
   bool write_through = true;
   bool join_replied = false;
@@ -82,14 +84,14 @@ void refuse_join(channel_ptr self, const join_request& req,
 void end_channel(channel_ptr self, caf::error reason) {
   auto& st = self->state;
   st.impl->terminate(reason, *st.sock);
-  channel_runtime::commit(*st.sock, *st.cell, st.write_through);
+  channel_runtime::commit(*st.sock, *st.sink, st.write_through);
   self->quit(std::move(reason));
 }
 
 // The common tail of every handler that returned: commit, reply, maybe stop.
 void finish(channel_ptr self, const std::string& ref, handle_result r) {
   auto& st = self->state;
-  channel_runtime::commit(*st.sock, *st.cell, st.write_through);
+  channel_runtime::commit(*st.sock, *st.sink, st.write_through);
   if (r.answer && !ref.empty())
     send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(), ref,
                                 st.sock->topic(), r.answer->status,
@@ -127,18 +129,19 @@ caf::behavior serving(channel_ptr self) {
 }
 
 void start_serving(channel_ptr self, const join_request& req,
-                   restore_outcome& out, const channel_env& env) {
+                   const channel_env& env, commit_sink sink, bool restored,
+                   std::string note) {
   auto& st = self->state;
-  st.cell = std::move(out.cell);
-  st.sock.emplace(req.topic, req.client_id, req.join_ref, st.cell->load(),
-                  out.restored, std::move(out.reason));
+  st.sink.emplace(std::move(sink));
+  st.sock.emplace(req.topic, req.client_id, req.join_ref,
+                  st.sink->initial(), restored, std::move(note));
   channel_runtime::bind(*st.sock, self, st.transport, env.pubsub);
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {
     refuse_join(self, req, std::move(jr.response));
     return;
   }
-  channel_runtime::commit(*st.sock, *st.cell, st.write_through);
+  channel_runtime::commit(*st.sock, *st.sink, st.write_through);
   st.join_replied = true;
   send_frame(self, make_reply(frame_kind::join_ok, req.join_ref, req.join_ref,
                               req.topic, "ok", std::move(jr.response)));
@@ -190,17 +193,38 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
     return {};
   }
   backup_key key{req.topic, req.client_id};
-  self
-    ->request(env.registry, env.restore_timeout, restore_atom::value,
-              std::move(key), caf::actor_cast<caf::actor>(self))
-    .then(
-      [self, env, req](restore_outcome& out) {
-        start_serving(self, req, out, env);
-      },
-      [self, req](caf::error& err) {
-        refuse_join(self, req, {{"reason", "restore failed"},
-                                {"detail", describe(err)}});
-      });
+  auto on_error = [self, req](caf::error& err) {
+    refuse_join(self, req,
+                {{"reason", "restore failed"}, {"detail", describe(err)}});
+  };
+  if (env.registry.node() == self->node()) {
+    self
+      ->request(env.registry, env.restore_timeout, restore_atom::value,
+                std::move(key), caf::actor_cast<caf::actor>(self))
+      .then(
+        [self, env, req](restore_outcome& out) {
+          start_serving(self, req, env, commit_sink{std::move(out.cell)},
+                        out.restored, std::move(out.reason));
+        },
+        on_error);
+  } else {
+    self
+      ->request(env.registry, env.restore_timeout, remote_restore_atom::value,
+                key, caf::actor_cast<caf::actor>(self))
+      .then(
+        [self, env, req, key](remote_restore& out) {
+          auto start = snapshot_from_json_text(out.assigns);
+          if (!start) {
+            refuse_join(self, req, {{"reason", "restore failed"},
+                                    {"detail", describe(start.error())}});
+            return;
+          }
+          start_serving(self, req, env,
+                        commit_sink{self, env.registry, key, *start},
+                        out.restored, std::move(out.reason));
+        },
+        on_error);
+  }
   return {};
 }
 

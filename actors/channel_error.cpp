@@ -21,6 +21,8 @@ std::string to_string(channel_error x) {
       return "not_an_object";
     case channel_error::no_transport:
       return "no_transport";
+    case channel_error::no_registry:
+      return "no_registry";
   }
   return "channel_error(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -17,6 +17,7 @@ enum class channel_error : uint8_t {
   invalid_client_id,   // empty client id
   not_an_object,       // assigns or payload that is not a JSON object
   no_transport,        // a join without an actor to reply to
+  no_registry,         // a channel_env without a registry
 };
 
 std::string to_string(channel_error x);

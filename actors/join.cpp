@@ -18,6 +18,9 @@ caf::expected<caf::actor> join_channel(caf::actor_system& sys,
   if (!req.transport)
     return caf::make_error(channel_error::no_transport,
                            "a join needs a transport to reply to");
+  if (!env.registry)
+    return caf::make_error(channel_error::no_registry,
+                           "a channel_env needs a registry");
   const channel_factory* factory = env.routes ? env.routes->match(req.topic)
                                               : nullptr;
   if (!factory)

@@ -1,0 +1,44 @@
+// Where a channel's commits go: a shared cell or a registry on another node.
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include "registry/backup_key.hpp"
+#include "registry/commit_cell.hpp"
+#include "registry/registry_actor.hpp"
+#include "registry/snapshot.hpp"
+
+namespace chanstate {
+
+/// Same process: one atomic store into the registry's commit cell. Another
+/// node: a {set, unset} delta against the last commit, sent to the registry
+/// (its middleman keeps the order of one sender's messages).
+class commit_sink {
+public:
+  explicit commit_sink(commit_cell_ptr cell) : cell_(std::move(cell)) {
+  }
+
+  commit_sink(caf::event_based_actor* self, registry_actor registry,
+              backup_key key, snapshot base)
+    : self_(self),
+      registry_(std::move(registry)),
+      key_(std::move(key)),
+      last_(std::move(base)) {
+  }
+
+  /// The assigns the channel starts from.
+  snapshot initial() const {
+    return cell_ ? cell_->load() : last_;
+  }
+
+  void publish(const snapshot& s);
+
+private:
+  commit_cell_ptr cell_;
+  caf::event_based_actor* self_ = nullptr;
+  registry_actor registry_;
+  backup_key key_;
+  snapshot last_;
+};
+
+} // namespace chanstate

@@ -1,0 +1,19 @@
+// The names chanstate's types carry on the wire between nodes.
+#include "actors/message_types.hpp"
+
+#include "actors/frames.hpp"
+#include "registry/backup_key.hpp"
+#include "registry/remote_protocol.hpp"
+
+namespace chanstate {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<backup_key>("chanstate::backup_key");
+  cfg.add_message_type<remote_restore>("chanstate::remote_restore");
+  cfg.add_message_type<json_payload>("chanstate::json_payload");
+  cfg.add_message_type<client_event>("chanstate::client_event");
+  cfg.add_message_type<outbound_frame>("chanstate::outbound_frame");
+  cfg.add_message_type<topic_broadcast>("chanstate::topic_broadcast");
+}
+
+} // namespace chanstate

@@ -1,0 +1,104 @@
+// A channel on one node keeps its state in a registry on another node.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/demo_channel.hpp"
+#include "actors/frames.hpp"
+#include "actors/join.hpp"
+#include "actors/message_types.hpp"
+#include "actors/pubsub.hpp"
+#include "registry/registry_actor.hpp"
+#include "registry/registry_error.hpp"
+
+using namespace chanstate;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct node_config : caf::actor_system_config {
+  node_config() {
+    register_message_types(*this);
+    load<caf::io::middleman>();
+    set("scheduler.max-threads", 2);
+  }
+};
+
+/// Waits for the reply to `ref` on `self`; nothing on timeout.
+std::optional<boost::json::object> await_reply(caf::scoped_actor& self,
+                                               const std::string& ref) {
+  std::optional<boost::json::object> out;
+  bool done = false;
+  while (!done)
+    self->receive(
+      [&](outbound_frame& f) {
+        if (f.event == "phx_reply" && f.ref == ref) {
+          out = std::move(f.payload.value);
+          done = true;
+        }
+      },
+      [&](caf::down_msg&) {}, caf::after(10s) >> [&] { done = true; });
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a killed channel on node B is restored from the registry on node A") {
+  node_config cfg_a;
+  node_config cfg_b;
+  caf::actor_system node_a{cfg_a};
+  caf::actor_system node_b{cfg_b};
+  auto registry = spawn_registry(
+    node_a, std::make_shared<backup_table>(registry_config{}));
+  auto port = node_a.middleman().publish(registry, 0, "127.0.0.1");
+  REQUIRE(port);
+  auto remote = node_b.middleman().remote_actor<registry_actor>("127.0.0.1",
+                                                                *port);
+  REQUIRE(remote);
+  auto routes = std::make_shared<router>();
+  REQUIRE(!routes->add("room:*", demo_channel_factory()));
+  channel_env env{*remote, spawn_pubsub(node_b), routes};
+  caf::scoped_actor client{node_b};
+  auto join = [&](const std::string& jr) {
+    auto ch = join_channel(node_b, env,
+                           join_request{"room:r", "alice", jr, {},
+                                        caf::actor{client}});
+    REQUIRE(ch);
+    client->monitor(*ch);
+    auto reply = await_reply(client, jr);
+    REQUIRE(reply);
+    CHECK((*reply)["status"] == "ok");
+    return std::make_pair(*ch, (*reply)["response"].as_object());
+  };
+  // Step 1: join on B; the registry on A answers "nothing saved".
+  auto [ch, first] = join("1");
+  CHECK(first["restored"] == false);
+  // Step 2: two adds and a get; the commits cross to A as deltas.
+  client->send(ch, client_event{"", "add", {{{"n", 5}}}});
+  client->send(ch, client_event{"", "add", {{{"n", 6}}}});
+  client->send(ch, client_event{"2", "get", {}});
+  auto got = await_reply(client, "2");
+  REQUIRE(got);
+  CHECK((*got)["response"].as_object()["ns"] == boost::json::array{5, 6});
+  // Step 3: kill the channel on B; A keeps the last commit.
+  client->send_exit(ch, caf::exit_reason::kill);
+  // Step 4: rejoin on B: restored from A.
+  auto [ch2, second] = join("3");
+  CHECK(second["restored"] == true);
+  CHECK(second["ns"] == boost::json::array{5, 6});
+  // Step 5: a leave drops it on A.
+  client->send(ch2, caf::leave_atom::value, std::string{"4"});
+  await_reply(client, "4");
+  std::string stats;
+  client->request(registry, 10s, stats_atom::value)
+    .receive([&](std::string& s) { stats = std::move(s); },
+             [](caf::error& err) { FAIL(describe(err)); });
+  auto st = boost::json::parse(stats).as_object();
+  CHECK(st["restores"].as_object()["from_backup"] == 1);
+  CHECK(st["exits"].as_object()["kept_after_crash"] == 1);
+  client->send_exit(env.pubsub, caf::exit_reason::user_shutdown);
+  client->send_exit(registry, caf::exit_reason::user_shutdown);
+  node_a.middleman().unpublish(registry, *port);
+}
