@@ -1,6 +1,7 @@
 // The demo channel: a list of integers that must survive crashes.
 #include "actors/demo_channel.hpp"
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include <boost/json/array.hpp>
@@ -44,14 +45,23 @@ handle_result demo_channel::handle_in(const std::string& event,
     return handle_result::with_reply(ok({{"ns", current_ns(s)}}));
   if (event == "oopsy")
     throw std::runtime_error("oopsy: the demo channel crashes on purpose");
+  if (event == "abort") {
+    if (!allow_fatal_)
+      return handle_result::with_reply(error_reply(
+        {{"reason", "abort is disabled; start the node with "
+                    "--allow-fatal-demo"}}));
+    // The whole process dies here, as a segfault or OOM kill would: only
+    // the journal or a registry on another node can save the state now.
+    std::abort();
+  }
   if (event == "bye")
     return handle_result::stop_with(caf::none, ok());
   return handle_result::with_reply(
     error_reply({{"reason", "unknown event"}, {"event", event}}));
 }
 
-channel_factory demo_channel_factory() {
-  return [] { return std::make_unique<demo_channel>(); };
+channel_factory demo_channel_factory(bool allow_fatal) {
+  return [allow_fatal] { return std::make_unique<demo_channel>(allow_fatal); };
 }
 
 } // namespace chanstate

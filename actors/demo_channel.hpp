@@ -11,17 +11,25 @@ namespace chanstate {
 /// - get {} → ok {"ns": [...]}
 /// - oopsy {} → throws (the channel crashes)
 /// - bye {} → stops normally
+/// - abort {} → kills the whole process (std::abort) when the node allows it
+///   (--allow-fatal-demo), else an error reply
 /// - anything else → error {"reason": "unknown event", "event": ...}
 class demo_channel : public channel {
 public:
+  explicit demo_channel(bool allow_fatal = false) : allow_fatal_(allow_fatal) {
+  }
+
   join_result join(const boost::json::object& params, socket& s) override;
 
   handle_result handle_in(const std::string& event,
                           const boost::json::object& payload,
                           socket& s) override;
+
+private:
+  bool allow_fatal_;
 };
 
-/// Factory for router::add("room:*", ...).
-channel_factory demo_channel_factory();
+/// Factory for router::add("room:*", ...). `allow_fatal` enables `abort`.
+channel_factory demo_channel_factory(bool allow_fatal = false);
 
 } // namespace chanstate
