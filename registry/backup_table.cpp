@@ -156,6 +156,15 @@ std::optional<time_point> backup_table::next_expiry() const {
 }
 
 void backup_table::store_backup(const backup_key& key, backup_entry entry) {
+  // A backup that alone exceeds the byte cap can never fit: evicting the
+  // older ones first would destroy them and then this one too.
+  if (entry.bytes > cfg_.max_backup_bytes) {
+    ++counters_.evicted;
+    counters_.evicted_bytes += entry.bytes;
+    if (observer_)
+      observer_->dropped(key);
+    return;
+  }
   backup_bytes_ += entry.bytes;
   entry.age = oldest_first_.insert(oldest_first_.end(), key);
   backups_[key] = std::move(entry);
