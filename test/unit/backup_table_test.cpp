@@ -1,0 +1,255 @@
+// The backup table on its own: TTL, caps and eviction, the crash-loop guard.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+
+#include "actors/testing/channel_case.hpp"
+#include "registry/backup_table.hpp"
+#include "registry/registry_error.hpp"
+
+using namespace chanstate;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::behavior idle(caf::event_based_actor*, int) {
+  return {[](int) {}};
+}
+
+snapshot assigns(int x) {
+  return snapshot::from_object({{"x", x}});
+}
+
+/// A table plus actors whose addresses stand in for channels.
+struct table_case {
+  explicit table_case(registry_config cfg) : table(cfg) {
+  }
+
+  caf::actor_addr channel() {
+    auto a = bench.system().spawn(idle, 0);
+    bench.watch(a);
+    return a.address();
+  }
+
+  /// Attaches a channel to `key`, commits `x`, and ends it with `reason`.
+  restore_outcome live_and_die(const backup_key& key, int x,
+                               const caf::error& reason) {
+    auto ch = channel();
+    auto out = table.attach(key, ch, now);
+    out.cell->store(assigns(x));
+    table.detach(ch, reason, now);
+    return out;
+  }
+
+  testing::channel_case bench;
+  backup_table table;
+  time_point now{};
+};
+
+registry_config ttl_config(std::chrono::milliseconds ttl) {
+  registry_config cfg;
+  cfg.backup_ttl = ttl;
+  return cfg;
+}
+
+const backup_key alice{"room:1", "alice"};
+const backup_key bob{"room:1", "bob"};
+const backup_key carol{"room:1", "carol"};
+
+} // namespace
+
+TEST_CASE("a backup expires after its TTL and the expiry is counted") {
+  backup_table t{ttl_config(1000ms)};
+  time_point t0{};
+  t.put_backup(alice, assigns(1), t0);
+  REQUIRE(t.next_expiry());
+  CHECK(*t.next_expiry() == t0 + 1000ms);
+  CHECK(t.expire(t0 + 999ms) == 0);
+  CHECK(t.peek_backup(alice));
+  CHECK(t.expire(t0 + 1000ms) == 1);
+  CHECK_FALSE(t.peek_backup(alice));
+  CHECK(t.counters().expired == 1);
+  CHECK(t.backup_count() == 0);
+  CHECK(t.backup_bytes() == 0);
+  CHECK_FALSE(t.next_expiry());
+}
+
+TEST_CASE("an expired backup is not restored even before a sweep ran") {
+  table_case c{ttl_config(1000ms)};
+  c.table.put_backup(alice, assigns(1), c.now);
+  auto out = c.table.attach(alice, c.channel(), c.now + 1000ms);
+  CHECK_FALSE(out.restored);
+  CHECK(out.cell->load().empty());
+  CHECK(c.table.counters().expired == 1);
+  CHECK(c.table.counters().restores_fresh == 1);
+}
+
+TEST_CASE("the entry cap evicts the oldest backup first and counts it") {
+  registry_config cfg;
+  cfg.max_backups = 2;
+  backup_table t{cfg};
+  time_point t0{};
+  t.put_backup(alice, assigns(1), t0);
+  t.put_backup(bob, assigns(2), t0 + 1ms);
+  CHECK(t.counters().evicted == 0);
+  t.put_backup(carol, assigns(3), t0 + 2ms);
+  CHECK_FALSE(t.peek_backup(alice));
+  CHECK(t.peek_backup(bob));
+  CHECK(t.peek_backup(carol));
+  CHECK(t.backup_count() == 2);
+  CHECK(t.counters().evicted == 1);
+  CHECK(t.counters().evicted_bytes == assigns(1).byte_size());
+}
+
+TEST_CASE("the byte cap evicts the oldest backups until the rest fits") {
+  auto one = assigns(1).byte_size();
+  registry_config cfg;
+  cfg.max_backup_bytes = 2 * one + one / 2;
+  backup_table t{cfg};
+  time_point t0{};
+  t.put_backup(alice, assigns(1), t0);
+  t.put_backup(bob, assigns(2), t0);
+  CHECK(t.backup_bytes() == 2 * one);
+  t.put_backup(carol, assigns(3), t0);
+  CHECK_FALSE(t.peek_backup(alice));
+  CHECK(t.peek_backup(bob));
+  CHECK(t.peek_backup(carol));
+  CHECK(t.backup_bytes() == 2 * one);
+  CHECK(t.counters().evicted == 1);
+  CHECK(t.counters().evicted_bytes == one);
+}
+
+TEST_CASE("a backup larger than the byte cap is refused without evicting "
+          "others") {
+  auto one = assigns(1).byte_size();
+  registry_config cfg;
+  cfg.max_backup_bytes = 3 * one;
+  backup_table t{cfg};
+  time_point t0{};
+  t.put_backup(alice, assigns(1), t0);
+  t.put_backup(bob, assigns(2), t0);
+  auto big = snapshot::from_object({{"x", std::string(4 * one, 'x')}});
+  REQUIRE(big.byte_size() > cfg.max_backup_bytes);
+  t.put_backup(carol, big, t0);
+  CHECK_FALSE(t.peek_backup(carol));
+  CHECK(t.peek_backup(alice));
+  CHECK(t.peek_backup(bob));
+  CHECK(t.backup_bytes() == 2 * one);
+  CHECK(t.counters().evicted == 1);
+  CHECK(t.counters().evicted_bytes == big.byte_size());
+}
+
+TEST_CASE("replacing a backup keeps the byte count exact") {
+  backup_table t{registry_config{}};
+  time_point t0{};
+  t.put_backup(alice, assigns(1), t0);
+  auto big = snapshot::from_object({{"x", std::string(1000, 'x')}});
+  t.put_backup(alice, big, t0);
+  CHECK(t.backup_count() == 1);
+  CHECK(t.backup_bytes() == big.byte_size());
+  CHECK(t.counters().imported == 2);
+}
+
+TEST_CASE("the exit matrix decides whether a detached channel leaves a "
+          "backup") {
+  table_case c{registry_config{}};
+  c.live_and_die(alice, 1, caf::make_error(channel_exit::crashed));
+  c.live_and_die(bob, 2, caf::none);
+  c.live_and_die(carol, 3, caf::make_error(channel_exit::transport_lost));
+  REQUIRE(c.table.peek_backup(alice));
+  CHECK(c.table.peek_backup(alice)->find("x")->as_int64() == 1);
+  CHECK_FALSE(c.table.peek_backup(bob));
+  REQUIRE(c.table.peek_backup(carol));
+  auto& k = c.table.counters();
+  CHECK(k.kept_after_crash == 1);
+  CHECK(k.discarded_normal == 1);
+  CHECK(k.kept_after_other == 1);
+  CHECK(c.table.live_count() == 0);
+}
+
+TEST_CASE("a stale channel's down does not touch the key's new channel") {
+  table_case c{registry_config{}};
+  auto old_ch = c.channel();
+  c.table.attach(alice, old_ch, c.now);
+  // A takeover after down_wait: the old channel is detached as taken over.
+  c.table.detach(old_ch, caf::make_error(channel_exit::taken_over), c.now);
+  auto new_ch = c.channel();
+  auto out = c.table.attach(alice, new_ch, c.now);
+  CHECK(out.restored);
+  CHECK(out.source == "takeover");
+  // The old channel's real down arrives late: nothing to do.
+  CHECK_FALSE(c.table.detach(old_ch, caf::none, c.now));
+  REQUIRE(c.table.live_channel(alice));
+  CHECK(*c.table.live_channel(alice) == new_ch);
+  CHECK_FALSE(c.table.detach(c.channel(), caf::none, c.now));
+}
+
+TEST_CASE("crashes within the window trip the crash-loop guard") {
+  registry_config cfg;
+  cfg.crash_loop_limit = 3;
+  cfg.crash_window = 10s;
+  table_case c{cfg};
+  auto crash = caf::make_error(channel_exit::crashed, "boom");
+  CHECK_FALSE(c.live_and_die(alice, 1, crash).restored); // crash 1, fresh
+  c.now += 1s;
+  CHECK(c.live_and_die(alice, 2, crash).restored); // crash 2
+  c.now += 1s;
+  CHECK(c.live_and_die(alice, 3, crash).restored); // crash 3: dropped
+  CHECK_FALSE(c.table.peek_backup(alice));
+  CHECK(c.table.counters().crash_loop_drops == 1);
+  auto out = c.table.attach(alice, c.channel(), c.now);
+  CHECK_FALSE(out.restored);
+  CHECK(out.cell->load().empty());
+  CHECK(out.reason.find("crash_loop") == 0);
+  CHECK(out.reason.find("3 crashes") != std::string::npos);
+  CHECK(c.table.counters().restores_refused_crash_loop == 1);
+  CHECK(c.table.counters().restores_fresh == 1);
+}
+
+TEST_CASE("crashes spread over more than the window do not trip the guard") {
+  registry_config cfg;
+  cfg.crash_loop_limit = 3;
+  cfg.crash_window = 10s;
+  table_case c{cfg};
+  auto crash = caf::make_error(channel_exit::crashed, "boom");
+  for (int i = 0; i < 6; ++i) {
+    c.live_and_die(alice, i, crash);
+    c.now += 6s;
+  }
+  CHECK(c.table.counters().crash_loop_drops == 0);
+  auto out = c.table.attach(alice, c.channel(), c.now);
+  CHECK(out.restored);
+  CHECK(out.cell->load().find("x")->as_int64() == 5);
+}
+
+TEST_CASE("lost transports never trip the crash-loop guard") {
+  registry_config cfg;
+  cfg.crash_loop_limit = 2;
+  table_case c{cfg};
+  for (int i = 0; i < 5; ++i)
+    c.live_and_die(alice, i, caf::make_error(channel_exit::transport_lost));
+  CHECK(c.table.counters().crash_loop_drops == 0);
+  CHECK(c.table.attach(alice, c.channel(), c.now).restored);
+}
+
+TEST_CASE("stats report every counter, the sizes and the limits") {
+  registry_config cfg;
+  cfg.max_backups = 7;
+  backup_table t{cfg};
+  t.put_backup(alice, assigns(1), time_point{});
+  auto s = t.stats();
+  CHECK(s.at("backups") == 1);
+  CHECK(s.at("backup_bytes") == assigns(1).byte_size());
+  CHECK(s.at("imported") == 1);
+  CHECK(s.at("live_channels") == 0);
+  CHECK(s.at("limits").at("max_backups") == 7);
+  for (const char* k : {"from_backup", "from_takeover", "fresh",
+                        "refused_crash_loop"})
+    CHECK(s.at("restores").as_object().contains(k));
+  for (const char* k : {"expired", "evicted", "evicted_bytes", "crash_loop"})
+    CHECK(s.at("drops").as_object().contains(k));
+}
