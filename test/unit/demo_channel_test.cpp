@@ -1,0 +1,126 @@
+// The demo channel (room:*): the contract the node, the tests and the
+// benchmarks share.
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "actors/demo_channel.hpp"
+#include "actors/testing/channel_case.hpp"
+#include "registry/registry_error.hpp"
+
+using namespace chanstate;
+using namespace chanstate::testing;
+namespace json = boost::json;
+
+namespace {
+
+struct demo_case : channel_case {
+  demo_case() {
+    REQUIRE(!route("room:*", demo_channel_factory()));
+  }
+
+  json::value ns(const channel_handle& ch) {
+    auto r = call(ch, "get");
+    REQUIRE(r);
+    REQUIRE(r->status == "ok");
+    return r->response.at("ns");
+  }
+
+  void add(const channel_handle& ch, std::int64_t n) {
+    push(ch, "add", {{"n", n}});
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(demo_case, "the seed scenario: add, crash, rejoin, get") {
+  auto ch = join("room:lobby", "seed");
+  REQUIRE(join_reply(ch));
+  CHECK(join_reply(ch)->status == "ok");
+  CHECK(join_reply(ch)->response
+        == json::object{{"restored", false}, {"ns", json::array{}}});
+  add(ch, 2149);
+  add(ch, 1234);
+  CHECK(ns(ch) == json::array{2149, 1234});
+  push(ch, "oopsy");
+  REQUIRE(exit_reason(ch));
+  CHECK(*exit_reason(ch) == channel_exit::crashed);
+  auto again = rejoin(ch);
+  CHECK(join_reply(again)->response
+        == json::object{{"restored", true}, {"ns", json::array{2149, 1234}}});
+  CHECK(ns(again) == json::array{2149, 1234});
+}
+
+TEST_CASE_FIXTURE(demo_case, "add with a bad n replies an error and changes "
+                             "nothing") {
+  auto ch = join("room:1", "alice");
+  add(ch, 1);
+  auto commits_before = live("room:1", "alice");
+  REQUIRE(commits_before);
+  const json::object bad_payloads[] = {
+    {},
+    {{"m", 1}},
+    {{"n", "5"}},
+    {{"n", 1.5}},
+    {{"n", 2.0}},
+    {{"n", true}},
+    {{"n", nullptr}},
+    {{"n", json::array{1}}},
+    {{"n", json::object{{"n", 1}}}},
+  };
+  for (const auto& p : bad_payloads) {
+    CAPTURE(json::serialize(p));
+    auto r = call(ch, "add", p);
+    REQUIRE(r);
+    CHECK(r->status == "error");
+    CHECK(r->response.at("reason").as_string().find("integer") 
+          != json::string::npos);
+    CHECK(alive(ch));
+  }
+  CHECK(ns(ch) == json::array{1});
+  CHECK(live("room:1", "alice") == commits_before);
+}
+
+TEST_CASE_FIXTURE(demo_case, "add accepts every JSON integer, also beyond "
+                             "int64") {
+  auto ch = join("room:1", "alice");
+  push(ch, "add", {{"n", -5}});
+  push(ch, "add", {{"n", std::uint64_t{18446744073709551615ULL}}});
+  CHECK(ns(ch)
+        == json::array{-5, std::uint64_t{18446744073709551615ULL}});
+}
+
+TEST_CASE_FIXTURE(demo_case, "an unknown event replies an error naming it") {
+  auto ch = join("room:1", "alice");
+  auto r = call(ch, "dance", {{"n", 1}});
+  REQUIRE(r);
+  CHECK(r->status == "error");
+  CHECK(r->response
+        == json::object{{"reason", "unknown event"}, {"event", "dance"}});
+  CHECK(alive(ch));
+  CHECK(ns(ch) == json::array{});
+}
+
+TEST_CASE_FIXTURE(demo_case, "bye stops the channel normally and drops its "
+                             "state") {
+  auto ch = join("room:1", "alice");
+  add(ch, 1);
+  auto r = call(ch, "bye");
+  REQUIRE(r);
+  CHECK(r->status == "ok");
+  REQUIRE(exit_reason(ch));
+  CHECK_FALSE(*exit_reason(ch));
+  auto again = rejoin(ch);
+  CHECK(join_reply(again)->response
+        == json::object{{"restored", false}, {"ns", json::array{}}});
+}
+
+TEST_CASE_FIXTURE(demo_case, "a kill after more adds restores every add") {
+  auto ch = join("room:1", "alice");
+  add(ch, 1);
+  add(ch, 2);
+  kill(ch);
+  auto again = rejoin(ch);
+  add(again, 3);
+  CHECK(ns(again) == json::array{1, 2, 3});
+}
