@@ -1,0 +1,54 @@
+// What a WebSocket upgrade request must carry: path, connect params, origin.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chanstate {
+
+/// A request target split at the first '?'.
+struct request_target {
+  std::string_view path;
+  std::string_view query;
+};
+
+request_target split_target(std::string_view target);
+
+/// Decodes %XX escapes and '+' (as a space, the form encoding). Returns
+/// nothing for a truncated or non-hex escape.
+std::optional<std::string> percent_decode(std::string_view s);
+
+/// Parses "a=1&b=x%20y" into decoded pairs; a key without '=' gets "".
+/// A later duplicate key wins, as in Plug. Nothing for a bad escape.
+std::optional<std::map<std::string, std::string>>
+parse_query(std::string_view query);
+
+/// The verdict on a connect: status 0 means accepted, otherwise the HTTP
+/// status to refuse with (400 malformed query, 403 refused) and why.
+struct connect_verdict {
+  int status = 0;
+  std::string reason;
+  std::string client_id;
+  std::string vsn;
+};
+
+/// Phoenix's rules for the v2 serializer: vsn defaults to "1.0.0" and must
+/// match ~> 2.0.0 (2.0.z); client_id must be present and non-empty.
+connect_verdict check_connect(std::string_view query);
+
+/// True if `vsn` matches Elixir's `~> 2.0.0`: "2.0.<digits>".
+bool vsn_supported(std::string_view vsn);
+
+/// Parses "--allowed-origins" ("https://a.example, http://b:8080"): a
+/// comma-separated list, blanks trimmed, empty entries skipped.
+std::vector<std::string> parse_origin_list(std::string_view list);
+
+/// Phoenix's check_origin: no allow list, or no Origin header, means allowed;
+/// otherwise the origin must equal an entry (ASCII case-insensitive).
+bool origin_allowed(const std::vector<std::string>& allowed,
+                    std::string_view origin);
+
+} // namespace chanstate
