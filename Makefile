@@ -12,8 +12,10 @@ APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
 
 .PHONY: run test build configure deps apt-deps npm-deps clean
 
+# The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
+# `chanstate-node demo` still runs the seed scenario in-process.
 run: build
-	$(BUILD)/bin/chanstate-node demo
+	$(BUILD)/bin/chanstate-node $(ARGS)
 
 test: build npm-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

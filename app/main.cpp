@@ -1,4 +1,5 @@
 // chanstate-node: the command. Subcommands live in their own files.
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -6,22 +7,30 @@
 #include <caf/io/all.hpp>
 
 #include "app/demo.hpp"
+#include "app/node.hpp"
+#include "app/node_config.hpp"
 
 namespace {
 
-struct node_config : caf::actor_system_config {
-  node_config() {
-    // Two cores: more workers than cores only adds wake-up latency
-    // (caf-0.17-notes §0, §6). The command line still overrides it.
-    set("scheduler.max-threads", 2);
-  }
-};
+constexpr const char* usage
+  = "usage: chanstate-node [options]       serve the Phoenix endpoint\n"
+    "       chanstate-node demo [options]  run the seed scenario in-process\n";
 
-int run(caf::actor_system& sys, const node_config& cfg) {
+bool wants_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    for (auto opt : {"-h", "-?", "--help", "--long-help"})
+      if (std::strcmp(argv[i], opt) == 0)
+        return true;
+  return false;
+}
+
+int run(caf::actor_system& sys, const chanstate::node_config& cfg) {
   const auto& args = cfg.remainder;
-  if (!args.empty() && args[0] == "demo")
+  if (args.empty())
+    return chanstate::run_node(sys, cfg);
+  if (args[0] == "demo")
     return chanstate::run_demo(sys);
-  std::cerr << "usage: chanstate-node demo\n";
+  std::cerr << usage;
   return 2;
 }
 
@@ -30,7 +39,10 @@ int run(caf::actor_system& sys, const node_config& cfg) {
 // Our own main instead of CAF_MAIN: CAF_MAIN always exits 0, and the exit code
 // of every subcommand matters to scripts and tests.
 int main(int argc, char** argv) {
-  node_config cfg;
+  chanstate::node_config cfg;
+  // CAF prints the option list itself; say first what the command does.
+  if (wants_help(argc, argv))
+    std::cout << usage << '\n';
   if (auto err = cfg.parse(argc, argv)) {
     std::cerr << "chanstate-node: " << caf::actor_system_config::render(err)
               << '\n';

@@ -1,0 +1,50 @@
+// The serving node: wiring, the one stdout line, and the shutdown order.
+#include "app/node.hpp"
+
+#include <iostream>
+
+#include <caf/all.hpp>
+
+#include "actors/channel_error.hpp"
+#include "actors/demo_channel.hpp"
+#include "actors/pubsub.hpp"
+#include "app/ws_server.hpp"
+
+namespace chanstate {
+
+int run_node(caf::actor_system& sys, const node_config& cfg) {
+  auto routes = std::make_shared<router>();
+  if (auto err = routes->add("room:*",
+                             demo_channel_factory(cfg.allow_fatal_demo))) {
+    std::cerr << "chanstate-node: " << explain(err) << '\n';
+    return 1;
+  }
+  auto table = std::make_shared<backup_table>(cfg.registry());
+  channel_env env{spawn_registry(sys, table), spawn_pubsub(sys), routes,
+                  cfg.restore_timeout()};
+  auto stop_core = [&] {
+    caf::anon_send_exit(env.registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
+  };
+  {
+    // The server outlives every actor: bridges post into its io_context.
+    ws_server server{sys, env, cfg.endpoint()};
+    auto url = server.listen();
+    if (!url) {
+      std::cerr << "chanstate-node: " << explain(url.error()) << '\n';
+      stop_core();
+      sys.await_all_actors_done();
+      return 1;
+    }
+    std::cout << "chanstate-node listening on " << *url << std::endl;
+    server.run();
+    std::cerr << "chanstate-node: shutting down\n";
+    // Every connection told its channels user_shutdown; once they are gone
+    // the registry and pubsub may go too.
+    stop_core();
+    sys.await_all_actors_done();
+  }
+  return 0;
+}
+
+} // namespace chanstate

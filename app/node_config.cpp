@@ -1,0 +1,115 @@
+// Option names, descriptions and defaults of chanstate-node.
+#include "app/node_config.hpp"
+
+#include <chrono>
+
+#include <caf/config_option_adder.hpp>
+
+#include "actors/join.hpp"
+#include "actors/message_types.hpp"
+#include "app/connect_params.hpp"
+
+namespace chanstate {
+
+namespace {
+
+std::chrono::milliseconds to_ms(caf::timespan t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t);
+}
+
+} // namespace
+
+node_config::node_config() {
+  const endpoint_options ep;
+  const registry_config reg;
+  host = ep.host;
+  port = ep.port;
+  max_frame_bytes = ep.max_frame_bytes;
+  max_channels = ep.max_channels;
+  idle_timeout = ep.idle_timeout;
+  handshake_timeout = ep.handshake_timeout;
+  max_outbound_bytes = ep.max_outbound_bytes;
+  backup_ttl = reg.backup_ttl;
+  max_backups = reg.max_backups;
+  max_backup_bytes = reg.max_backup_bytes;
+  crash_loop_limit = reg.crash_loop_limit;
+  crash_window = reg.crash_window;
+  down_wait = reg.down_wait;
+  sweep_interval = reg.sweep_interval;
+  restore_timeout_span = channel_env{}.restore_timeout;
+  // Two cores: more workers than cores only adds wake-up latency
+  // (caf-0.17-notes §0, §6). The command line still overrides it.
+  set("scheduler.max-threads", 2);
+  register_message_types(*this);
+  // One group: CAF's --help lists only the global options, and every
+  // option belongs in --help.
+  opt_group{custom_options_, "global"}
+    .add(host, "host", "address to listen on (default 127.0.0.1)")
+    .add(port, "port", "port to listen on; 0 picks a free one (default 4000)")
+    .add(max_frame_bytes, "max-frame-bytes",
+         "larger frames are refused with close 1009 (default 1 MiB)")
+    .add(max_channels, "max-channels",
+         "channels one socket may join (default 100, as Phoenix)")
+    .add(idle_timeout, "idle-timeout",
+         "close a connection that sent nothing this long; 0s = never "
+         "(default 60s, as Phoenix)")
+    .add(handshake_timeout, "handshake-timeout",
+         "bound on the upgrade request and the close handshake "
+         "(default 10s)")
+    .add(max_outbound_bytes, "max-outbound-bytes",
+         "close a connection whose unsent frames pass this size "
+         "(default 8 MiB)")
+    .add(allowed_origins, "allowed-origins",
+         "comma-separated Origin values to accept; empty accepts all "
+         "(default empty)")
+    .add(allow_fatal_demo, "allow-fatal-demo",
+         "let the demo channel's `abort` event kill the process (tests of "
+         "the journal and remote registries only)")
+    .add(backup_ttl, "backup-ttl",
+         "drop a backup not restored within this time (default 5min)")
+    .add(max_backups, "max-backups",
+         "most backups kept; the oldest is evicted (default 100000)")
+    .add(max_backup_bytes, "max-backup-bytes",
+         "most bytes of backups kept (default 256 MiB)")
+    .add(crash_loop_limit, "crash-loop-limit",
+         "crashes within crash-window that drop a key's backup (default 5)")
+    .add(crash_window, "crash-window",
+         "window of the crash-loop guard (default 60s)")
+    .add(down_wait, "down-wait",
+         "how long a rejoin waits for the old channel's down (default 5s)")
+    .add(sweep_interval, "sweep-interval",
+         "how often expired backups are swept (default 1s)")
+    .add(restore_timeout_span, "restore-timeout",
+         "how long a joining channel waits for the registry (default 10s)");
+}
+
+endpoint_options node_config::endpoint() const {
+  endpoint_options ep;
+  ep.host = host;
+  ep.port = port;
+  ep.max_frame_bytes = max_frame_bytes;
+  ep.max_channels = max_channels;
+  ep.idle_timeout = to_ms(idle_timeout);
+  ep.handshake_timeout = to_ms(handshake_timeout);
+  ep.max_outbound_bytes = max_outbound_bytes;
+  ep.allowed_origins = parse_origin_list(allowed_origins);
+  return ep;
+}
+
+registry_config node_config::registry() const {
+  registry_config reg;
+  reg.backup_ttl = to_ms(backup_ttl);
+  reg.max_backups = max_backups;
+  reg.max_backup_bytes = max_backup_bytes;
+  reg.crash_loop_limit = crash_loop_limit;
+  reg.crash_window = to_ms(crash_window);
+  reg.down_wait = to_ms(down_wait);
+  reg.sweep_interval = to_ms(sweep_interval);
+  return reg;
+}
+
+std::chrono::milliseconds node_config::restore_timeout() const {
+  return to_ms(restore_timeout_span);
+}
+
+} // namespace chanstate

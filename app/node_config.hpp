@@ -1,0 +1,53 @@
+// chanstate-node's options: the endpoint's and the registry's knobs, on the
+// command line (--help) and in an INI file (--config-file=...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include "app/ws_server.hpp"
+#include "registry/registry_config.hpp"
+
+namespace chanstate {
+
+/// The node's configuration. Every option is global (--port=4000 on the
+/// command line, `port = 4000` at the top of an INI file), because CAF's
+/// --help lists only global options.
+struct node_config : caf::actor_system_config {
+  node_config();
+
+  /// The endpoint options as the server takes them.
+  endpoint_options endpoint() const;
+
+  /// The registry limits as the registry takes them.
+  registry_config registry() const;
+
+  /// How long a joining channel waits for the registry.
+  std::chrono::milliseconds restore_timeout() const;
+
+  // Bound to the options; defaults come from endpoint_options and
+  // registry_config so that there is one source for each.
+  std::string host;
+  std::uint16_t port;
+  std::size_t max_frame_bytes;
+  std::size_t max_channels;
+  caf::timespan idle_timeout;
+  caf::timespan handshake_timeout;
+  std::size_t max_outbound_bytes;
+  std::string allowed_origins;
+  bool allow_fatal_demo = false;
+
+  caf::timespan backup_ttl;
+  std::size_t max_backups;
+  std::size_t max_backup_bytes;
+  std::size_t crash_loop_limit;
+  caf::timespan crash_window;
+  caf::timespan down_wait;
+  caf::timespan sweep_interval;
+  caf::timespan restore_timeout_span;
+};
+
+} // namespace chanstate

@@ -1,0 +1,275 @@
+// The per-connection Phoenix socket: dispatch of client frames, bookkeeping
+// of joined channels, and the frames Phoenix sends when a channel ends.
+#include "app/phoenix_session.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/channel_error.hpp"
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+namespace {
+
+constexpr std::uint16_t close_bad_payload = 1007; // RFC 6455 §7.4.1
+
+caf::error channel_reason(transport_end how) {
+  switch (how) {
+    case transport_end::clean:
+      return caf::none;
+    case transport_end::lost:
+      return caf::make_error(channel_exit::transport_lost,
+                             "the connection dropped without a close");
+    case transport_end::shutdown:
+      return caf::exit_reason::user_shutdown;
+  }
+  return caf::none;
+}
+
+} // namespace
+
+phoenix_session::phoenix_session(caf::actor_system& sys,
+                                 const channel_env& env, std::string client_id,
+                                 caf::actor bridge, std::size_t max_channels,
+                                 transport_counters& counters, send_fn send)
+  : sys_(sys),
+    env_(env),
+    client_id_(std::move(client_id)),
+    bridge_(std::move(bridge)),
+    max_channels_(max_channels),
+    counters_(counters),
+    send_(std::move(send)) {
+}
+
+phoenix_session::~phoenix_session() {
+  // A connection torn down without a verdict was lost, not closed.
+  end(transport_end::lost);
+}
+
+std::optional<protocol_close> phoenix_session::on_text(std::string_view text) {
+  if (ended_)
+    return std::nullopt;
+  counters_.frames_in.fetch_add(1, std::memory_order_relaxed);
+  auto d = decode_frame(text);
+  if (is_fatal(d.error))
+    return protocol_close{close_bad_payload, to_string(d.error)};
+  auto& fr = d.frame;
+  // Rule 1: heartbeats are answered whatever else is going on.
+  if (fr.topic == "phoenix" && fr.event == "heartbeat") {
+    reply({}, fr.ref, fr.topic, "ok", {});
+    return std::nullopt;
+  }
+  if (d.error == wire_error::payload_not_object) {
+    reply(fr.join_ref, fr.ref, fr.topic, "error",
+          {{"reason", to_string(d.error)}});
+    return std::nullopt;
+  }
+  if (fr.event == "phx_join")
+    handle_join(fr);
+  else if (fr.event == "phx_leave")
+    handle_leave(fr);
+  else
+    handle_push(fr);
+  return std::nullopt;
+}
+
+void phoenix_session::handle_join(inbound_frame& fr) {
+  // Rule 3: a duplicate join replaces the channel on this topic. Its state
+  // goes to the new join (the registry takes the live key over); the old
+  // join's phx_close follows the new join's reply.
+  auto same_topic = [&](const channel_entry& e) {
+    return e.link.topic == fr.topic;
+  };
+  if (auto i = std::find_if(channels_.begin(), channels_.end(), same_topic);
+      i != channels_.end()) {
+    replaced_.push_back({std::move(i->handle), i->link, fr.join_ref});
+    channels_.erase(i);
+  }
+  auto unmatched = [&] {
+    reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
+    after_join_reply(fr.topic, fr.join_ref);
+  };
+  // Rule 2, in Phoenix's order: route first, then the channel limit.
+  if (!env_.routes || !env_.routes->match(fr.topic)) {
+    unmatched();
+    return;
+  }
+  if (channels_.size() >= max_channels_) {
+    reply(fr.join_ref, fr.ref, fr.topic, "error",
+          {{"reason", "too many channels joined"}});
+    after_join_reply(fr.topic, fr.join_ref);
+    return;
+  }
+  auto ch = join_channel(sys_, env_,
+                         join_request{fr.topic, client_id_, fr.join_ref,
+                                      std::move(fr.payload), bridge_});
+  if (!ch) {
+    if (ch.error() == channel_error::unmatched_topic) {
+      unmatched();
+    } else {
+      reply(fr.join_ref, fr.ref, fr.topic, "error",
+            {{"reason", explain(ch.error())}});
+      after_join_reply(fr.topic, fr.join_ref);
+    }
+    return;
+  }
+  channels_.push_back({*ch, channel_link{fr.topic, fr.join_ref}, fr.ref});
+  caf::anon_send(bridge_, caf::monitor_atom::value, *ch);
+}
+
+void phoenix_session::handle_leave(const inbound_frame& fr) {
+  auto i = std::find_if(channels_.begin(), channels_.end(),
+                        [&](const channel_entry& e) {
+                          return e.link.topic == fr.topic;
+                        });
+  // Rule 5: phoenix.js leaves after every join timeout; not an error.
+  if (i == channels_.end()) {
+    reply(fr.join_ref, fr.ref, fr.topic, "ok", {});
+    return;
+  }
+  // Rule 4: only the current join (or no join ref) may leave.
+  if (i->leaving
+      || (!fr.join_ref.empty() && fr.join_ref != i->link.join_ref)) {
+    counters_.stale_frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  i->leaving = true;
+  caf::anon_send(i->handle, caf::leave_atom::value, fr.ref);
+}
+
+void phoenix_session::handle_push(inbound_frame& fr) {
+  auto i = std::find_if(channels_.begin(), channels_.end(),
+                        [&](const channel_entry& e) {
+                          return e.link.topic == fr.topic;
+                        });
+  // Rule 7: also what a push racing a crash or a close gets.
+  if (i == channels_.end()) {
+    reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
+    return;
+  }
+  // Rule 6: a frame from an older join of this topic is dropped silently.
+  if (!fr.join_ref.empty() && fr.join_ref != i->link.join_ref) {
+    counters_.stale_frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  caf::anon_send(i->handle, client_event{std::move(fr.ref),
+                                         std::move(fr.event),
+                                         {std::move(fr.payload)}});
+}
+
+void phoenix_session::on_channel_frame(const caf::actor_addr& from,
+                                       outbound_frame f) {
+  auto* e = ended_ ? nullptr : find(from);
+  if (!e) {
+    // The connection is gone, or the channel was replaced or refused.
+    counters_.outbound_frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  e->link.observe(f);
+  bool join_reply = f.kind == frame_kind::join_ok
+                    || f.kind == frame_kind::join_error;
+  if (join_reply)
+    f.ref = e->join_msg_ref; // Phoenix echoes the join's ref, not its JR
+  send_frame(f);
+  if (!join_reply)
+    return;
+  auto topic = e->link.topic;
+  auto jr = e->link.join_ref;
+  // Rule 2: a refused join keeps no channel (the actor ends by itself).
+  if (f.kind == frame_kind::join_error)
+    channels_.erase(channels_.begin() + (e - channels_.data()));
+  after_join_reply(topic, jr);
+}
+
+void phoenix_session::on_channel_down(const caf::actor_addr& channel,
+                                      const caf::error& reason) {
+  if (ended_)
+    return;
+  auto* e = find(channel);
+  if (!e) {
+    // A replaced channel: its phx_close is already scheduled.
+    for (auto& r : replaced_)
+      if (r.handle.address() == channel)
+        r.handle = nullptr;
+    return;
+  }
+  auto link = e->link;
+  auto join_msg_ref = e->join_msg_ref;
+  channels_.erase(channels_.begin() + (e - channels_.data()));
+  auto f = frame_on_down(link, reason);
+  if (!f)
+    return;
+  if (!link.replied)
+    f->ref = join_msg_ref;
+  send_frame(*f);
+  if (!link.replied)
+    after_join_reply(link.topic, link.join_ref);
+}
+
+void phoenix_session::after_join_reply(const std::string& topic,
+                                       const std::string& jr) {
+  auto first = std::stable_partition(replaced_.begin(), replaced_.end(),
+                                     [&](const replaced_channel& r) {
+                                       return r.link.topic != topic
+                                              || r.new_join_ref != jr;
+                                     });
+  for (auto i = first; i != replaced_.end(); ++i) {
+    outbound_frame f;
+    f.kind = frame_kind::close;
+    f.join_ref = i->link.join_ref;
+    f.ref = i->link.join_ref;
+    f.topic = i->link.topic;
+    f.event = "phx_close";
+    send_frame(f);
+    // The registry took the old channel's state over when the new one
+    // restored; if that did not happen (a refused join), end it the same way.
+    if (i->handle)
+      caf::anon_send(i->handle, caf::close_atom::value,
+                     caf::make_error(channel_exit::taken_over));
+  }
+  replaced_.erase(first, replaced_.end());
+}
+
+void phoenix_session::end(transport_end how) {
+  if (ended_)
+    return;
+  ended_ = true;
+  auto reason = channel_reason(how);
+  for (auto& e : channels_)
+    caf::anon_send(e.handle, caf::close_atom::value, reason);
+  for (auto& r : replaced_)
+    if (r.handle)
+      caf::anon_send(r.handle, caf::close_atom::value, reason);
+  channels_.clear();
+  replaced_.clear();
+  // A channel still restoring sees only the bridge's down: quitting with the
+  // same verdict (normal for clean and shutdown) keeps the matrix intact.
+  caf::anon_send(bridge_, caf::close_atom::value,
+                 how == transport_end::lost ? reason : caf::error{});
+}
+
+void phoenix_session::send_frame(const outbound_frame& f) {
+  counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
+  send_(encode_frame(f));
+}
+
+void phoenix_session::reply(const std::string& join_ref,
+                            const std::string& ref, const std::string& topic,
+                            const char* status, boost::json::object response) {
+  if (std::string_view{status} != "ok")
+    counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
+  send_frame(make_reply(frame_kind::reply, join_ref, ref, topic, status,
+                        std::move(response)));
+}
+
+phoenix_session::channel_entry*
+phoenix_session::find(const caf::actor_addr& addr) {
+  for (auto& e : channels_)
+    if (e.handle.address() == addr)
+      return &e;
+  return nullptr;
+}
+
+} // namespace chanstate

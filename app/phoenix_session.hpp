@@ -1,0 +1,115 @@
+// One WebSocket connection's Phoenix socket: the rules of
+// phoenix-protocol.md §5 between decoded frames and channel actors.
+//
+//   open ──frames──▶ open ──end(clean | lost | shutdown)──▶ ended
+//
+// Not thread-safe: the connection calls every member on its strand. No Asio
+// and no Beast in here; the connection supplies a function that queues one
+// text frame for writing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+
+#include "actors/channel_link.hpp"
+#include "actors/frames.hpp"
+#include "actors/join.hpp"
+#include "app/transport_counters.hpp"
+#include "app/wire_codec.hpp"
+
+namespace chanstate {
+
+/// How the transport under a session ended, as the exit matrix sees it.
+enum class transport_end : std::uint8_t {
+  clean,    // the client closed: channels end normally, backups dropped
+  lost,     // dropped, idle, refused input: channels end transport_lost, kept
+  shutdown, // the node stops: channels end user_shutdown, backups dropped
+};
+
+/// A close the session asks for: a WebSocket close code and its reason.
+struct protocol_close {
+  std::uint16_t code;
+  std::string reason;
+};
+
+/// The Phoenix socket of one connection.
+class phoenix_session {
+public:
+  using send_fn = std::function<void(std::string)>;
+
+  phoenix_session(caf::actor_system& sys, const channel_env& env,
+                  std::string client_id, caf::actor bridge,
+                  std::size_t max_channels, transport_counters& counters,
+                  send_fn send);
+
+  ~phoenix_session();
+
+  phoenix_session(const phoenix_session&) = delete;
+  phoenix_session& operator=(const phoenix_session&) = delete;
+
+  /// Handles one text frame; a result asks the connection to close.
+  std::optional<protocol_close> on_text(std::string_view text);
+
+  /// A frame a channel sent (via the bridge).
+  void on_channel_frame(const caf::actor_addr& from, outbound_frame f);
+
+  /// A channel this session joined went down.
+  void on_channel_down(const caf::actor_addr& channel,
+                       const caf::error& reason);
+
+  /// Ends every channel as `how` says and retires the bridge. Idempotent;
+  /// frames arriving afterwards are dropped (and counted).
+  void end(transport_end how);
+
+  bool ended() const noexcept {
+    return ended_;
+  }
+
+private:
+  struct channel_entry {
+    caf::actor handle;
+    channel_link link;
+    std::string join_msg_ref; // the phx_join's ref, echoed in its reply
+    bool leaving = false;
+  };
+
+  // A channel replaced by a duplicate join on this socket: its phx_close
+  // goes out right after the reply to the join that replaced it.
+  struct replaced_channel {
+    caf::actor handle;
+    channel_link link;
+    std::string new_join_ref;
+  };
+
+  void handle_join(inbound_frame& fr);
+  void handle_leave(const inbound_frame& fr);
+  void handle_push(inbound_frame& fr);
+  void after_join_reply(const std::string& topic, const std::string& jr);
+  void send_frame(const outbound_frame& f);
+  void reply(const std::string& join_ref, const std::string& ref,
+             const std::string& topic, const char* status,
+             boost::json::object response);
+  channel_entry* find(const caf::actor_addr& addr);
+
+  caf::actor_system& sys_;
+  const channel_env& env_;
+  std::string client_id_;
+  caf::actor bridge_;
+  std::size_t max_channels_;
+  transport_counters& counters_;
+  send_fn send_;
+  std::vector<channel_entry> channels_; // at most max_channels_, by topic
+  std::vector<replaced_channel> replaced_;
+  bool ended_ = false;
+};
+
+} // namespace chanstate

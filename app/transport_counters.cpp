@@ -1,0 +1,71 @@
+// The endpoint's counters as JSON.
+#include "app/transport_counters.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace chanstate {
+
+const char* to_string(close_cause x) {
+  switch (x) {
+    case close_cause::client_close:
+      return "client_close";
+    case close_cause::client_heartbeat:
+      return "client_heartbeat_timeout";
+    case close_cause::idle_timeout:
+      return "idle_timeout";
+    case close_cause::connection_lost:
+      return "connection_lost";
+    case close_cause::too_big:
+      return "too_big";
+    case close_cause::binary_frame:
+      return "binary_frame";
+    case close_cause::bad_frame:
+      return "bad_frame";
+    case close_cause::backpressure:
+      return "backpressure";
+    case close_cause::shutdown:
+      return "shutdown";
+  }
+  return "?";
+}
+
+boost::json::object transport_counters::to_json() const {
+  auto load = [](const counter& c) {
+    return c.load(std::memory_order_relaxed);
+  };
+  boost::json::object closes_obj;
+  for (std::size_t i = 0; i < close_cause_count; ++i)
+    closes_obj.emplace(to_string(static_cast<close_cause>(i)),
+                       load(closes[i]));
+  return {
+    {"connections_open", load(connections_open)},
+    {"connections_total", load(connections_total)},
+    {"upgrades_refused", load(upgrades_refused)},
+    {"frames_in", load(frames_in)},
+    {"frames_out", load(frames_out)},
+    {"bytes_in", load(bytes_in)},
+    {"bytes_out", load(bytes_out)},
+    {"stale_frames_dropped", load(stale_frames_dropped)},
+    {"outbound_frames_dropped", load(outbound_frames_dropped)},
+    {"error_replies", load(error_replies)},
+    {"backpressure_closes",
+     load(closes[static_cast<std::size_t>(close_cause::backpressure)])},
+    {"closes", std::move(closes_obj)},
+  };
+}
+
+std::string stats_document(std::string_view registry_json,
+                           const transport_counters& counters) {
+  boost::json::error_code ec;
+  auto reg = boost::json::parse(registry_json, ec);
+  boost::json::object doc;
+  if (!ec && reg.is_object())
+    doc = std::move(reg.get_object());
+  else
+    doc.emplace("registry_error", std::string{registry_json});
+  doc["transport"] = counters.to_json();
+  return boost::json::serialize(doc);
+}
+
+} // namespace chanstate

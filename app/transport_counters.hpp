@@ -1,0 +1,59 @@
+// Counters of the WebSocket endpoint, served with the registry's at /stats.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+namespace chanstate {
+
+/// How a connection ended; each has a counter.
+enum class close_cause : std::uint8_t {
+  client_close,      // the client sent a close frame: channels end normally
+  client_heartbeat,  // phoenix.js closed for a missed heartbeat ack: kept
+  idle_timeout,      // no frame from the client within the idle timeout
+  connection_lost,   // TCP reset, EOF or write error without a close frame
+  too_big,           // a frame over the size limit (close 1009)
+  binary_frame,      // binary frames are not supported (close 1003)
+  bad_frame,         // not a Phoenix v2 frame (close 1007)
+  backpressure,      // the outbound queue passed its limit
+  shutdown,          // the node shuts down
+};
+
+constexpr std::size_t close_cause_count = 9;
+
+const char* to_string(close_cause x);
+
+/// Plain counters; incremented on Asio threads, read by /stats.
+struct transport_counters {
+  using counter = std::atomic<std::uint64_t>;
+  counter connections_open{0};
+  counter connections_total{0};
+  counter upgrades_refused{0}; // 400/403 answers to /socket/websocket
+  counter frames_in{0};
+  counter frames_out{0};
+  counter bytes_in{0};
+  counter bytes_out{0};
+  counter stale_frames_dropped{0};    // client frames with an old join_ref
+  counter outbound_frames_dropped{0}; // frames for a closed connection or a
+                                      // replaced channel
+  counter error_replies{0};           // unmatched topic, bad payload, ...
+  counter closes[close_cause_count] = {};
+
+  void count_close(close_cause c) {
+    closes[static_cast<std::size_t>(c)].fetch_add(1,
+                                                  std::memory_order_relaxed);
+  }
+
+  boost::json::object to_json() const;
+};
+
+/// The /stats document: the registry's JSON object plus "transport".
+/// A registry that did not answer shows as {"registry_error": why}.
+std::string stats_document(std::string_view registry_json,
+                           const transport_counters& counters);
+
+} // namespace chanstate

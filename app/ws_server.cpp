@@ -1,0 +1,500 @@
+// The only Beast translation unit: HTTP upgrade, WebSocket I/O, /stats.
+// Protocol rules live in phoenix_session; actors are reached through the
+// bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
+#include "app/ws_server.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "actors/channel_error.hpp"
+#include "app/bridge.hpp"
+#include "app/connect_params.hpp"
+#include "app/phoenix_session.hpp"
+#include "app/transport_counters.hpp"
+
+namespace chanstate {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+class ws_connection;
+
+/// What every connection of one server shares.
+struct server_shared {
+  caf::actor_system& sys;
+  channel_env env;
+  endpoint_options opts;
+  transport_counters counters;
+  std::mutex live_mtx;
+  std::vector<std::weak_ptr<ws_connection>> live; // for shutdown
+
+  void add_live(std::weak_ptr<ws_connection> c) {
+    std::lock_guard<std::mutex> guard{live_mtx};
+    live.erase(std::remove_if(live.begin(), live.end(),
+                              [](const auto& w) { return w.expired(); }),
+               live.end());
+    live.push_back(std::move(c));
+  }
+};
+
+/// True if the client offered the "phoenix" subprotocol (phoenix.js does
+/// when it sends an auth token); the answer must then name it.
+bool offers_phoenix(beast::string_view header) {
+  auto list = sv(header);
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (item == "phoenix")
+      return true;
+    list = comma == std::string_view::npos ? std::string_view{}
+                                           : list.substr(comma + 1);
+  }
+  return false;
+}
+
+/// One upgraded connection: read loop, write queue, the Phoenix session.
+/// Every member runs on the connection's strand.
+class ws_connection : public bridge_sink,
+                      public std::enable_shared_from_this<ws_connection> {
+public:
+  ws_connection(beast::tcp_stream&& stream, server_shared& shared,
+                std::string client_id)
+    : ws_(std::move(stream)),
+      strand_(ws_.get_executor()),
+      shared_(shared),
+      client_id_(std::move(client_id)) {
+  }
+
+  void start(http::request<http::string_body> req) {
+    beast::get_lowest_layer(ws_).expires_never(); // the websocket times out
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = shared_.opts.handshake_timeout;
+    t.idle_timeout = shared_.opts.idle_timeout.count() > 0
+                       ? beast::websocket::stream_base::duration{
+                         shared_.opts.idle_timeout}
+                       : websocket::stream_base::none();
+    // No pings of our own: a pong would count as activity, and Phoenix's
+    // timeout is about frames the client sends.
+    t.keep_alive_pings = false;
+    ws_.set_option(t);
+    ws_.read_message_max(shared_.opts.max_frame_bytes);
+    bool phoenix_proto = offers_phoenix(
+      req[http::field::sec_websocket_protocol]);
+    ws_.set_option(websocket::stream_base::decorator(
+      [phoenix_proto](websocket::response_type& res) {
+        res.set(http::field::server, "chanstate-node");
+        if (phoenix_proto)
+          res.set(http::field::sec_websocket_protocol, "phoenix");
+      }));
+    ws_.async_accept(req, beast::bind_front_handler(&ws_connection::on_accept,
+                                                    shared_from_this()));
+  }
+
+  const net::any_io_executor& executor() const {
+    return strand_;
+  }
+
+  /// The node stops: channels end with user_shutdown, the socket closes.
+  void shutdown() {
+    finish(transport_end::shutdown, close_cause::shutdown);
+    abort_socket();
+  }
+
+  void deliver(caf::actor_addr from, outbound_frame f) override {
+    net::post(strand_, [self = shared_from_this(), from = std::move(from),
+                        f = std::move(f)]() mutable {
+      if (self->session_)
+        self->session_->on_channel_frame(from, std::move(f));
+    });
+  }
+
+  void channel_down(caf::actor_addr channel, caf::error reason) override {
+    net::post(strand_, [self = shared_from_this(), ch = std::move(channel),
+                        reason = std::move(reason)] {
+      if (self->session_)
+        self->session_->on_channel_down(ch, reason);
+    });
+  }
+
+private:
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return; // the handshake failed: nothing was joined yet
+    auto& c = shared_.counters;
+    c.connections_open.fetch_add(1, std::memory_order_relaxed);
+    c.connections_total.fetch_add(1, std::memory_order_relaxed);
+    opened_ = true;
+    ws_.text(true);
+    std::weak_ptr<bridge_sink> sink = shared_from_this();
+    session_.emplace(shared_.sys, shared_.env, client_id_,
+                     spawn_bridge(shared_.sys, std::move(sink)),
+                     shared_.opts.max_channels, shared_.counters,
+                     [this](std::string text) { enqueue(std::move(text)); });
+    shared_.add_live(weak_from_this());
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&ws_connection::on_read,
+                                                      shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t n) {
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    shared_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    if (closing_)
+      return;
+    if (!ws_.got_text()) {
+      close_with({static_cast<std::uint16_t>(websocket::close_code::unknown_data),
+                  "binary frames are not supported"},
+                 close_cause::binary_frame);
+      return;
+    }
+    auto data = buffer_.data();
+    auto result = session_->on_text(
+      {static_cast<const char*>(data.data()), data.size()});
+    buffer_.consume(buffer_.size());
+    if (result) {
+      close_with(std::move(*result), close_cause::bad_frame);
+      return;
+    }
+    if (!closing_)
+      do_read();
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == websocket::error::closed) {
+      // phoenix.js closes with this reason when we missed its heartbeat:
+      // it reconnects and rejoins, so its channels keep their state.
+      if (ws_.reason().reason == "heartbeat timeout")
+        finish(transport_end::lost, close_cause::client_heartbeat);
+      else
+        finish(transport_end::clean, close_cause::client_close);
+    } else if (ec == beast::error::timeout) {
+      finish(transport_end::lost, close_cause::idle_timeout);
+    } else if (ec == websocket::error::message_too_big) {
+      // Beast has already sent close 1009.
+      finish(transport_end::lost, close_cause::too_big);
+    } else {
+      finish(transport_end::lost, close_cause::connection_lost);
+    }
+  }
+
+  // Queues one text frame; called by the session, on the strand.
+  void enqueue(std::string text) {
+    if (closing_) {
+      shared_.counters.outbound_frames_dropped.fetch_add(
+        1, std::memory_order_relaxed);
+      return;
+    }
+    if (!queue_.empty()
+        && queued_bytes_ + text.size() > shared_.opts.max_outbound_bytes) {
+      // Not from inside the session's call: it may be mid-dispatch.
+      closing_ = true;
+      shared_.counters.outbound_frames_dropped.fetch_add(
+        1, std::memory_order_relaxed);
+      net::post(strand_, [self = shared_from_this()] {
+        self->finish(transport_end::lost, close_cause::backpressure);
+        self->abort_socket();
+      });
+      return;
+    }
+    queued_bytes_ += text.size();
+    queue_.push_back(std::move(text));
+    if (!writing_)
+      do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    ws_.async_write(net::buffer(queue_.front()),
+                    beast::bind_front_handler(&ws_connection::on_write,
+                                              shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t n) {
+    writing_ = false;
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+    if (ec) {
+      finish(transport_end::lost, close_cause::connection_lost);
+      abort_socket();
+      return;
+    }
+    shared_.counters.bytes_out.fetch_add(n, std::memory_order_relaxed);
+    if (!queue_.empty() && !closing_)
+      do_write();
+  }
+
+  // A close we start because of what the client sent: the channels keep
+  // their state (the client will reconnect), the client learns why.
+  void close_with(protocol_close c, close_cause cause) {
+    finish(transport_end::lost, cause);
+    ws_.async_close(websocket::close_reason{
+                      static_cast<websocket::close_code>(c.code), c.reason},
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  void abort_socket() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+  // Ends the session exactly once; the first cause is the one counted.
+  void finish(transport_end how, close_cause cause) {
+    closing_ = true;
+    if (finished_ || !opened_)
+      return;
+    finished_ = true;
+    shared_.counters.count_close(cause);
+    shared_.counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    if (session_)
+      session_->end(how);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  net::any_io_executor strand_;
+  server_shared& shared_;
+  std::string client_id_;
+  beast::flat_buffer buffer_;
+  std::optional<phoenix_session> session_;
+  std::deque<std::string> queue_; // front() is being written
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool opened_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+};
+
+/// A plain HTTP connection: answers one request or hands it to a
+/// ws_connection as an upgrade.
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, server_shared& shared)
+    : stream_(std::move(socket)), shared_(shared) {
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&http_session::do_read,
+                                            shared_from_this()));
+  }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(16 * 1024);
+    stream_.expires_after(shared_.opts.handshake_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read,
+                                               shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec)
+      return; // closed, timed out or malformed: nothing to answer
+    auto req = parser_->release();
+    auto target = split_target(sv(req.target()));
+    if (req.method() != http::verb::get)
+      return respond(http::status::bad_request, "only GET is served\n");
+    if (target.path == "/stats")
+      return serve_stats();
+    if (target.path == "/socket/websocket")
+      return upgrade(std::move(req), target.query);
+    respond(http::status::not_found,
+            "not found; the endpoint is /socket/websocket\n");
+  }
+
+  void upgrade(http::request<http::string_body> req, std::string_view query) {
+    auto refuse = [&](http::status s, std::string why) {
+      shared_.counters.upgrades_refused.fetch_add(1,
+                                                  std::memory_order_relaxed);
+      respond(s, std::move(why) + '\n');
+    };
+    if (!websocket::is_upgrade(req))
+      return refuse(http::status::bad_request, "expected a WebSocket upgrade");
+    if (!origin_allowed(shared_.opts.allowed_origins,
+                        sv(req[http::field::origin])))
+      return refuse(http::status::forbidden, "origin not allowed");
+    auto verdict = check_connect(query);
+    if (verdict.status != 0)
+      return refuse(static_cast<http::status>(verdict.status),
+                    verdict.reason);
+    std::make_shared<ws_connection>(std::move(stream_), shared_,
+                                    std::move(verdict.client_id))
+      ->start(std::move(req));
+  }
+
+  void serve_stats() {
+    auto done = [self = shared_from_this()](caf::expected<std::string> r) {
+      // On a CAF worker: hand the answer to this session's strand.
+      auto text = r ? std::move(*r) : "registry: " + explain(r.error());
+      net::post(self->stream_.get_executor(),
+                [self, text = std::move(text)] {
+                  self->respond(http::status::ok,
+                                stats_document(text, self->shared_.counters),
+                                "application/json");
+                });
+    };
+    fetch_registry_stats(shared_.sys, shared_.env.registry,
+                         std::chrono::seconds{5}, std::move(done));
+  }
+
+  void respond(http::status status, std::string body,
+               const char* content_type = "text/plain") {
+    res_.result(status);
+    res_.version(11);
+    res_.set(http::field::server, "chanstate-node");
+    res_.set(http::field::content_type, content_type);
+    res_.keep_alive(false);
+    res_.body() = std::move(body);
+    res_.prepare_payload();
+    http::async_write(stream_, res_,
+                      [self = shared_from_this()](beast::error_code,
+                                                  std::size_t) {
+                        beast::error_code ignored;
+                        self->stream_.socket().shutdown(
+                          tcp::socket::shutdown_send, ignored);
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  server_shared& shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+};
+
+std::string url_host(const std::string& host) {
+  // An IPv6 literal needs brackets in a URL.
+  return host.find(':') == std::string::npos ? host : "[" + host + "]";
+}
+
+} // namespace
+
+struct ws_server::impl {
+  impl(caf::actor_system& sys, channel_env env, endpoint_options opts)
+    : shared{sys, std::move(env), std::move(opts), {}, {}, {}} {
+  }
+
+  void do_accept() {
+    acceptor.async_accept(net::make_strand(ioc),
+                          [this](beast::error_code ec, tcp::socket s) {
+                            if (!acceptor.is_open())
+                              return;
+                            if (!ec) {
+                              beast::error_code ignored;
+                              s.set_option(tcp::no_delay{true}, ignored);
+                              std::make_shared<http_session>(std::move(s),
+                                                             shared)
+                                ->run();
+                            }
+                            do_accept();
+                          });
+  }
+
+  // SIGINT/SIGTERM: stop accepting, end every connection on its strand, then
+  // stop the io_context once the last one is done.
+  void stop_all() {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    std::vector<std::shared_ptr<ws_connection>> conns;
+    {
+      std::lock_guard<std::mutex> guard{shared.live_mtx};
+      for (auto& w : shared.live)
+        if (auto c = w.lock())
+          conns.push_back(std::move(c));
+    }
+    auto left = std::make_shared<std::atomic<std::size_t>>(conns.size() + 1);
+    auto one_done = [this, left] {
+      if (left->fetch_sub(1) == 1)
+        ioc.stop();
+    };
+    for (auto& c : conns)
+      net::post(c->executor(), [c, one_done] {
+        c->shutdown();
+        one_done();
+      });
+    one_done();
+  }
+
+  // Declared first, destroyed last: connections still queued in the
+  // io_context refer to it while the io_context is destroyed.
+  server_shared shared;
+  net::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+  net::signal_set signals{ioc, SIGINT, SIGTERM};
+};
+
+ws_server::ws_server(caf::actor_system& sys, channel_env env,
+                     endpoint_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(env), std::move(opts))) {
+}
+
+ws_server::~ws_server() = default;
+
+caf::expected<std::string> ws_server::listen() {
+  auto& opts = impl_->shared.opts;
+  beast::error_code ec;
+  tcp::resolver resolver{impl_->ioc};
+  auto results = resolver.resolve(opts.host, std::to_string(opts.port),
+                                  tcp::resolver::passive, ec);
+  if (ec || results.empty())
+    return caf::make_error(caf::sec::invalid_argument,
+                           "cannot resolve host " + opts.host + ": "
+                             + ec.message());
+  auto ep = results.begin()->endpoint();
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec)
+    acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acc.bind(ep, ec);
+  if (!ec)
+    acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return caf::make_error(caf::sec::cannot_open_port,
+                           "cannot listen on " + opts.host + ":"
+                             + std::to_string(opts.port) + ": "
+                             + ec.message());
+  auto port = acc.local_endpoint().port();
+  return "ws://" + url_host(opts.host) + ":" + std::to_string(port)
+         + "/socket";
+}
+
+void ws_server::run() {
+  impl_->signals.async_wait([this](beast::error_code ec, int) {
+    if (!ec)
+      impl_->stop_all();
+  });
+  impl_->do_accept();
+  impl_->ioc.run();
+}
+
+} // namespace chanstate

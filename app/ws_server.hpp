@@ -1,0 +1,65 @@
+// The Phoenix WebSocket endpoint of chanstate-node (Beast stays behind this
+// header: only ws_server.cpp includes it).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/join.hpp"
+
+namespace chanstate {
+
+/// Everything the endpoint lets an operator tune.
+struct endpoint_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 4000; // 0 picks a free port
+  /// Frames larger than this are refused with close 1009.
+  std::size_t max_frame_bytes = std::size_t{1} << 20;
+  /// Phoenix's max_channels_per_transport.
+  std::size_t max_channels = 100;
+  /// A connection that sends nothing for this long is closed (Phoenix's
+  /// websocket `timeout`); its channels keep their backups.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
+  /// Bound on the HTTP request, the WebSocket handshake and the close
+  /// handshake.
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds{10};
+  /// A connection whose unsent frames pass this many bytes is closed.
+  std::size_t max_outbound_bytes = std::size_t{8} << 20;
+  /// Allowed Origin header values; empty allows every origin.
+  std::vector<std::string> allowed_origins;
+};
+
+/// Serves /socket/websocket (Phoenix serializer v2) and GET /stats on one
+/// io_context run by the calling thread.
+class ws_server {
+public:
+  ws_server(caf::actor_system& sys, channel_env env, endpoint_options opts);
+
+  /// Destroy only after every actor is done: bridges may still post into the
+  /// io_context until then.
+  ~ws_server();
+
+  ws_server(const ws_server&) = delete;
+  ws_server& operator=(const ws_server&) = delete;
+
+  /// Binds and listens; returns the URL for clients, e.g.
+  /// "ws://127.0.0.1:4000/socket", or why binding failed.
+  caf::expected<std::string> listen();
+
+  /// Serves until SIGINT or SIGTERM, then ends every connection's channels
+  /// with user_shutdown and returns.
+  void run();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace chanstate
