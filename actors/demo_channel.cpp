@@ -54,6 +54,16 @@ handle_result demo_channel::handle_in(const std::string& event,
     // the journal or a registry on another node can save the state now.
     std::abort();
   }
+  // Exercise the two ways a channel reaches clients unasked (Phoenix's
+  // push/3 and broadcast!/3), so transports can be tested end to end.
+  if (event == "ping") {
+    s.push("pong", payload);
+    return handle_result::with_reply(ok());
+  }
+  if (event == "shout") {
+    s.broadcast("shout", payload);
+    return handle_result::with_reply(ok());
+  }
   if (event == "bye")
     return handle_result::stop_with(caf::none, ok());
   return handle_result::with_reply(

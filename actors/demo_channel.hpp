@@ -10,6 +10,9 @@ namespace chanstate {
 /// - add {"n": integer} → appends n to ns, no reply; a bad n → error reply
 /// - get {} → ok {"ns": [...]}
 /// - oopsy {} → throws (the channel crashes)
+/// - ping {...} → pushes "pong" with the same payload to this client, ok
+/// - shout {...} → broadcasts "shout" with the payload to every client on
+///   the topic (this one too), ok
 /// - bye {} → stops normally
 /// - abort {} → kills the whole process (std::abort) when the node allows it
 ///   (--allow-fatal-demo), else an error reply
