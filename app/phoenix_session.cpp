@@ -14,6 +14,11 @@ namespace chanstate {
 namespace {
 
 constexpr std::uint16_t close_bad_payload = 1007; // RFC 6455 §7.4.1
+constexpr std::uint16_t close_policy = 1008;
+
+// Frames held while a leave completes; the down comes within milliseconds,
+// so a client that sends this many meanwhile is flooding.
+constexpr std::size_t max_held_frames = 1000;
 
 caf::error channel_reason(transport_end how) {
   switch (how) {
@@ -61,18 +66,38 @@ std::optional<protocol_close> phoenix_session::on_text(std::string_view text) {
     reply({}, fr.ref, fr.topic, "ok", {});
     return std::nullopt;
   }
-  if (d.error == wire_error::payload_not_object) {
-    reply(fr.join_ref, fr.ref, fr.topic, "error",
-          {{"reason", to_string(d.error)}});
+  if (waiting_for_) {
+    if (held_.size() >= max_held_frames)
+      return protocol_close{close_policy, "too many frames during a leave"};
+    held_.push_back(std::move(d));
     return std::nullopt;
   }
-  if (fr.event == "phx_join")
+  dispatch(d);
+  return std::nullopt;
+}
+
+void phoenix_session::dispatch(decoded_frame& d) {
+  auto& fr = d.frame;
+  if (d.error == wire_error::payload_not_object)
+    reply(fr.join_ref, fr.ref, fr.topic, "error",
+          {{"reason", to_string(d.error)}});
+  else if (fr.event == "phx_join")
     handle_join(fr);
   else if (fr.event == "phx_leave")
     handle_leave(fr);
   else
     handle_push(fr);
-  return std::nullopt;
+}
+
+void phoenix_session::replay_held() {
+  auto held = std::move(held_);
+  held_.clear();
+  auto i = held.begin();
+  for (; i != held.end() && !waiting_for_; ++i)
+    dispatch(*i);
+  // A replayed join may start waiting again: keep the rest, in order.
+  held_.insert(held_.end(), std::make_move_iterator(i),
+               std::make_move_iterator(held.end()));
 }
 
 void phoenix_session::handle_join(inbound_frame& fr) {
@@ -84,6 +109,11 @@ void phoenix_session::handle_join(inbound_frame& fr) {
   };
   if (auto i = std::find_if(channels_.begin(), channels_.end(), same_topic);
       i != channels_.end()) {
+    if (i->leaving) {
+      waiting_for_ = i->handle.address();
+      held_.push_back({wire_error::none, std::move(fr)});
+      return;
+    }
     replaced_.push_back({std::move(i->handle), i->link, fr.join_ref});
     channels_.erase(i);
   }
@@ -199,13 +229,17 @@ void phoenix_session::on_channel_down(const caf::actor_addr& channel,
   auto join_msg_ref = e->join_msg_ref;
   channels_.erase(channels_.begin() + (e - channels_.data()));
   auto f = frame_on_down(link, reason);
-  if (!f)
-    return;
-  if (!link.replied)
-    f->ref = join_msg_ref;
-  send_frame(*f);
-  if (!link.replied)
-    after_join_reply(link.topic, link.join_ref);
+  if (f) {
+    if (!link.replied)
+      f->ref = join_msg_ref;
+    send_frame(*f);
+    if (!link.replied)
+      after_join_reply(link.topic, link.join_ref);
+  }
+  if (waiting_for_ == channel) {
+    waiting_for_ = caf::actor_addr{};
+    replay_held();
+  }
 }
 
 void phoenix_session::after_join_reply(const std::string& topic,

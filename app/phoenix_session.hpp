@@ -90,6 +90,8 @@ private:
     std::string new_join_ref;
   };
 
+  void dispatch(decoded_frame& d);
+  void replay_held();
   void handle_join(inbound_frame& fr);
   void handle_leave(const inbound_frame& fr);
   void handle_push(inbound_frame& fr);
@@ -109,6 +111,12 @@ private:
   send_fn send_;
   std::vector<channel_entry> channels_; // at most max_channels_, by topic
   std::vector<replaced_channel> replaced_;
+  // A join for a topic whose channel is still leaving waits for that
+  // channel's down, and every frame after it waits too (frames of one
+  // connection are handled in order). Otherwise the registry would see the
+  // old channel live and hand the state the client just left to the new join.
+  caf::actor_addr waiting_for_;
+  std::vector<decoded_frame> held_;
   bool ended_ = false;
 };
 
