@@ -1,0 +1,79 @@
+// The chanstate-node command: options, config file, exit codes, demo.
+"use strict"
+const { test } = require("node:test")
+const assert = require("node:assert/strict")
+const { spawnSync } = require("node:child_process")
+const fs = require("node:fs")
+const os = require("node:os")
+const path = require("node:path")
+const { startNode } = require("./lib/node")
+const { connect, join } = require("./lib/phx")
+const { RawClient } = require("./lib/raw")
+
+const binary = process.argv[2]
+const run = (args, timeout = 20000) => spawnSync(binary, args, { encoding: "utf8", timeout, killSignal: "SIGKILL" })
+
+test("--help lists every option and exits 0", () => {
+  const r = run(["--help"])
+  assert.equal(r.status, 0)
+  const text = r.stdout + r.stderr
+  for (const opt of ["--host", "--port", "--max-frame-bytes", "--max-channels", "--idle-timeout",
+                     "--handshake-timeout", "--max-outbound-bytes", "--allowed-origins",
+                     "--backup-ttl", "--max-backups", "--max-backup-bytes", "--crash-loop-limit",
+                     "--crash-window", "--down-wait", "--sweep-interval", "--restore-timeout",
+                     "--config-file", "demo"]) {
+    assert.ok(text.includes(opt), `--help mentions ${opt}`)
+  }
+})
+
+test("an unknown option is refused with exit code 2", () => {
+  const r = run(["--prot=4000"])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /prot/)
+})
+
+test("a port already in use: exit code 1 and why", async () => {
+  const first = await startNode()
+  try {
+    const r = run(["--host=127.0.0.1", `--port=${first.port}`])
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /cannot listen/)
+    assert.equal(r.stdout, "")
+  } finally {
+    await first.stop()
+  }
+})
+
+test("an INI config file sets the options", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chanstate-e2e-"))
+  const ini = path.join(dir, "node.ini")
+  fs.writeFileSync(ini, "max-channels = 1\nmax-frame-bytes = 4096\n")
+  const node = await startNode([`--config-file=${ini}`])
+  try {
+    const c = await RawClient.open(node.port, "client_id=ini&vsn=2.0.0")
+    assert.equal((await c.join("room:a")).reply[4].status, "ok")
+    assert.deepEqual((await c.join("room:b")).reply[4].response, { reason: "too many channels joined" })
+    c.sendText(JSON.stringify(["1", "9", "room:a", "get", { pad: "x".repeat(5000) }]))
+    assert.equal((await c.closed).code, 1009)
+  } finally {
+    await node.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test("SIGINT with live channels shuts down cleanly, exit code 0", async () => {
+  const node = await startNode()
+  const s = connect(node.url, "sigint")
+  await join(s.channel("room:a"))
+  await join(s.channel("room:b"))
+  const r = await node.stop("SIGINT")
+  s.disconnect()
+  assert.deepEqual(r, { code: 0, signal: null })
+  assert.match(node.stderr(), /shutting down/)
+})
+
+test("chanstate-node demo still runs the seed scenario in-process", () => {
+  const r = run(["demo"], 60000)
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(JSON.parse(r.stdout.trim()).ok, true)
+})
