@@ -50,6 +50,7 @@ struct channel_state {
   std::optional<socket> sock;
   std::optional<commit_sink> sink;
   caf::actor transport;
+  registry_actor registry;
   bool write_through = true;
   bool join_replied = false;
 };
@@ -117,6 +118,24 @@ caf::behavior serving(channel_ptr self) {
     [self](caf::close_atom, caf::error& reason) {
       end_channel(self, std::move(reason));
     },
+    // From the registry link after it reconnected: register again with the
+    // full current assigns (commits made while it was away were deferred).
+    [self](reattach_atom) {
+      auto& st = self->state;
+      auto assigns = st.sock->assigns();
+      self
+        ->request(st.registry, caf::infinite, reattach_atom::value,
+                  backup_key{st.sock->topic(), st.sock->client_id()},
+                  caf::actor_cast<caf::actor>(self), to_json_text(assigns))
+        .then(
+          [self, assigns](bool) { self->state.sink->rebase(assigns); },
+          [self](caf::error& err) {
+            // A newer join owns the key now; anything else is retried on the
+            // link's next reconnect.
+            if (err == registry_error::superseded)
+              self->quit(caf::make_error(channel_exit::taken_over));
+          });
+    },
     [self](topic_broadcast& b) {
       outbound_frame f;
       f.kind = frame_kind::broadcast;
@@ -165,6 +184,7 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   auto& st = self->state;
   st.impl = factory();
   st.transport = req.transport;
+  st.registry = env.registry;
   st.write_through = env.write_through;
   // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
   self->set_default_handler(caf::skip);
@@ -197,7 +217,7 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
     refuse_join(self, req,
                 {{"reason", "restore failed"}, {"detail", describe(err)}});
   };
-  if (env.registry.node() == self->node()) {
+  if (!env.remote_registry && env.registry.node() == self->node()) {
     self
       ->request(env.registry, env.restore_timeout, restore_atom::value,
                 std::move(key), caf::actor_cast<caf::actor>(self))

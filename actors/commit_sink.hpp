@@ -33,6 +33,11 @@ public:
 
   void publish(const snapshot& s);
 
+  /// After a reattach the registry holds `s`: later deltas start from it.
+  void rebase(snapshot s) {
+    last_ = std::move(s);
+  }
+
 private:
   commit_cell_ptr cell_;
   caf::event_based_actor* self_ = nullptr;

@@ -24,6 +24,10 @@ struct channel_env {
   std::chrono::milliseconds restore_timeout = std::chrono::seconds{10};
   /// Off only to measure what write-through costs (chanstate-bench steady).
   bool write_through = true;
+  /// True when `registry` stands for a registry on another node (a
+  /// registry_link): assigns then travel as JSON and commits as deltas.
+  /// A direct handle to a remote registry is detected without it.
+  bool remote_registry = false;
 };
 
 /// One client's join of one topic.

@@ -49,6 +49,33 @@ restore_outcome backup_table::attach(const backup_key& key,
   return out;
 }
 
+std::vector<caf::actor_addr> backup_table::live_channels() const {
+  std::vector<caf::actor_addr> out;
+  out.reserve(by_channel_.size());
+  for (const auto& kv : by_channel_)
+    out.push_back(kv.first);
+  return out;
+}
+
+void backup_table::reattach(const backup_key& key, caf::actor_addr channel,
+                            snapshot assigns) {
+  if (auto i = backups_.find(key); i != backups_.end())
+    erase_backup(i);
+  crash_log crashes;
+  if (auto l = live_.find(key); l != live_.end()) {
+    crashes = std::move(l->second.crashes);
+    by_channel_.erase(l->second.channel);
+  }
+  ++counters_.reattached;
+  auto cell = observer_ ? std::make_shared<commit_cell>(assigns, key, observer_)
+                        : std::make_shared<commit_cell>(assigns);
+  if (observer_)
+    observer_->committed(key, assigns);
+  by_channel_[channel] = key;
+  live_[key] = live_entry{std::move(channel), std::move(cell),
+                          std::move(crashes)};
+}
+
 std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
                                                const caf::error& reason,
                                                time_point now) {
@@ -240,6 +267,7 @@ boost::json::object backup_table::stats() const {
     {"down_wait_timeouts", c.down_wait_timeouts},
     {"superseded_joins", c.superseded_joins},
     {"rejected_commits", c.rejected_commits},
+    {"reattached", c.reattached},
     {"restores", std::move(restores)},
     {"exits", std::move(exits)},
     {"drops", std::move(drops)},

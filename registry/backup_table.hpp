@@ -53,6 +53,7 @@ struct registry_counters {
   std::uint64_t down_wait_timeouts = 0;
   std::uint64_t superseded_joins = 0;
   std::uint64_t rejected_commits = 0;
+  std::uint64_t reattached = 0;
 };
 
 /// Plain data structure, no actors: the registry actor drives it, tests poke
@@ -78,6 +79,15 @@ public:
   /// backup if one is there. The key must not be live.
   restore_outcome attach(const backup_key& key, caf::actor_addr channel,
                          time_point now);
+
+  /// Every tracked live channel (a registry taking the table over monitors
+  /// them again).
+  std::vector<caf::actor_addr> live_channels() const;
+
+  /// Makes `channel` the live channel of `key` with `assigns`, dropping any
+  /// backup of the key: a live channel's own state is the newest there is.
+  void reattach(const backup_key& key, caf::actor_addr channel,
+                snapshot assigns);
 
   /// Applies the exit matrix to a channel that went down. Returns the key it
   /// served, or nothing if the registry did not track it.

@@ -15,6 +15,7 @@ exit_verdict classify_exit(const caf::error& reason) {
   if (reason == channel_exit::transport_lost
       || reason == channel_exit::taken_over
       || reason == channel_exit::join_refused
+      || reason == channel_exit::untracked
       || reason == caf::exit_reason::remote_link_unreachable)
     return exit_verdict::keep;
   return exit_verdict::keep_crash;

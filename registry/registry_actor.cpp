@@ -115,6 +115,16 @@ registry_actor spawn_registry(caf::actor_system& sys,
   auto impl = [](registry_ptr self, std::shared_ptr<backup_table> tbl)
     -> registry_actor::behavior_type {
     self->state.table = std::move(tbl);
+    // Taking a table over (a registry restart): watch its live channels
+    // again, or their down messages would reach nobody.
+    for (const auto& addr : self->state.table->live_channels()) {
+      if (auto ch = caf::actor_cast<caf::actor>(addr))
+        self->monitor(ch);
+      else
+        self->state.table->detach(addr,
+                                  caf::make_error(channel_exit::untracked),
+                                  self->clock().now());
+    }
     self->set_down_handler([self](caf::down_msg& dm) {
       auto& st = self->state;
       if (auto key = st.table->detach(dm.source, dm.reason,
@@ -164,6 +174,28 @@ registry_actor spawn_registry(caf::actor_system& sys,
           return;
         }
         cell->store(std::move(*next));
+      },
+      [self](reattach_atom, const backup_key& key, const caf::actor& channel,
+             const std::string& assigns) -> caf::result<bool> {
+        if (!valid(key) || !channel)
+          return caf::make_error(registry_error::invalid_key,
+                                 "reattach needs a key and a channel");
+        auto snap = snapshot_from_json_text(assigns);
+        if (!snap)
+          return std::move(snap.error());
+        auto& st = self->state;
+        auto live = st.table->live_channel(key);
+        // A newer join served the key meanwhile: it owns the key now.
+        if ((live && *live != channel.address()) || st.waiting.count(key) > 0)
+          return caf::make_error(registry_error::superseded,
+                                 "the key is served by a newer join");
+        // Still tracked (the registry restarted, or only the link dropped):
+        // the channel's state is newer than the cell, which missed the
+        // commits deferred meanwhile. Monitoring twice is harmless: the
+        // second down message finds nothing to detach.
+        self->monitor(channel);
+        st.table->reattach(key, channel.address(), std::move(*snap));
+        return true;
       },
       [self](caf::put_atom, const backup_key& key,
              const std::string& json) -> caf::result<std::uint64_t> {

@@ -41,12 +41,15 @@ using wait_over_atom = caf::atom_constant<caf::atom("cs_waitend")>;
 /// - stats: counters and sizes as JSON text.
 /// - remote_restore / commit: the same for a channel on another node, where
 ///   no commit cell can be shared: assigns travel as JSON text, commits as
-///   deltas (see remote_protocol.hpp).
+///   deltas (see remote_protocol.hpp); reattach re-registers a live channel
+///   after its node lost the registry for a while.
 using registry_actor = caf::typed_actor<
   caf::replies_to<restore_atom, backup_key, caf::actor>::with<restore_outcome>,
   caf::replies_to<remote_restore_atom, backup_key,
                   caf::actor>::with<remote_restore>,
   caf::reacts_to<commit_atom, backup_key, std::string>,
+  caf::replies_to<reattach_atom, backup_key, caf::actor,
+                  std::string>::with<bool>,
   caf::replies_to<caf::put_atom, backup_key, std::string>::with<std::uint64_t>,
   caf::replies_to<caf::get_atom, backup_key>::with<std::string>,
   caf::replies_to<stats_atom>::with<std::string>,

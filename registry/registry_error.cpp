@@ -25,6 +25,8 @@ std::string to_string(registry_error x) {
       return "journal_too_new";
     case registry_error::journal_corrupt:
       return "journal_corrupt";
+    case registry_error::unreachable:
+      return "unreachable";
   }
   return "registry_error(" + std::to_string(static_cast<int>(x)) + ")";
 }
@@ -41,6 +43,8 @@ std::string to_string(channel_exit x) {
       return "taken_over";
     case channel_exit::join_refused:
       return "join_refused";
+    case channel_exit::untracked:
+      return "untracked";
   }
   return "channel_exit(" + std::to_string(static_cast<int>(x)) + ")";
 }

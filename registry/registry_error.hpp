@@ -20,6 +20,7 @@ enum class registry_error : uint8_t {
   journal_unusable,  // the journal cannot be opened or written
   journal_too_new,   // the journal was written by a newer format
   journal_corrupt,   // the journal's contents do not parse
+  unreachable,       // the registry on another node cannot be reached now
 };
 
 /// Why a channel ended, beyond CAF's own reasons. The registry reads these in
@@ -30,6 +31,7 @@ enum class channel_exit : uint8_t {
   transport_lost,     // the client's connection dropped without a close
   taken_over,         // a newer join for the same key took the state over
   join_refused,       // join/3 said no, or the restore could not be done
+  untracked,          // already gone when a restarted registry looked again
 };
 
 std::string to_string(registry_error x);

@@ -15,6 +15,10 @@ namespace chanstate {
 using remote_restore_atom = caf::atom_constant<caf::atom("cs_rrestor")>;
 /// (commit_atom, backup_key, delta): a remote channel's commit.
 using commit_atom = caf::atom_constant<caf::atom("cs_commit")>;
+/// (reattach_atom, backup_key, channel, assigns): a live channel that lost
+/// its registry (partition, registry restart) registers again with its
+/// current assigns, which win over any backup of the key.
+using reattach_atom = caf::atom_constant<caf::atom("cs_reattch")>;
 
 /// A restore outcome that can cross nodes: the assigns as JSON object text.
 struct remote_restore {

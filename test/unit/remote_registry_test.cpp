@@ -10,6 +10,7 @@
 #include "actors/join.hpp"
 #include "actors/message_types.hpp"
 #include "actors/pubsub.hpp"
+#include "actors/registry_link.hpp"
 #include "registry/registry_actor.hpp"
 #include "registry/registry_error.hpp"
 
@@ -101,4 +102,117 @@ TEST_CASE("a killed channel on node B is restored from the registry on node A") 
   client->send_exit(env.pubsub, caf::exit_reason::user_shutdown);
   client->send_exit(registry, caf::exit_reason::user_shutdown);
   node_a.middleman().unpublish(registry, *port);
+}
+
+TEST_CASE("a channel node rides out a registry restart through its link") {
+  node_config cfg_a;
+  node_config cfg_b;
+  caf::actor_system node_a{cfg_a};
+  caf::actor_system node_b{cfg_b};
+  // The table outlives the registry actor, as an ETS heir would.
+  auto table = std::make_shared<backup_table>(registry_config{});
+  auto registry = spawn_registry(node_a, table);
+  auto port = node_a.middleman().publish(registry, 0, "127.0.0.1", true);
+  REQUIRE(port);
+  auto link = spawn_registry_link(node_b, "127.0.0.1", *port, 20ms);
+  std::vector<caf::actor> to_stop{caf::actor_cast<caf::actor>(link),
+                                  caf::actor_cast<caf::actor>(registry)};
+  // Long-lived actors keep ~actor_system waiting; stop them even when a
+  // REQUIRE ends the test early.
+  struct stopper {
+    std::vector<caf::actor>& xs;
+    caf::actor_system& a;
+    ~stopper() {
+      for (auto& x : xs)
+        caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+      a.middleman().close(0);
+    }
+  } stop_all{to_stop, node_a};
+  auto routes = std::make_shared<router>();
+  REQUIRE(!routes->add("room:*", demo_channel_factory()));
+  channel_env env{link, spawn_pubsub(node_b), routes};
+  env.remote_registry = true;
+  to_stop.push_back(env.pubsub);
+  caf::scoped_actor client{node_b};
+  auto link_stats = [&] {
+    boost::json::object out;
+    client->request(caf::actor_cast<caf::actor>(link), 10s,
+                    link_stats_atom::value)
+      .receive([&](std::string& s) { out = boost::json::parse(s).as_object(); },
+               [](caf::error& err) { FAIL(describe(err)); });
+    return out;
+  };
+  // Bounded wait for the link to reach `connected` (real network, no
+  // deterministic scheduler across two nodes).
+  auto await_connected = [&](bool want) {
+    for (int i = 0; i < 500; ++i) {
+      if (link_stats()["connected"] == want)
+        return true;
+      client->receive(caf::after(10ms) >> [] {});
+    }
+    return false;
+  };
+  REQUIRE(await_connected(true));
+  // Step 1: join through the link and commit two values.
+  auto ch = join_channel(node_b, env,
+                         join_request{"room:x", "bob", "1", {},
+                                      caf::actor{client}});
+  REQUIRE(ch);
+  client->monitor(*ch);
+  REQUIRE(await_reply(client, "1"));
+  client->send(*ch, client_event{"", "add", {{{"n", 1}}}});
+  client->send(*ch, client_event{"2", "get", {}});
+  REQUIRE(await_reply(client, "2"));
+  // Step 2: the registry dies; the link notices, joins are refused clearly.
+  client->send_exit(registry, caf::exit_reason::kill);
+  REQUIRE(node_a.middleman().close(*port));
+  REQUIRE(await_connected(false));
+  auto refused = join_channel(node_b, env,
+                              join_request{"room:y", "carol", "9", {},
+                                           caf::actor{client}});
+  REQUIRE(refused);
+  auto no = await_reply(client, "9");
+  REQUIRE(no);
+  CHECK((*no)["status"] == "error");
+  CHECK((*no)["response"].as_object()["reason"] == "restore failed");
+  // Step 3: the live channel keeps serving; its commit is deferred.
+  client->send(*ch, client_event{"", "add", {{{"n", 2}}}});
+  client->send(*ch, client_event{"3", "get", {}});
+  auto got = await_reply(client, "3");
+  REQUIRE(got);
+  CHECK((*got)["response"].as_object()["ns"] == boost::json::array{1, 2});
+  // Step 4: a new registry takes the same table over on the same port; the
+  // link reconnects and the channel reattaches with its full state.
+  auto registry2 = spawn_registry(node_a, table);
+  to_stop.push_back(caf::actor_cast<caf::actor>(registry2));
+  auto port2 = node_a.middleman().publish(registry2, *port, "127.0.0.1",
+                                          true);
+  REQUIRE(port2);
+  REQUIRE(await_connected(true));
+  auto reattached = [&] {
+    std::uint64_t n = 0;
+    client->request(registry2, 10s, stats_atom::value)
+      .receive(
+        [&](std::string& s) {
+          n = boost::json::parse(s).as_object()["reattached"].to_number<std::uint64_t>();
+        },
+        [](caf::error& err) { FAIL(describe(err)); });
+    return n;
+  };
+  for (int i = 0; i < 500 && reattached() == 0; ++i)
+    client->receive(caf::after(10ms) >> [] {});
+  CHECK(reattached() == 1);
+  // Step 5: kill the channel; the rejoin gets what it had during the outage.
+  client->send_exit(*ch, caf::exit_reason::kill);
+  auto again = join_channel(node_b, env,
+                            join_request{"room:x", "bob", "4", {},
+                                         caf::actor{client}});
+  REQUIRE(again);
+  auto back = await_reply(client, "4");
+  REQUIRE(back);
+  CHECK((*back)["response"].as_object()["restored"] == true);
+  CHECK((*back)["response"].as_object()["ns"] == boost::json::array{1, 2});
+  client->send(*again, caf::leave_atom::value, std::string{"5"});
+  await_reply(client, "5");
+  node_a.middleman().unpublish(registry2, *port2);
 }
