@@ -119,6 +119,7 @@ struct steady_run {
   channel_env env;
   std::int64_t events = 0; // adds per channel
   std::int64_t every = 10; // a get after this many adds
+  bool demo = true;        // false: bench channel, each event replaces one int
   std::string prefix;
   latch ready;
   latch done;
@@ -142,6 +143,8 @@ bool ns_is_prefix(const json::object& payload, std::int64_t n, bool full) {
   auto resp = payload.if_contains("response");
   if (!resp || !resp->is_object())
     return false;
+  if (auto items = resp->get_object().if_contains("items"))
+    return items->is_int64() && items->get_int64() == n; // bench channel
   auto ns = resp->get_object().if_contains("ns");
   if (!ns || !ns->is_array()
       || static_cast<std::int64_t>(ns->get_array().size()) != n)
@@ -158,8 +161,12 @@ bool ns_is_prefix(const json::object& payload, std::int64_t n, bool full) {
 void send_batch(steady_ptr self, steady_run& run) {
   auto& st = self->state;
   auto batch = std::min(run.every, run.events - st.sent);
-  for (std::int64_t j = 0; j < batch; ++j)
-    self->send(st.channel, event({}, "add", {{"n", ++st.sent}}));
+  for (std::int64_t j = 0; j < batch; ++j) {
+    if (run.demo)
+      self->send(st.channel, event({}, "add", {{"n", ++st.sent}}));
+    else
+      self->send(st.channel, event({}, "put", {{"items", ++st.sent}}));
+  }
   self->send(st.channel, event(std::to_string(++st.ref), "get", {}));
 }
 
@@ -216,6 +223,7 @@ caf::behavior steady_client(steady_ptr self, std::shared_ptr<steady_run> run,
 }
 
 struct steady_figures {
+  double cpu_us_per_event = 0;
   double events_per_s = 0;
   std::int64_t elapsed_us = 0;
   double joins_per_s = 0;
@@ -224,14 +232,15 @@ struct steady_figures {
 
 steady_figures steady_once(caf::actor_system& sys, std::size_t n,
                            std::int64_t m, std::int64_t every,
-                           bool write_through, bool pubsub,
+                           bool write_through, bool pubsub, bool demo,
                            const std::string& tag) {
   node nd{sys, write_through, pubsub, 0};
   auto run = std::make_shared<steady_run>(n);
+  run->demo = demo;
   run->env = nd.env;
   run->events = m;
   run->every = std::max<std::int64_t>(every, 1);
-  run->prefix = "room:" + tag + ":";
+  run->prefix = (demo ? "room:" : "bench:") + tag + ":";
   std::vector<caf::actor> clients;
   clients.reserve(n);
   auto tj0 = now_us();
@@ -239,11 +248,13 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
     clients.push_back(sys.spawn(steady_client, run, i));
   await(run->ready, "steady joins");
   auto tj1 = run->ready.last_us();
+  auto cpu0 = cpu_seconds();
   auto t0 = now_us();
   for (auto& c : clients)
     caf::anon_send(c, go_atom::value);
   await(run->done, "steady events");
   auto t1 = run->done.last_us();
+  auto cpu1 = cpu_seconds();
   for (auto& c : clients)
     caf::anon_send(c, caf::leave_atom::value);
   await(run->gone, "steady leaves");
@@ -256,6 +267,8 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
   out.joins_per_s = static_cast<double>(n) * 1e6
                     / static_cast<double>(std::max<std::int64_t>(tj1 - tj0, 1));
   out.bad = run->bad.load();
+  out.cpu_us_per_event = (cpu1 - cpu0) * 1e6
+                         / (static_cast<double>(n) * static_cast<double>(m));
   return out;
 }
 
@@ -501,6 +514,7 @@ struct recovery_figures {
   std::int64_t p50_us = 0, p99_us = 0, max_us = 0;
   std::int64_t down_p50_us = 0, rejoin_p50_us = 0, get_p50_us = 0;
   std::int64_t trigger_us = 0;
+  double cpu_s = 0; // process CPU from the trigger to the last recovery
   std::size_t ok = 0, lost = 0, stale = 0, other = 0, bad = 0;
 };
 
@@ -515,10 +529,12 @@ recovery_figures recovery_once(caf::actor_system& sys, std::size_t n,
   run->prefix = "bench:" + tag + ":";
   run->after_crash = after_crash;
   auto clients = arm_clients(sys, run, n);
+  auto cpu0 = cpu_seconds();
   fire(*run, how);
   auto fired = now_us();
   await(run->done, "recoveries");
   recovery_figures out;
+  out.cpu_s = cpu_seconds() - cpu0;
   out.n = n;
   out.trigger_us = fired - run->t0.load();
   for (auto& c : clients)
@@ -580,6 +596,8 @@ json::object recovery_json(const recovery_figures& f) {
     {"rejoin_p50_ms", ms(f.rejoin_p50_us)},
     {"get_p50_ms", ms(f.get_p50_us)},
     {"trigger_ms", ms(f.trigger_us)},
+    {"cpu_us_per_recovery",
+     rounded(f.cpu_s * 1e6 / static_cast<double>(std::max<std::size_t>(f.n, 1)))},
     {"restored_ok", f.ok},
     {"lost", f.lost},
     {"stale", f.stale},
@@ -646,31 +664,38 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
   auto every = opts.num("every", 10);
   auto rounds = std::max<std::int64_t>(opts.num("rounds", 1), 1);
   bool pubsub = with_pubsub(opts);
+  auto kind = opts.str("channel", "demo");
+  if (kind != "demo" && kind != "bench")
+    throw std::invalid_argument("--channel must be demo or bench, got "
+                                + kind);
+  bool demo = kind == "demo";
   if (opts.num("warmup", 1) != 0) {
     std::cerr << "steady: warm-up\n";
     steady_once(sys, std::min<std::size_t>(n, 100), std::min<std::int64_t>(m, 100),
-                every, true, pubsub, "w1");
+                every, true, pubsub, demo, "w1");
     steady_once(sys, std::min<std::size_t>(n, 100), std::min<std::int64_t>(m, 100),
-                every, false, pubsub, "w2");
+                every, false, pubsub, demo, "w2");
   }
   other_cpu_meter meter;
   // ON and OFF alternate so that drift on a shared machine hits both alike;
   // with several rounds the medians are reported.
-  std::vector<double> on, off, joins;
+  std::vector<double> on, off, joins, cpu_on, cpu_off;
   std::size_t bad = 0;
   for (std::int64_t r = 0; r < rounds; ++r) {
     std::cerr << "steady: " << n << " channels x " << m
               << " events, write-through ON\n";
-    auto a = steady_once(sys, n, m, every, true, pubsub,
+    auto a = steady_once(sys, n, m, every, true, pubsub, demo,
                          "on" + std::to_string(r));
     std::cerr << "steady:   " << rounded(a.events_per_s) << " events/s\n";
     std::cerr << "steady: write-through OFF\n";
-    auto b = steady_once(sys, n, m, every, false, pubsub,
+    auto b = steady_once(sys, n, m, every, false, pubsub, demo,
                          "off" + std::to_string(r));
     std::cerr << "steady:   " << rounded(b.events_per_s) << " events/s\n";
     on.push_back(a.events_per_s);
     off.push_back(b.events_per_s);
     joins.push_back(a.joins_per_s);
+    cpu_on.push_back(a.cpu_us_per_event);
+    cpu_off.push_back(b.cpu_us_per_event);
     bad += a.bad + b.bad;
   }
   auto median = [](std::vector<double> v) {
@@ -681,6 +706,7 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
   auto x_on = median(on), x_off = median(off);
   return {
     {"scenario", "steady"},
+    {"channel", kind},
     {"channels", n},
     {"events", m},
     {"get_every", every},
@@ -689,6 +715,8 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     {"events_per_s_off", rounded(x_off)},
     {"ratio_on_off", x_on / x_off},
     {"joins_per_s", rounded(median(joins))},
+    {"cpu_us_per_event_on", median(cpu_on)},
+    {"cpu_us_per_event_off", median(cpu_off)},
     {"errors", bad},
     {"pubsub", pubsub},
     {"other_cpu_pct", meter.percent()},
@@ -704,6 +732,11 @@ json::object run_kill(caf::actor_system& sys, const options& opts) {
 }
 
 json::object run_memory(caf::actor_system& sys, const options& opts) {
+  auto started = now_us();
+  auto stage = [started](const char* what) {
+    std::cerr << "memory: " << what << " at "
+              << (now_us() - started) / 1000 << " ms\n";
+  };
   auto n = static_cast<std::size_t>(opts.num("backups", 100'000));
   auto payload = opts.str("payload", "list100");
   bool pubsub = with_pubsub(opts);
@@ -731,6 +764,7 @@ json::object run_memory(caf::actor_system& sys, const options& opts) {
     idle.push_back(std::move(*ch));
   }
   await(*joined, "idle joins");
+  stage("idle channels joined");
   settle(500);
   auto rss1 = resident_bytes();
   auto heap1 = heap_in_use_bytes();
@@ -749,6 +783,7 @@ json::object run_memory(caf::actor_system& sys, const options& opts) {
   idle.clear();
   idle.shrink_to_fit();
   nd.await_table(sys, 0, 0);
+  stage("idle channels left");
   caf::anon_send_exit(transport, caf::exit_reason::user_shutdown);
   transport = nullptr;
 
@@ -763,14 +798,17 @@ json::object run_memory(caf::actor_system& sys, const options& opts) {
   run->prefix = "bench:mem:";
   run->rejoin = false;
   auto clients = arm_clients(sys, run, n);
+  stage("channels hold their payload");
   auto t0 = now_us();
   fire(*run, trigger::crash);
   await(run->gone, "crashes");
+  stage("all crashed");
   clients.clear();
   run->channels.clear();
   run->channels.shrink_to_fit();
   nd.await_table(sys, 0, n);
   auto crash_all_us = now_us() - t0;
+  stage("registry holds every backup");
   run.reset();
   settle(500);
   auto rss3 = resident_bytes();

@@ -27,6 +27,8 @@ Scenarios (defaults in brackets):
   steady  --channels=N [1000] --events=M [1000] [--every=K [10]] [--rounds=R [1]]
           each channel gets M `add` events, after every K-th a `get` is
           awaited; run with write-through ON and OFF in the same process.
+          --channel=bench [demo]: events replace one integer instead of
+          growing the demo's list (isolates the per-event framework cost).
           -> events_per_s_on, events_per_s_off, ratio_on_off
   recover --channels=N [10000] --payload=list100|bin1k [list100]
           N channels holding the payload crash at once (`oopsy`); each client
@@ -56,7 +58,8 @@ In-process scenarios also take:
 
 /// The flags each scenario understands; anything else is a typo to report.
 const std::map<std::string, std::set<std::string>> known_flags = {
-  {"steady", {"channels", "events", "every", "rounds", "warmup", "pubsub"}},
+  {"steady",
+   {"channels", "events", "every", "rounds", "channel", "warmup", "pubsub"}},
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
   {"memory", {"backups", "payload", "pubsub"}},
@@ -97,7 +100,7 @@ int run_in_process(const std::string& scenario, const options& opts,
                             + caf::actor_system_config::render(err));
   }
   json::object out;
-  {
+  try {
     caf::actor_system sys{cfg};
     auto sched = scheduler_fields(sys);
     std::cerr << scenario << ": scheduler " << sched["policy"].as_string()
@@ -111,6 +114,12 @@ int run_in_process(const std::string& scenario, const options& opts,
     else
       out = chanstate::bench::run_memory(sys, opts);
     out["scheduler"] = std::move(sched);
+  } catch (const std::exception& e) {
+    // Actors are still running and ~actor_system would wait for them
+    // forever: report and leave at once.
+    fail(scenario, e.what());
+    std::cout.flush();
+    std::_Exit(1);
   }
   print(std::move(out));
   return 0;
