@@ -268,6 +268,7 @@ boost::json::object backup_table::stats() const {
     {"superseded_joins", c.superseded_joins},
     {"rejected_commits", c.rejected_commits},
     {"reattached", c.reattached},
+    {"registry_restarts", c.registry_restarts},
     {"restores", std::move(restores)},
     {"exits", std::move(exits)},
     {"drops", std::move(drops)},

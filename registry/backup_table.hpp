@@ -54,6 +54,7 @@ struct registry_counters {
   std::uint64_t superseded_joins = 0;
   std::uint64_t rejected_commits = 0;
   std::uint64_t reattached = 0;
+  std::uint64_t registry_restarts = 0;
 };
 
 /// Plain data structure, no actors: the registry actor drives it, tests poke
