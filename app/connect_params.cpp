@@ -138,6 +138,22 @@ std::vector<std::string> parse_origin_list(std::string_view list) {
   return out;
 }
 
+bool offers_subprotocol(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    if (trim(header.substr(0, comma)) == name)
+      return true;
+    header = comma == std::string_view::npos ? std::string_view{}
+                                             : header.substr(comma + 1);
+  }
+  return false;
+}
+
+std::string socket_url(const std::string& host, unsigned port) {
+  auto h = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  return "ws://" + h + ":" + std::to_string(port) + "/socket";
+}
+
 bool origin_allowed(const std::vector<std::string>& allowed,
                     std::string_view origin) {
   if (allowed.empty() || origin.empty())

@@ -51,4 +51,11 @@ std::vector<std::string> parse_origin_list(std::string_view list);
 bool origin_allowed(const std::vector<std::string>& allowed,
                     std::string_view origin);
 
+/// True if a Sec-WebSocket-Protocol header ("a, b") lists `name`.
+bool offers_subprotocol(std::string_view header, std::string_view name);
+
+/// The URL phoenix.js takes for a node listening on host:port:
+/// "ws://host:port/socket" (an IPv6 literal in brackets).
+std::string socket_url(const std::string& host, unsigned port);
+
 } // namespace chanstate

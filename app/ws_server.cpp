@@ -3,6 +3,7 @@
 // bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
 #include "app/ws_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <deque>
@@ -55,25 +56,6 @@ struct server_shared {
   }
 };
 
-/// True if the client offered the "phoenix" subprotocol (phoenix.js does
-/// when it sends an auth token); the answer must then name it.
-bool offers_phoenix(beast::string_view header) {
-  auto list = sv(header);
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    auto item = list.substr(0, comma);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ')
-      item.remove_suffix(1);
-    if (item == "phoenix")
-      return true;
-    list = comma == std::string_view::npos ? std::string_view{}
-                                           : list.substr(comma + 1);
-  }
-  return false;
-}
-
 /// One upgraded connection: read loop, write queue, the Phoenix session.
 /// Every member runs on the connection's strand.
 class ws_connection : public bridge_sink,
@@ -100,8 +82,10 @@ public:
     t.keep_alive_pings = false;
     ws_.set_option(t);
     ws_.read_message_max(shared_.opts.max_frame_bytes);
-    bool phoenix_proto = offers_phoenix(
-      req[http::field::sec_websocket_protocol]);
+    // phoenix.js offers "phoenix" when it sends an auth token; the answer
+    // must then name it, or the client aborts the handshake.
+    bool phoenix_proto = offers_subprotocol(
+      sv(req[http::field::sec_websocket_protocol]), "phoenix");
     ws_.set_option(websocket::stream_base::decorator(
       [phoenix_proto](websocket::response_type& res) {
         res.set(http::field::server, "chanstate-node");
@@ -200,6 +184,9 @@ private:
     } else if (ec == websocket::error::message_too_big) {
       // Beast has already sent close 1009.
       finish(transport_end::lost, close_cause::too_big);
+    } else if (ec == websocket::error::bad_frame_payload) {
+      // Text that is not UTF-8: Beast has already sent close 1007.
+      finish(transport_end::lost, close_cause::bad_frame);
     } else {
       finish(transport_end::lost, close_cause::connection_lost);
     }
@@ -391,11 +378,6 @@ private:
   http::response<http::string_body> res_;
 };
 
-std::string url_host(const std::string& host) {
-  // An IPv6 literal needs brackets in a URL.
-  return host.find(':') == std::string::npos ? host : "[" + host + "]";
-}
-
 } // namespace
 
 struct ws_server::impl {
@@ -483,9 +465,7 @@ caf::expected<std::string> ws_server::listen() {
                            "cannot listen on " + opts.host + ":"
                              + std::to_string(opts.port) + ": "
                              + ec.message());
-  auto port = acc.local_endpoint().port();
-  return "ws://" + url_host(opts.host) + ":" + std::to_string(port)
-         + "/socket";
+  return socket_url(opts.host, acc.local_endpoint().port());
 }
 
 void ws_server::run() {
@@ -494,7 +474,17 @@ void ws_server::run() {
       impl_->stop_all();
   });
   impl_->do_accept();
-  impl_->ioc.run();
+  // A handler that throws must not take every other connection down: log
+  // it and keep serving (that connection waits for its idle timeout).
+  for (;;) {
+    try {
+      impl_->ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::cerr << "chanstate-node: a connection handler failed: " << e.what()
+                << '\n';
+    }
+  }
 }
 
 } // namespace chanstate

@@ -99,3 +99,16 @@ TEST_CASE("the allowed-origins option is a comma-separated list") {
   CHECK(parse_origin_list(" https://a.example , http://b:8080,,")
         == std::vector<std::string>{"https://a.example", "http://b:8080"});
 }
+
+TEST_CASE("the phoenix subprotocol is found in an offered list") {
+  CHECK(offers_subprotocol("phoenix", "phoenix"));
+  CHECK(offers_subprotocol("phoenix, base64url.bearer.phx.bXk", "phoenix"));
+  CHECK(offers_subprotocol("a,phoenix", "phoenix"));
+  CHECK_FALSE(offers_subprotocol("", "phoenix"));
+  CHECK_FALSE(offers_subprotocol("phoenix2, xphoenix", "phoenix"));
+}
+
+TEST_CASE("the listening URL is what phoenix.js takes as its endpoint") {
+  CHECK(socket_url("127.0.0.1", 4000) == "ws://127.0.0.1:4000/socket");
+  CHECK(socket_url("::1", 4001) == "ws://[::1]:4001/socket");
+}
