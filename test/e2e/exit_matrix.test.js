@@ -123,6 +123,18 @@ test("a terminated socket (TCP reset) keeps the backup too", async () => {
   assert.deepEqual(await rejoinFresh("reset", "room:m"), { restored: true, ns: [9] })
 })
 
+test("heartbeats keep an otherwise silent phoenix.js client connected past the idle timeout", async () => {
+  const s = client("beating") // heartbeats every 300 ms, sends nothing else
+  const ch = await seeded(s, "room:m", [12])
+  const conn = s.conn
+  let errors = 0
+  ch.onError(() => { ++errors })
+  await sleep(IDLE_MS + 1000)
+  assert.equal(errors, 0)
+  assert.equal(s.conn, conn, "the same connection, never reconnected")
+  assert.deepEqual((await push(ch, "get")).response, { ns: [12] })
+})
+
 test("missing heartbeats: the server closes the idle connection, the backup is kept", async () => {
   // No heartbeat within the node's idle timeout.
   const s = client("silent", { heartbeatIntervalMs: 60000 })
