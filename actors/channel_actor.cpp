@@ -105,6 +105,7 @@ caf::behavior serving(channel_ptr self) {
   return {
     [self](client_event& ev) {
       auto& st = self->state;
+      st.sink->count_event(ev.event);
       finish(self, ev.ref,
              st.impl->handle_in(ev.event, ev.payload.value, *st.sock));
     },
@@ -149,11 +150,11 @@ caf::behavior serving(channel_ptr self) {
 
 void start_serving(channel_ptr self, const join_request& req,
                    const channel_env& env, commit_sink sink, bool restored,
-                   std::string note) {
+                   std::string note, std::size_t fallback) {
   auto& st = self->state;
   st.sink.emplace(std::move(sink));
   st.sock.emplace(req.topic, req.client_id, req.join_ref,
-                  st.sink->initial(), restored, std::move(note));
+                  st.sink->initial(), restored, std::move(note), fallback);
   channel_runtime::bind(*st.sock, self, st.transport, env.pubsub);
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {
@@ -224,7 +225,8 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
       .then(
         [self, env, req](restore_outcome& out) {
           start_serving(self, req, env, commit_sink{std::move(out.cell)},
-                        out.restored, std::move(out.reason));
+                        out.restored, std::move(out.reason),
+                        out.fallback_generation);
         },
         on_error);
   } else {
@@ -241,7 +243,8 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
           }
           start_serving(self, req, env,
                         commit_sink{self, env.registry, key, *start},
-                        out.restored, std::move(out.reason));
+                        out.restored, std::move(out.reason),
+                        static_cast<std::size_t>(out.fallback_generation));
         },
         on_error);
   }

@@ -1,6 +1,8 @@
 // Where a channel's commits go: a shared cell or a registry on another node.
 #pragma once
 
+#include <string_view>
+
 #include <caf/fwd.hpp>
 
 #include "registry/backup_key.hpp"
@@ -32,6 +34,12 @@ public:
   }
 
   void publish(const snapshot& s);
+
+  /// Before each client event: the registry's probation check reads it.
+  void count_event(std::string_view name) {
+    if (cell_)
+      cell_->count_event(name);
+  }
 
   /// After a reattach the registry holds `s`: later deltas start from it.
   void rebase(snapshot s) {

@@ -21,8 +21,12 @@ boost::json::array current_ns(const socket& s) {
 join_result demo_channel::join(const boost::json::object&, socket& s) {
   boost::json::object reply{{"restored", s.restored()},
                             {"ns", current_ns(s)}};
+  if (s.fallback_generation() > 0)
+    reply.emplace("fallback_generation", s.fallback_generation());
   if (!s.restore_note().empty())
-    reply.emplace("note", s.restore_note());
+    reply.emplace(s.restore_note().rfind("quarantined", 0) == 0 ? "quarantined"
+                                                                 : "note",
+                  s.restore_note());
   return join_result::accept(std::move(reply));
 }
 

@@ -8,13 +8,15 @@
 namespace chanstate {
 
 socket::socket(std::string topic, std::string client_id, std::string join_ref,
-               snapshot assigns, bool restored, std::string restore_note)
+               snapshot assigns, bool restored, std::string restore_note,
+               std::size_t fallback_generation)
   : topic_(std::move(topic)),
     client_id_(std::move(client_id)),
     join_ref_(std::move(join_ref)),
     assigns_(std::move(assigns)),
     restored_(restored),
-    restore_note_(std::move(restore_note)) {
+    restore_note_(std::move(restore_note)),
+    fallback_generation_(fallback_generation) {
 }
 
 void socket::assign(std::string key, boost::json::value value) {

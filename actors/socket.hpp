@@ -23,7 +23,8 @@ namespace chanstate {
 class socket {
 public:
   socket(std::string topic, std::string client_id, std::string join_ref,
-         snapshot assigns, bool restored, std::string restore_note);
+         snapshot assigns, bool restored, std::string restore_note,
+         std::size_t fallback_generation = 0);
 
   const std::string& topic() const noexcept {
     return topic_;
@@ -42,10 +43,16 @@ public:
     return restored_;
   }
 
-  /// Why nothing was restored although something had been saved (for
-  /// example a crash loop), else empty.
+  /// Why nothing was restored although something had been saved (a crash
+  /// loop, or a state quarantined for crashing its channel), else empty.
   const std::string& restore_note() const noexcept {
     return restore_note_;
+  }
+
+  /// 0 when restored from the last commit; n when the n newest saved
+  /// generations were skipped because they crashed the channel.
+  std::size_t fallback_generation() const noexcept {
+    return fallback_generation_;
   }
 
   /// The assign under `key`, or nullptr.
@@ -87,6 +94,7 @@ private:
   snapshot assigns_;
   bool restored_;
   std::string restore_note_;
+  std::size_t fallback_generation_;
   bool dirty_ = false;
   bool holding_ = true; // until the join reply is out
   std::vector<outbound_frame> held_;

@@ -19,6 +19,7 @@ restore_outcome backup_table::attach(const backup_key& key,
                                      time_point now) {
   restore_outcome out;
   snapshot start;
+  std::vector<snapshot> older;
   crash_log crashes;
   if (auto i = backups_.find(key); i != backups_.end()) {
     auto& b = i->second;
@@ -28,25 +29,37 @@ restore_outcome backup_table::attach(const backup_key& key,
         observer_->dropped(key);
     } else if (b.quarantined) {
       out.reason = b.exit_reason;
-      ++counters_.restores_refused_crash_loop;
+      ++(b.poison ? counters_.restores_refused_poison
+                  : counters_.restores_refused_crash_loop);
+      if (b.poison)
+        crashes = std::move(b.crashes);
     } else {
       start = b.assigns;
+      older = std::move(b.older);
       crashes = std::move(b.crashes);
       out.restored = true;
+      out.fallback_generation = b.fallback;
       out.source = b.from_takeover ? "takeover" : "backup";
       ++(b.from_takeover ? counters_.restores_from_takeover
                          : counters_.restores_from_backup);
+      if (b.fallback > 0)
+        ++counters_.restores_fallback;
     }
     erase_backup(i);
   }
   if (!out.restored && out.reason.empty())
     ++counters_.restores_fresh;
-  out.cell = observer_ ? std::make_shared<commit_cell>(std::move(start), key,
-                                                        observer_)
-                       : std::make_shared<commit_cell>(std::move(start));
+  out.cell = make_cell(key, std::move(start), std::move(older));
   by_channel_[channel] = key;
-  live_[key] = live_entry{std::move(channel), out.cell, std::move(crashes)};
+  live_[key] = live_entry{std::move(channel), out.cell, std::move(crashes),
+                          now, out.restored};
   return out;
+}
+
+commit_cell_ptr backup_table::make_cell(const backup_key& key, snapshot start,
+                                        std::vector<snapshot> older) const {
+  return std::make_shared<commit_cell>(std::move(start), std::move(older),
+                                       cfg_.generations, key, observer_);
 }
 
 std::vector<caf::actor_addr> backup_table::live_channels() const {
@@ -67,13 +80,12 @@ void backup_table::reattach(const backup_key& key, caf::actor_addr channel,
     by_channel_.erase(l->second.channel);
   }
   ++counters_.reattached;
-  auto cell = observer_ ? std::make_shared<commit_cell>(assigns, key, observer_)
-                        : std::make_shared<commit_cell>(assigns);
+  auto cell = make_cell(key, assigns, {});
   if (observer_)
     observer_->committed(key, assigns);
   by_channel_[channel] = key;
   live_[key] = live_entry{std::move(channel), std::move(cell),
-                          std::move(crashes)};
+                          std::move(crashes), time_point{}, false};
 }
 
 std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
@@ -100,9 +112,20 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   b.exit_reason = describe(reason);
   b.from_takeover = reason == channel_exit::taken_over;
   b.crashes = std::move(entry.crashes);
+  auto gens = entry.cell->generations();
+  b.assigns = gens.front();
+  b.older.assign(gens.begin() + 1, gens.end());
   if (verdict == exit_verdict::keep_crash) {
     ++counters_.kept_after_crash;
-    if (crash_loop(b.crashes, now)) {
+    // Only a crash of the channel's own code can blame its state (a kill or
+    // a lost node cannot), and only during probation, which ends after
+    // probation_events events or probation_time, whichever comes first.
+    if (entry.on_probation && reason == channel_exit::crashed
+        && cfg_.probation_time.count() > 0
+        && entry.cell->events() <= cfg_.probation_events
+        && now - entry.attached_at <= cfg_.probation_time)
+      blame_restored_state(key, entry, b);
+    if (!b.quarantined && crash_loop(b.crashes, now)) {
       ++counters_.crash_loop_drops;
       b.quarantined = true;
       b.exit_reason = "crash_loop: " + std::to_string(b.crashes.size())
@@ -114,10 +137,13 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   } else {
     ++counters_.kept_after_other;
   }
-  if (!b.quarantined) {
-    b.assigns = entry.cell->load();
-    b.bytes = b.assigns.byte_size();
+  if (b.quarantined) {
+    b.assigns = snapshot{};
+    b.older.clear();
   }
+  b.bytes = b.assigns.byte_size();
+  for (const auto& g : b.older)
+    b.bytes += g.byte_size();
   if (observer_) {
     if (b.quarantined)
       observer_->dropped(key);
@@ -127,6 +153,38 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   b.expires_at = now + cfg_.backup_ttl;
   store_backup(key, std::move(b));
   return key;
+}
+
+// The channel crashed soon after starting from a restored state: blame that
+// state. Skip every commit made since the restore and the restored state
+// itself; restore the generation before it, or nothing if none is left.
+void backup_table::blame_restored_state(const backup_key& key,
+                                        const live_entry& entry,
+                                        backup_entry& b) {
+  ++counters_.poison_detected;
+  auto skip = static_cast<std::size_t>(entry.cell->commits()) + 1;
+  quarantine_record rec{key, b.exit_reason, entry.cell->last_event(),
+                        entry.cell->events(), skip, false};
+  std::vector<snapshot> gens;
+  gens.push_back(b.assigns);
+  gens.insert(gens.end(), b.older.begin(), b.older.end());
+  if (skip < gens.size()) {
+    b.assigns = gens[skip];
+    b.older.assign(gens.begin() + skip + 1, gens.end());
+    b.fallback = skip;
+  } else {
+    rec.exhausted = true;
+    b.quarantined = true;
+    b.poison = true;
+    b.exit_reason = "quarantined: the restored state crashed its channel "
+                    "after " + std::to_string(rec.events)
+                    + " events (last: '" + rec.last_event
+                    + "') and no older generation is left; last exit: "
+                    + b.exit_reason;
+  }
+  quarantine_.push_back(std::move(rec));
+  while (quarantine_.size() > cfg_.quarantine_keep)
+    quarantine_.pop_front();
 }
 
 void backup_table::put_backup(const backup_key& key, snapshot assigns,
@@ -239,11 +297,27 @@ boost::json::object backup_table::stats() const {
     {"from_takeover", c.restores_from_takeover},
     {"fresh", c.restores_fresh},
     {"refused_crash_loop", c.restores_refused_crash_loop},
+    {"fallback", c.restores_fallback},
+    {"refused_poison", c.restores_refused_poison},
   };
   boost::json::object exits{
     {"kept_after_crash", c.kept_after_crash},
     {"kept_after_other", c.kept_after_other},
     {"discarded_normal", c.discarded_normal},
+  };
+  boost::json::array recent;
+  for (const auto& q : quarantine_)
+    recent.push_back(boost::json::object{
+      {"key", to_string(q.key)},
+      {"exit_reason", q.exit_reason},
+      {"last_event", q.last_event},
+      {"events", q.events},
+      {"skipped_generations", q.skipped},
+      {"exhausted", q.exhausted},
+    });
+  boost::json::object quarantine{
+    {"count", c.poison_detected},
+    {"recent", std::move(recent)},
   };
   boost::json::object drops{
     {"expired", c.expired},
@@ -258,6 +332,10 @@ boost::json::object backup_table::stats() const {
     {"crash_loop_limit", cfg_.crash_loop_limit},
     {"crash_window_ms", cfg_.crash_window.count()},
     {"down_wait_ms", cfg_.down_wait.count()},
+    {"generations", cfg_.generations},
+    {"probation_events", cfg_.probation_events},
+    {"probation_time_ms", cfg_.probation_time.count()},
+    {"quarantine_keep", cfg_.quarantine_keep},
   };
   return boost::json::object{
     {"live_channels", live_.size()},
@@ -272,6 +350,7 @@ boost::json::object backup_table::stats() const {
     {"restores", std::move(restores)},
     {"exits", std::move(exits)},
     {"drops", std::move(drops)},
+    {"quarantine", std::move(quarantine)},
     {"limits", std::move(limits)},
   };
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <optional>
 #include <string>
@@ -30,8 +31,12 @@ struct restore_outcome {
   bool restored = false;
   /// "backup", "takeover" (a live channel handed its state over) or "none".
   std::string source = "none";
-  /// Why nothing was restored when something had been saved (crash loop).
+  /// Why nothing was restored when something had been saved (crash loop,
+  /// or every saved generation crashed its channel).
   std::string reason;
+  /// 0 when restored from the last commit; n when the n newest generations
+  /// were skipped because they crashed the channel right after a restore.
+  std::size_t fallback_generation = 0;
   /// The cell the new channel commits into; holds the starting assigns.
   commit_cell_ptr cell;
 };
@@ -42,6 +47,9 @@ struct registry_counters {
   std::uint64_t restores_from_takeover = 0;
   std::uint64_t restores_fresh = 0;
   std::uint64_t restores_refused_crash_loop = 0;
+  std::uint64_t restores_fallback = 0;
+  std::uint64_t restores_refused_poison = 0;
+  std::uint64_t poison_detected = 0;
   std::uint64_t kept_after_crash = 0;
   std::uint64_t kept_after_other = 0;
   std::uint64_t discarded_normal = 0;
@@ -55,6 +63,16 @@ struct registry_counters {
   std::uint64_t rejected_commits = 0;
   std::uint64_t reattached = 0;
   std::uint64_t registry_restarts = 0;
+};
+
+/// A state that crashed its channel during probation, for inspection.
+struct quarantine_record {
+  backup_key key;
+  std::string exit_reason;
+  std::string last_event;
+  std::uint64_t events = 0;    // client events the channel handled
+  std::size_t skipped = 0;     // generations skipped for the next restore
+  bool exhausted = false;      // nothing older left: the next join is fresh
 };
 
 /// Plain data structure, no actors: the registry actor drives it, tests poke
@@ -143,14 +161,19 @@ private:
     caf::actor_addr channel;
     commit_cell_ptr cell;
     crash_log crashes;
+    time_point attached_at;
+    bool on_probation = false; // started from a restored state
   };
 
   struct backup_entry {
-    snapshot assigns;
+    snapshot assigns;             // what the next restore starts from
+    std::vector<snapshot> older;  // generations before it, newest first
+    std::size_t fallback = 0;     // generations skipped to reach `assigns`
     std::size_t bytes = 0;
     time_point expires_at;
     std::string exit_reason;
-    bool quarantined = false; // dropped by the crash-loop guard
+    bool quarantined = false; // dropped by the crash-loop guard or poison
+    bool poison = false;
     bool from_takeover = false;
     crash_log crashes;
     std::list<backup_key>::iterator age;
@@ -161,6 +184,10 @@ private:
   void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void enforce_caps();
   bool crash_loop(crash_log& log, time_point now) const;
+  commit_cell_ptr make_cell(const backup_key& key, snapshot start,
+                            std::vector<snapshot> older) const;
+  void blame_restored_state(const backup_key& key, const live_entry& entry,
+                            backup_entry& b);
 
   registry_config cfg_;
   std::unordered_map<backup_key, live_entry> live_;
@@ -168,6 +195,7 @@ private:
   std::unordered_map<backup_key, backup_entry> backups_;
   std::list<backup_key> oldest_first_;
   std::size_t backup_bytes_ = 0;
+  std::deque<quarantine_record> quarantine_;
   registry_counters counters_;
   std::shared_ptr<table_observer> observer_;
 };

@@ -2,7 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "registry/backup_key.hpp"
 #include "registry/snapshot.hpp"
@@ -14,45 +18,87 @@ namespace chanstate {
 /// registry (reader). A commit is one atomic pointer store: no message, no
 /// copy, no serialization. The registry reads the cell when the channel goes
 /// down, so even a kill, which runs no channel code, finds the last commit.
+///
+/// The cell also keeps the previous generations (up to `keep` in all, by
+/// pointer: unchanged values are shared) so that a state which makes its
+/// channel crash right after a restore can be skipped, and it counts the
+/// events the channel handled (the registry's probation check).
+/// Everything but load() is read only after the channel is down.
 class commit_cell {
 public:
-  explicit commit_cell(snapshot initial)
-    : current_(std::make_shared<const snapshot>(std::move(initial))) {
-  }
-
-  /// A cell whose commits are also reported to `observer` (the journal).
-  commit_cell(snapshot initial, backup_key key,
-              std::shared_ptr<table_observer> observer)
-    : current_(std::make_shared<const snapshot>(std::move(initial))),
+  /// `older`: generations before `initial`, newest first.
+  explicit commit_cell(snapshot initial, std::vector<snapshot> older = {},
+                       std::size_t keep = 1, backup_key key = {},
+                       std::shared_ptr<table_observer> observer = nullptr)
+    : current_(std::make_shared<const snapshot>(initial)),
+      latest_(std::move(initial)),
+      older_(std::move(older)),
+      keep_(keep == 0 ? 1 : keep),
       key_(std::move(key)),
       observer_(std::move(observer)) {
+    if (older_.size() > keep_ - 1)
+      older_.resize(keep_ - 1);
   }
 
   /// Publishes `s` as the channel's last completed state.
   void store(snapshot s) {
     if (observer_)
       observer_->committed(key_, s);
+    if (keep_ > 1) {
+      older_.insert(older_.begin(), std::move(latest_));
+      if (older_.size() > keep_ - 1)
+        older_.pop_back();
+    }
+    latest_ = s;
     std::atomic_store_explicit(&current_,
                                std::make_shared<const snapshot>(std::move(s)),
                                std::memory_order_release);
     commits_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  /// The last published state.
+  /// The last published state (safe while the channel runs).
   snapshot load() const {
     return *std::atomic_load_explicit(&current_, std::memory_order_acquire);
   }
 
-  /// How many commits this cell has seen (for stats and tests).
+  /// The last state and the ones before it, newest first.
+  std::vector<snapshot> generations() const {
+    std::vector<snapshot> out;
+    out.reserve(1 + older_.size());
+    out.push_back(latest_);
+    out.insert(out.end(), older_.begin(), older_.end());
+    return out;
+  }
+
+  /// Called by the channel before each client event.
+  void count_event(std::string_view name) {
+    events_.fetch_add(1, std::memory_order_relaxed);
+    last_event_.assign(name.data(), name.size());
+  }
+
+  std::uint64_t events() const noexcept {
+    return events_.load(std::memory_order_relaxed);
+  }
+
+  const std::string& last_event() const noexcept {
+    return last_event_;
+  }
+
+  /// How many commits this cell has seen.
   std::uint64_t commits() const noexcept {
     return commits_.load(std::memory_order_relaxed);
   }
 
 private:
   std::shared_ptr<const snapshot> current_;
+  snapshot latest_;
+  std::vector<snapshot> older_;
+  std::size_t keep_;
   backup_key key_;
   std::shared_ptr<table_observer> observer_;
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> events_{0};
+  std::string last_event_;
 };
 
 using commit_cell_ptr = std::shared_ptr<commit_cell>;

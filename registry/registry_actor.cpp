@@ -66,8 +66,8 @@ void serve_waiting(registry_ptr self, const backup_key& key) {
 }
 
 remote_restore to_remote(const restore_outcome& out) {
-  return {out.restored, out.source, out.reason,
-          to_json_text(out.cell->load())};
+  return {out.restored, out.source, out.reason, to_json_text(out.cell->load()),
+          out.fallback_generation};
 }
 
 // Restores `key` for `channel` now, or once the key's old channel is down.

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace chanstate {
 
@@ -18,6 +19,18 @@ struct registry_config {
   /// backup, so a state that itself causes the crash cannot loop forever.
   std::size_t crash_loop_limit = 5;
   std::chrono::milliseconds crash_window = std::chrono::seconds{60};
+  /// Generations of a key's state kept (the last commit and the ones before
+  /// it), so a state that crashes its channel right after a restore can be
+  /// skipped: the next restore falls back one generation, then to empty.
+  std::size_t generations = 2;
+  /// A restored channel is on probation until it handled
+  /// `probation_events` client events or `probation_time` passed, whichever
+  /// comes first; a crash of its own code (not a kill) within it blames the
+  /// restored state. A probation_time of 0 turns this guard off.
+  std::uint64_t probation_events = 3;
+  std::chrono::milliseconds probation_time = std::chrono::seconds{2};
+  /// How many quarantine records /stats keeps (the newest).
+  std::size_t quarantine_keep = 100;
   /// How long a restore waits for the down message of the key's old channel.
   std::chrono::milliseconds down_wait = std::chrono::seconds{5};
   /// How often expired backups are swept while any exist.

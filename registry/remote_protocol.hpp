@@ -1,6 +1,7 @@
 // The registry's protocol for channels on other nodes: JSON text, no pointers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <caf/atom.hpp>
@@ -26,12 +27,13 @@ struct remote_restore {
   std::string source;
   std::string reason;
   std::string assigns;
+  std::uint64_t fallback_generation = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_restore& x) {
   return f(caf::meta::type_name("remote_restore"), x.restored, x.source,
-           x.reason, x.assigns);
+           x.reason, x.assigns, x.fallback_generation);
 }
 
 /// The change from `before` to `after` as {"set": {...}, "unset": [...]}:

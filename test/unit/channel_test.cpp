@@ -227,6 +227,7 @@ TEST_CASE("without write-through a crash restores only what was there at "
           "join") {
   case_options opts;
   opts.write_through = false;
+  opts.registry.probation_time = 0ms; // no poison fallback: this is about commits
   probe_case t{opts};
   REQUIRE(t.put_backup("probe:1", "alice", R"({"x":5})"));
   auto ch = t.join("probe:1", "alice");
@@ -476,6 +477,7 @@ TEST_CASE("crashes within the window drop the backup and the next join says "
   case_options opts;
   opts.registry.crash_loop_limit = 3;
   opts.registry.crash_window = 10s;
+  opts.registry.probation_time = 0ms; // the poison guard would fall back first
   probe_case t{opts};
   auto ch = t.alice_with_x();
   for (int i = 0; i < 2; ++i) {
@@ -501,6 +503,7 @@ TEST_CASE("crashes spread over more than the window keep restoring") {
   case_options opts;
   opts.registry.crash_loop_limit = 3;
   opts.registry.crash_window = 10s;
+  opts.registry.probation_time = 0ms; // the poison guard would fall back first
   probe_case t{opts};
   auto ch = t.alice_with_x();
   for (int i = 0; i < 5; ++i) {
@@ -527,15 +530,18 @@ TEST_CASE_FIXTURE(probe_case, "a refused join keeps the backup it was "
   CHECK(assigns(again) == json::object{{"x", 5}});
 }
 
-TEST_CASE_FIXTURE(probe_case, "a join that throws is answered with an error "
-                              "and keeps the backup") {
-  REQUIRE(put_backup("probe:1", "alice", R"({"x":5})"));
-  auto ch = join("probe:1", "alice", {{"throw", true}});
-  REQUIRE(join_reply(ch));
-  CHECK(join_reply(ch)->status == "error");
-  CHECK(join_reply(ch)->response.at("reason") == "join crashed");
-  CHECK(*exit_reason(ch) == channel_exit::crashed);
-  CHECK(backup("probe:1", "alice") == json::object{{"x", 5}});
+TEST_CASE("a join that throws is answered with an error and keeps the "
+          "backup") {
+  case_options opts;
+  opts.registry.probation_time = 0ms; // poison_test covers the guard
+  probe_case t{opts};
+  REQUIRE(t.put_backup("probe:1", "alice", R"({"x":5})"));
+  auto ch = t.join("probe:1", "alice", {{"throw", true}});
+  REQUIRE(t.join_reply(ch));
+  CHECK(t.join_reply(ch)->status == "error");
+  CHECK(t.join_reply(ch)->response.at("reason") == "join crashed");
+  CHECK(*t.exit_reason(ch) == channel_exit::crashed);
+  CHECK(t.backup("probe:1", "alice") == json::object{{"x", 5}});
 }
 
 TEST_CASE_FIXTURE(probe_case, "pushes and broadcasts reach the right "
