@@ -193,10 +193,14 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source != self->state.transport.address())
       return;
-    // The transport died without telling us: keep the state for a rejoin.
-    self->quit(dm.reason ? caf::make_error(channel_exit::transport_lost,
-                                           describe(dm.reason))
-                         : caf::error{});
+    // The transport ended without telling us. A clean end or a node
+    // shutdown ends the channel the same way (backup dropped); anything else
+    // is a lost connection: keep the state for a rejoin.
+    if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown)
+      self->quit(dm.reason);
+    else
+      self->quit(caf::make_error(channel_exit::transport_lost,
+                                 describe(dm.reason)));
   });
   self->set_exception_handler([self](std::exception_ptr& e) -> caf::error {
     auto what = exception_text(e);

@@ -10,9 +10,11 @@ namespace chanstate {
 exit_verdict classify_exit(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::user_shutdown)
     return exit_verdict::discard;
-  // These end a channel whose state is fine: keep it, but do not count a
-  // crash, or a flaky network would trip the crash-loop guard.
-  if (reason == channel_exit::transport_lost
+  // These end a channel from outside, not through its own code: keep the
+  // state, but do not count a crash, or a flaky network or an operator's
+  // kill would trip the crash-loop guard.
+  if (reason == caf::exit_reason::kill
+      || reason == channel_exit::transport_lost
       || reason == channel_exit::taken_over
       || reason == channel_exit::join_refused
       || reason == channel_exit::untracked

@@ -193,6 +193,15 @@ TEST_CASE_FIXTURE(probe_case, "a node shutdown discards the backup") {
   expect_discarded(ch);
 }
 
+TEST_CASE_FIXTURE(probe_case, "a transport stopped by a node shutdown "
+                              "discards the backup") {
+  auto ch = alice_with_x();
+  drop_transport(ch, caf::exit_reason::user_shutdown);
+  REQUIRE(exit_reason(ch));
+  CHECK(*exit_reason(ch) == caf::exit_reason::user_shutdown);
+  expect_discarded(ch);
+}
+
 TEST_CASE_FIXTURE(probe_case, "terminate runs for leave, close and stop but "
                               "not for a crash or a kill") {
   auto a = join("probe:a", "alice");

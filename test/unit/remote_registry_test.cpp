@@ -98,7 +98,7 @@ TEST_CASE("a killed channel on node B is restored from the registry on node A") 
              [](caf::error& err) { FAIL(describe(err)); });
   auto st = boost::json::parse(stats).as_object();
   CHECK(st["restores"].as_object()["from_backup"] == 1);
-  CHECK(st["exits"].as_object()["kept_after_crash"] == 1);
+  CHECK(st["exits"].as_object()["kept_after_other"] == 1); // a kill
   client->send_exit(env.pubsub, caf::exit_reason::user_shutdown);
   client->send_exit(registry, caf::exit_reason::user_shutdown);
   node_a.middleman().unpublish(registry, *port);
