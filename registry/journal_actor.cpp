@@ -21,6 +21,7 @@ struct journal_state {
   // Latest wanted state per key since the last batch; nullopt = erase.
   std::unordered_map<backup_key, std::optional<snapshot>> staged;
   bool flush_queued = false;
+  bool closed = false; // after a reset: a clean shutdown writes nothing more
   std::uint64_t changes_seen = 0;
   std::uint64_t batches = 0;
   std::uint64_t records_written = 0;
@@ -56,6 +57,8 @@ void diff(const snapshot& before, const snapshot& after,
 void stage(journal_ptr self, const backup_key& key,
            std::optional<snapshot> what) {
   auto& st = self->state;
+  if (st.closed)
+    return;
   ++st.changes_seen;
   st.staged[key] = std::move(what);
   if (!st.flush_queued) {
@@ -124,6 +127,7 @@ caf::behavior journal_impl(journal_ptr self,
     },
     [self](caf::reset_atom) -> caf::result<caf::unit_t> {
       auto& st = self->state;
+      st.closed = true;
       st.staged.clear();
       st.on_disk.clear();
       if (auto err = st.store->clear())

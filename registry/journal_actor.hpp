@@ -37,7 +37,8 @@ struct journal_handle {
 /// unchanged assigns are not written again. Writes are coalesced: all changes
 /// that arrive while a batch is written go into the next transaction, and a
 /// key committed many times in between is written once.
-/// Messages: (caf::reset_atom) → clears the journal (clean shutdown), replies
+/// Messages: (caf::reset_atom) → clears the journal and ignores every later
+/// change (a clean shutdown: nothing may be left to restore), replies
 /// caf::unit or an error; (caf::flush_atom) → writes what is staged, then
 /// replies caf::unit; (caf::get_atom) → what is on disk after a flush;
 /// (journal_atom) → the writer's counters as JSON text.
