@@ -104,11 +104,7 @@ void phoenix_session::handle_join(inbound_frame& fr) {
   // Rule 3: a duplicate join replaces the channel on this topic. Its state
   // goes to the new join (the registry takes the live key over); the old
   // join's phx_close follows the new join's reply.
-  auto same_topic = [&](const channel_entry& e) {
-    return e.link.topic == fr.topic;
-  };
-  if (auto i = std::find_if(channels_.begin(), channels_.end(), same_topic);
-      i != channels_.end()) {
+  if (auto i = by_topic(fr.topic); i != channels_.end()) {
     if (i->leaving) {
       waiting_for_ = i->handle.address();
       held_.push_back({wire_error::none, std::move(fr)});
@@ -150,10 +146,7 @@ void phoenix_session::handle_join(inbound_frame& fr) {
 }
 
 void phoenix_session::handle_leave(const inbound_frame& fr) {
-  auto i = std::find_if(channels_.begin(), channels_.end(),
-                        [&](const channel_entry& e) {
-                          return e.link.topic == fr.topic;
-                        });
+  auto i = by_topic(fr.topic);
   // Rule 5: phoenix.js leaves after every join timeout; not an error.
   if (i == channels_.end()) {
     reply(fr.join_ref, fr.ref, fr.topic, "ok", {});
@@ -170,10 +163,7 @@ void phoenix_session::handle_leave(const inbound_frame& fr) {
 }
 
 void phoenix_session::handle_push(inbound_frame& fr) {
-  auto i = std::find_if(channels_.begin(), channels_.end(),
-                        [&](const channel_entry& e) {
-                          return e.link.topic == fr.topic;
-                        });
+  auto i = by_topic(fr.topic);
   // Rule 7: also what a push racing a crash or a close gets.
   if (i == channels_.end()) {
     reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
@@ -296,6 +286,14 @@ void phoenix_session::reply(const std::string& join_ref,
     counters_.error_replies.fetch_add(1, std::memory_order_relaxed);
   send_frame(make_reply(frame_kind::reply, join_ref, ref, topic, status,
                         std::move(response)));
+}
+
+std::vector<phoenix_session::channel_entry>::iterator
+phoenix_session::by_topic(const std::string& topic) {
+  return std::find_if(channels_.begin(), channels_.end(),
+                      [&](const channel_entry& e) {
+                        return e.link.topic == topic;
+                      });
 }
 
 phoenix_session::channel_entry*

@@ -100,6 +100,7 @@ private:
   void reply(const std::string& join_ref, const std::string& ref,
              const std::string& topic, const char* status,
              boost::json::object response);
+  std::vector<channel_entry>::iterator by_topic(const std::string& topic);
   channel_entry* find(const caf::actor_addr& addr);
 
   caf::actor_system& sys_;
