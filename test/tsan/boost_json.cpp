@@ -1,0 +1,2 @@
+// Boost.JSON compiled into the TSan tests, so TSan sees its memory accesses.
+#include <boost/json/src.hpp>
