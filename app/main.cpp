@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  cfg.prepare_cluster();
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   return run(sys, cfg);

@@ -8,6 +8,7 @@
 #include "actors/channel_error.hpp"
 #include "actors/demo_channel.hpp"
 #include "actors/pubsub.hpp"
+#include "app/registry_side.hpp"
 #include "app/ws_server.hpp"
 
 namespace chanstate {
@@ -19,11 +20,19 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
     std::cerr << "chanstate-node: " << explain(err) << '\n';
     return 1;
   }
-  auto table = std::make_shared<backup_table>(cfg.registry());
-  channel_env env{spawn_registry(sys, table), spawn_pubsub(sys), routes,
+  auto side = start_registry_side(sys, cfg.registry(), cfg.registry_side());
+  if (!side) {
+    std::cerr << "chanstate-node: " << explain(side.error()) << '\n';
+    return 1;
+  }
+  if (side->published_port)
+    std::cout << "chanstate-node registry on " << cfg.registry_listen_host
+              << ':' << *side->published_port << std::endl;
+  channel_env env{side->handle, spawn_pubsub(sys), routes,
                   cfg.restore_timeout()};
+  env.remote_registry = side->remote;
   auto stop_core = [&] {
-    caf::anon_send_exit(env.registry, caf::exit_reason::user_shutdown);
+    side->stop(sys);
     caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
   };
   {

@@ -37,6 +37,9 @@ node_config::node_config() {
   down_wait = reg.down_wait;
   sweep_interval = reg.sweep_interval;
   restore_timeout_span = channel_env{}.restore_timeout;
+  generations = reg.generations;
+  probation_events = reg.probation_events;
+  probation_time = reg.probation_time;
   // Two cores: more workers than cores only adds wake-up latency
   // (caf-0.17-notes §0, §6). The command line still overrides it.
   set("scheduler.max-threads", 2);
@@ -80,7 +83,31 @@ node_config::node_config() {
     .add(sweep_interval, "sweep-interval",
          "how often expired backups are swept (default 1s)")
     .add(restore_timeout_span, "restore-timeout",
-         "how long a joining channel waits for the registry (default 10s)");
+         "how long a joining channel waits for the registry (default 10s)")
+    .add(generations, "generations",
+         "generations of a key's state kept for the poison guard (default 2)")
+    .add(probation_events, "probation-events",
+         "a restored channel's probation ends after this many events "
+         "(default 3)")
+    .add(probation_time, "probation-time",
+         "... or after this time, whichever comes first; 0s turns the poison "
+         "guard off (default 2s)")
+    .add(journal, "journal",
+         "keep backups and live commits in an LMDB journal in this "
+         "directory: they survive a crash of the process (default off)")
+    .add(journal_map_mb, "journal-map-mb",
+         "the journal's largest size in MiB (default 1024)")
+    .add(registry_listen, "registry-listen",
+         "publish this node's registry on this port through CAF's "
+         "middleman; 0 picks one (default off)")
+    .add(registry_listen_host, "registry-listen-host",
+         "address the registry is published on (default 127.0.0.1)")
+    .add(registry_at, "registry",
+         "HOST:PORT of another node's registry to use instead of our own "
+         "(default off)")
+    .add(cluster_heartbeat, "cluster-heartbeat",
+         "middleman heartbeat between nodes when registries cross nodes; a "
+         "peer silent for 3 heartbeats is lost (default 500ms)");
 }
 
 endpoint_options node_config::endpoint() const {
@@ -105,7 +132,29 @@ registry_config node_config::registry() const {
   reg.crash_window = to_ms(crash_window);
   reg.down_wait = to_ms(down_wait);
   reg.sweep_interval = to_ms(sweep_interval);
+  reg.generations = generations;
+  reg.probation_events = probation_events;
+  reg.probation_time = to_ms(probation_time);
   return reg;
+}
+
+registry_options node_config::registry_side() const {
+  registry_options opts;
+  opts.journal_dir = journal;
+  opts.journal_map_bytes = journal_map_mb << 20;
+  if (registry_listen >= 0)
+    opts.listen_port = static_cast<std::uint16_t>(registry_listen);
+  opts.listen_host = registry_listen_host;
+  opts.remote = registry_at;
+  return opts;
+}
+
+void node_config::prepare_cluster() {
+  if (registry_listen < 0 && registry_at.empty())
+    return;
+  // CAF's default never notices a frozen peer (caf-0.17-notes §5).
+  set("middleman.heartbeat-interval", cluster_heartbeat);
+  set("middleman.connection-timeout", cluster_heartbeat * 3);
 }
 
 std::chrono::milliseconds node_config::restore_timeout() const {

@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
+#include "app/registry_side.hpp"
 #include "app/ws_server.hpp"
 #include "registry/registry_config.hpp"
 
@@ -27,6 +28,13 @@ struct node_config : caf::actor_system_config {
 
   /// How long a joining channel waits for the registry.
   std::chrono::milliseconds restore_timeout() const;
+
+  /// Journal, published registry or remote registry, from the options.
+  registry_options registry_side() const;
+
+  /// Turns on CAF's middleman heartbeat when registries cross nodes, so a
+  /// frozen peer is noticed within about two seconds. Call after parse().
+  void prepare_cluster();
 
   // Bound to the options; defaults come from endpoint_options and
   // registry_config so that there is one source for each.
@@ -48,6 +56,16 @@ struct node_config : caf::actor_system_config {
   caf::timespan down_wait;
   caf::timespan sweep_interval;
   caf::timespan restore_timeout_span;
+  std::size_t generations;
+  std::size_t probation_events;
+  caf::timespan probation_time;
+
+  std::string journal;
+  std::size_t journal_map_mb = 1024;
+  int registry_listen = -1; // -1: do not publish
+  std::string registry_listen_host = "127.0.0.1";
+  std::string registry_at;
+  caf::timespan cluster_heartbeat = std::chrono::milliseconds{500};
 };
 
 } // namespace chanstate

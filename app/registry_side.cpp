@@ -1,0 +1,114 @@
+// Journal, supervisor, publication or remote link: the registry a node uses.
+#include "app/registry_side.hpp"
+
+#include <iostream>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/registry_link.hpp"
+#include "registry/journal_actor.hpp"
+#include "registry/journal_store.hpp"
+#include "registry/registry_error.hpp"
+#include "registry/registry_supervisor.hpp"
+
+namespace chanstate {
+
+namespace {
+
+caf::expected<std::pair<std::string, std::uint16_t>>
+parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return caf::make_error(caf::sec::invalid_argument,
+                           "--registry wants HOST:PORT, got '" + text + "'");
+  auto port_text = text.substr(colon + 1);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(port_text, &used);
+    if (used != port_text.size() || port == 0 || port > 65535)
+      throw std::out_of_range{port_text};
+  } catch (...) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "--registry port must be 1..65535, got '"
+                             + port_text + "'");
+  }
+  return std::make_pair(text.substr(0, colon),
+                        static_cast<std::uint16_t>(port));
+}
+
+} // namespace
+
+caf::expected<registry_side>
+start_registry_side(caf::actor_system& sys, const registry_config& cfg,
+                    const registry_options& opts) {
+  registry_side side;
+  if (!opts.remote.empty()) {
+    if (!opts.journal_dir.empty() || opts.listen_port)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "--registry uses another node's registry; "
+                             "--journal and --registry-listen belong on that "
+                             "node");
+    auto hp = parse_host_port(opts.remote);
+    if (!hp)
+      return std::move(hp.error());
+    side.handle = spawn_registry_link(sys, hp->first, hp->second);
+    side.remote = true;
+    return side;
+  }
+  auto table = std::make_shared<backup_table>(cfg);
+  if (!opts.journal_dir.empty()) {
+    auto store = journal_store::open(opts.journal_dir, opts.journal_map_bytes);
+    if (!store)
+      return std::move(store.error());
+    auto saved = (*store)->load();
+    if (!saved)
+      return std::move(saved.error());
+    // What the journal holds becomes backups: a client that rejoins gets
+    // its state back, whether its channel had crashed or was live when the
+    // process died.
+    auto now = sys.clock().now();
+    for (const auto& [key, assigns] : *saved)
+      table->put_backup(key, assigns, now);
+    if (!saved->empty())
+      std::cerr << "chanstate-node: journal " << opts.journal_dir << ": "
+                << saved->size() << " states recovered\n";
+    auto journal = spawn_journal(sys, std::move(*store), std::move(*saved));
+    table->set_observer(journal.observer);
+    side.journal_ = journal.writer;
+  }
+  side.handle = spawn_supervised_registry(sys, table);
+  if (opts.listen_port) {
+    auto port = sys.middleman().publish(side.handle, *opts.listen_port,
+                                        opts.listen_host.c_str(), true);
+    if (!port) {
+      side.stop(sys);
+      return caf::make_error(caf::sec::cannot_open_port,
+                             "cannot publish the registry on "
+                               + opts.listen_host + ":"
+                               + std::to_string(*opts.listen_port) + ": "
+                               + describe(port.error()));
+    }
+    side.published_port = *port;
+  }
+  return side;
+}
+
+void registry_side::stop(caf::actor_system& sys) {
+  if (journal_) {
+    caf::scoped_actor self{sys};
+    self->request(journal_, std::chrono::seconds{10}, caf::reset_atom::value)
+      .receive([] {},
+               [](caf::error& err) {
+                 std::cerr << "chanstate-node: could not clear the journal: "
+                           << describe(err) << '\n';
+               });
+    self->send_exit(journal_, caf::exit_reason::user_shutdown);
+  }
+  if (published_port)
+    sys.middleman().close(*published_port);
+  caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+}
+
+} // namespace chanstate

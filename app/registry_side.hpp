@@ -1,0 +1,59 @@
+// The node's side of the registry: its own (supervised, journaled,
+// published) or a link to one on another node.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "registry/registry_actor.hpp"
+#include "registry/registry_config.hpp"
+
+namespace chanstate {
+
+/// How this node gets its registry (see README, "Crashes that are survived").
+struct registry_options {
+  /// Keep backups and live commits in an LMDB journal here ("" = off).
+  std::string journal_dir;
+  std::size_t journal_map_bytes = std::size_t{1} << 30;
+  /// Publish this node's registry on this port (0 = pick one; off if unset).
+  std::optional<std::uint16_t> listen_port;
+  std::string listen_host = "127.0.0.1";
+  /// "HOST:PORT" of another node's registry to use instead of our own.
+  std::string remote;
+};
+
+/// Started by start_registry_side; stop() it after every channel has ended.
+class registry_side {
+public:
+  /// The handle channels use (channel_env::registry).
+  registry_actor handle;
+  /// True when `handle` is a link to another node's registry.
+  bool remote = false;
+  /// The port the registry was published on, if it was.
+  std::optional<std::uint16_t> published_port;
+
+  /// A clean shutdown: clears the journal (the exit matrix drops every state
+  /// on a clean node shutdown) and stops the registry's actors.
+  void stop(caf::actor_system& sys);
+
+private:
+  friend caf::expected<registry_side>
+  start_registry_side(caf::actor_system&, const registry_config&,
+                      const registry_options&);
+  caf::actor journal_;
+};
+
+/// Opens the journal (refusing a corrupt one or one of a newer format, never
+/// resetting it), loads what it holds as backups, spawns the supervised
+/// registry and publishes it; or links to a remote registry.
+caf::expected<registry_side>
+start_registry_side(caf::actor_system& sys, const registry_config& cfg,
+                    const registry_options& opts);
+
+} // namespace chanstate
