@@ -1,5 +1,7 @@
 # The two commands: `make run` and `make test`. Each installs what is missing
 # (Debian packages, npm packages), configures, builds, then runs.
+# CI adds `make test-asan`, `make test-tsan` and `make fuzz` (README,
+# "Sanitizers and fuzzing").
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -10,7 +12,8 @@ CMAKE_FLAGS ?=
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
                 libboost-json1.81-dev doctest-dev liblmdb-dev
 
-.PHONY: run test build configure deps apt-deps npm-deps clean
+.PHONY: run test build configure deps apt-deps npm-deps clean \
+        test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps
 
 # The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
 # `chanstate-node demo` still runs the seed scenario in-process.
@@ -48,3 +51,84 @@ npm-deps:
 
 clean:
 	rm -rf $(BUILD)
+
+# --- Sanitizers -------------------------------------------------------------
+# ASan+UBSan build of the unit, app and e2e suites in its own folder. A Beast
+# TU takes ~3 min and ~3 GB under ASan, so never more than two jobs.
+ASAN_BUILD ?= build-asan
+SAN_JOBS := $(shell j=$(JOBS); [ "$$j" -gt 2 ] && j=2; echo $$j)
+ASAN_TARGETS := chanstate-unit-tests chanstate-app-tests chanstate-node
+# Every sanitized process (including each chanstate-node the e2e suites
+# start) writes its reports to $(ASAN_LOGS); any file there fails the run,
+# even when the test that started the process did not look at its exit code.
+ASAN_LOGS = $(abspath $(ASAN_BUILD))/sanitizer-logs
+# UBSan stays recoverable at compile time (the default) so that the
+# suppressions file works, and halts at run time on the first report:
+# test/sanitizers/ubsan.supp explains the one suppressed CAF report.
+ASAN_ENV = ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_init_order=1:detect_stack_use_after_return=1:log_path=$(ASAN_LOGS)/asan \
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/test/sanitizers/ubsan.supp:log_path=$(ASAN_LOGS)/ubsan
+
+build-asan: apt-deps
+	cmake -S . -B $(ASAN_BUILD) -DCHANSTATE_SANITIZERS=address,undefined \
+	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-omit-frame-pointer" \
+	  -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(SAN_JOBS) --target $(ASAN_TARGETS)
+
+# The bench target is not built here; its smoke test runs in `make test`.
+test-asan: build-asan npm-deps
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	@status=0; \
+	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(SAN_JOBS) \
+	  -E '^bench_smoke$$' || status=$$?; \
+	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
+	  echo "sanitizer reports:"; for f in $(ASAN_LOGS)/*; do echo "== $$f"; cat "$$f"; done; \
+	  status=1; \
+	fi; \
+	exit $$status
+
+# ThreadSanitizer only for the code that crosses threads without CAF (the
+# commit cell and snapshots): test/tsan/CMakeLists.txt says why CAF stays out.
+TSAN_BUILD ?= build-tsan
+
+build-tsan: apt-deps
+	cmake -S test/tsan -B $(TSAN_BUILD)
+	cmake --build $(TSAN_BUILD) -j $(SAN_JOBS)
+
+test-tsan: build-tsan
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(SAN_JOBS)
+
+# --- Fuzzing ----------------------------------------------------------------
+# libFuzzer targets (test/fuzz), built with clang++-14 in their own folder;
+# the main build stays g++. Each target runs FUZZ_SECONDS from the seed corpus
+# in test/fuzz/corpus plus what earlier runs found (kept in the build folder);
+# any crash, leak, UBSan report or timeout fails the run and leaves the input
+# in $(FUZZ_BUILD)/artifacts.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := wire_codec connect_params demo_channel
+FUZZ_APT_PACKAGES := clang-14 libclang-rt-14-dev
+fuzz_dict = test/fuzz/$(if $(filter connect_params,$(1)),query,phoenix).dict
+
+fuzz-apt-deps:
+	@$(MAKE) --no-print-directory apt-deps APT_PACKAGES="$(APT_PACKAGES) $(FUZZ_APT_PACKAGES)"
+
+build-fuzz: fuzz-apt-deps
+	cmake -S test/fuzz -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14
+	cmake --build $(FUZZ_BUILD) -j $(SAN_JOBS)
+
+fuzz: build-fuzz
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@$(foreach t,$(FUZZ_TARGETS), \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$(t); \
+	  echo "fuzz_$(t): $(FUZZ_SECONDS) s"; \
+	  if ! $(FUZZ_BUILD)/fuzz_$(t) -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	      -rss_limit_mb=2048 -print_final_stats=1 -dict=$(call fuzz_dict,$(t)) \
+	      -artifact_prefix=$(FUZZ_BUILD)/artifacts/$(t)- \
+	      $(FUZZ_BUILD)/corpus/$(t) test/fuzz/corpus/$(t) \
+	      > $(FUZZ_BUILD)/fuzz_$(t).log 2>&1; then \
+	    tail -n 60 $(FUZZ_BUILD)/fuzz_$(t).log; echo "fuzz_$(t) FAILED"; exit 1; \
+	  fi; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^stat::peak_rss_mb' \
+	    $(FUZZ_BUILD)/fuzz_$(t).log; \
+	)
