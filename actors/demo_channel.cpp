@@ -1,8 +1,13 @@
 // The demo channel: a list of integers that must survive crashes.
 #include "actors/demo_channel.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/json/array.hpp>
 
@@ -10,10 +15,86 @@ namespace chanstate {
 
 namespace {
 
+// How the demo keeps `ns` in its assigns (the wire never sees this; join and
+// get always answer with the whole list). Assigns are immutable values that
+// a commit shares by pointer, so one growing array under one key would make
+// every `add` copy the whole list: O(n) per event. Instead the list is split:
+//
+//   "ns"    the newest elements, fewer than `chunk` (the only value an add
+//           copies);
+//   "ns.<i>" the i-th full chunk of `chunk` older elements, never changed
+//           again, so every commit shares it by pointer (and a journal
+//           writes only what changed: O(chunk) per add).
+//
+// ns = ns.0 ++ ns.1 ++ ... ++ ns. A state with only "ns" (fewer than `chunk`
+// elements, or saved by an older build) reads the same way. This is the
+// channel author's choice of representation; the framework's commit path
+// knows nothing about it.
+constexpr std::size_t chunk = 64;
+constexpr std::string_view tail_key = "ns";
+constexpr std::string_view chunk_prefix = "ns.";
+
+// The full chunks, in order: the assigns are sorted by key, so the "ns."
+// keys are one contiguous range, ordered by name, not by number.
+std::vector<const boost::json::array*> full_chunks(const socket& s) {
+  const auto& xs = s.assigns().items();
+  auto first = std::lower_bound(
+    xs.begin(), xs.end(), chunk_prefix,
+    [](const snapshot::entry& e, std::string_view k) { return e.first < k; });
+  std::vector<const boost::json::array*> out;
+  for (auto i = first; i != xs.end() && i->first.size() > chunk_prefix.size()
+                       && std::string_view{i->first}.substr(
+                            0, chunk_prefix.size())
+                            == chunk_prefix;
+       ++i) {
+    std::size_t idx = 0;
+    auto name = std::string_view{i->first}.substr(chunk_prefix.size());
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(),
+                                     idx);
+    if (ec != std::errc{} || end != name.data() + name.size()
+        || !i->second->is_array())
+      continue;
+    if (idx >= out.size())
+      out.resize(idx + 1, nullptr);
+    out[idx] = &i->second->get_array();
+  }
+  return out;
+}
+
 boost::json::array current_ns(const socket& s) {
-  if (auto v = s.get("ns"); v && v->is_array())
-    return v->get_array();
-  return {};
+  auto chunks = full_chunks(s);
+  const boost::json::array* tail = nullptr;
+  if (auto v = s.get(tail_key); v && v->is_array())
+    tail = &v->get_array();
+  if (chunks.empty())
+    return tail ? *tail : boost::json::array{};
+  std::size_t n = tail ? tail->size() : 0;
+  for (auto* c : chunks)
+    n += c ? c->size() : 0;
+  boost::json::array out;
+  out.reserve(n);
+  for (auto* c : chunks)
+    if (c)
+      out.insert(out.end(), c->begin(), c->end());
+  if (tail)
+    out.insert(out.end(), tail->begin(), tail->end());
+  return out;
+}
+
+// O(chunk): copies only the tail; a full tail becomes the next chunk as is.
+void append(socket& s, const boost::json::value& n) {
+  boost::json::array tail;
+  if (auto v = s.get(tail_key); v && v->is_array())
+    tail = v->get_array();
+  if (tail.size() >= chunk) {
+    std::string key{chunk_prefix};
+    key += std::to_string(full_chunks(s).size());
+    s.assign(std::move(key), std::move(tail));
+    tail = boost::json::array{};
+  }
+  tail.reserve(tail.size() + 1);
+  tail.push_back(n);
+  s.assign(std::string{tail_key}, std::move(tail));
 }
 
 } // namespace
@@ -40,9 +121,7 @@ handle_result demo_channel::handle_in(const std::string& event,
     if (!n || !(n->is_int64() || n->is_uint64()))
       return handle_result::with_reply(error_reply(
         {{"reason", "add needs an integer field n"}}));
-    auto ns = current_ns(s);
-    ns.push_back(*n);
-    s.assign("ns", std::move(ns));
+    append(s, *n);
     return handle_result::noreply();
   }
   if (event == "get")
