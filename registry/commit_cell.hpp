@@ -30,7 +30,7 @@ public:
   explicit commit_cell(snapshot initial, std::vector<snapshot> older = {},
                        std::size_t keep = 1, backup_key key = {},
                        std::shared_ptr<table_observer> observer = nullptr)
-    : current_(std::make_shared<const snapshot>(initial)),
+    : current_(initial.data_),
       latest_(std::move(initial)),
       older_(std::move(older)),
       keep_(keep == 0 ? 1 : keep),
@@ -49,16 +49,17 @@ public:
       if (older_.size() > keep_ - 1)
         older_.pop_back();
     }
-    latest_ = s;
-    std::atomic_store_explicit(&current_,
-                               std::make_shared<const snapshot>(std::move(s)),
-                               std::memory_order_release);
+    // The snapshot's own shared map is what the registry reads: publishing
+    // it needs no allocation, only a reference count.
+    std::atomic_store_explicit(&current_, s.data_, std::memory_order_release);
+    latest_ = std::move(s);
     commits_.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// The last published state (safe while the channel runs).
   snapshot load() const {
-    return *std::atomic_load_explicit(&current_, std::memory_order_acquire);
+    return snapshot{
+      std::atomic_load_explicit(&current_, std::memory_order_acquire)};
   }
 
   /// The last state and the ones before it, newest first.
@@ -90,7 +91,7 @@ public:
   }
 
 private:
-  std::shared_ptr<const snapshot> current_;
+  std::shared_ptr<const snapshot::entries> current_;
   snapshot latest_;
   std::vector<snapshot> older_;
   std::size_t keep_;

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 namespace chanstate {
 
 namespace {
@@ -25,6 +28,18 @@ snapshot snapshot::from_object(const boost::json::object& obj) {
   for (const auto& kv : obj)
     xs.emplace_back(std::string{kv.key()},
                     std::make_shared<const boost::json::value>(kv.value()));
+  std::sort(xs.begin(), xs.end(),
+            [](const entry& a, const entry& b) { return a.first < b.first; });
+  return snapshot{std::make_shared<const entries>(std::move(xs))};
+}
+
+snapshot snapshot::from_object(boost::json::object&& obj) {
+  entries xs;
+  xs.reserve(obj.size());
+  for (auto& kv : obj)
+    xs.emplace_back(std::string{kv.key()},
+                    std::make_shared<const boost::json::value>(
+                      std::move(kv.value())));
   std::sort(xs.begin(), xs.end(),
             [](const entry& a, const entry& b) { return a.first < b.first; });
   return snapshot{std::make_shared<const entries>(std::move(xs))};
@@ -99,6 +114,52 @@ std::size_t json_byte_size(const boost::json::value& v) {
       break;
   }
   return n;
+}
+
+namespace {
+
+void append_object(std::string& out, const snapshot& s) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : s.items()) {
+    if (!first)
+      out += ',';
+    first = false;
+    out += boost::json::serialize(boost::json::string_view{k});
+    out += ':';
+    out += boost::json::serialize(*v);
+  }
+  out += '}';
+}
+
+} // namespace
+
+std::string pack_snapshots(const snapshot& first,
+                           const std::vector<snapshot>& rest) {
+  std::string out;
+  out += '[';
+  append_object(out, first);
+  for (const auto& s : rest) {
+    out += ',';
+    append_object(out, s);
+  }
+  out += ']';
+  out.shrink_to_fit();
+  return out;
+}
+
+std::vector<snapshot> unpack_snapshots(std::string_view text) {
+  std::vector<snapshot> out;
+  boost::json::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_array())
+    return out;
+  auto& xs = v.get_array();
+  out.reserve(xs.size());
+  for (auto& x : xs)
+    if (x.is_object())
+      out.push_back(snapshot::from_object(std::move(x.get_object())));
+  return out;
 }
 
 } // namespace chanstate

@@ -28,6 +28,9 @@ public:
   /// Builds a snapshot from a JSON object (one deep copy, at the edge only).
   static snapshot from_object(const boost::json::object& obj);
 
+  /// Builds a snapshot from a JSON object, moving its values (no copy).
+  static snapshot from_object(boost::json::object&& obj);
+
   /// The value under `key`, or nullptr.
   const boost::json::value* find(std::string_view key) const noexcept;
 
@@ -59,6 +62,8 @@ public:
   const entries& items() const noexcept;
 
 private:
+  friend class commit_cell; // publishes data_ itself: no allocation per commit
+
   explicit snapshot(std::shared_ptr<const entries> data)
     : data_(std::move(data)) {
   }
@@ -68,5 +73,13 @@ private:
 
 /// Estimated heap bytes of one JSON value, including nested values.
 std::size_t json_byte_size(const boost::json::value& v);
+
+/// Several snapshots (newest first) as one compact JSON text: an array of
+/// objects. Values that generations share are written once per generation.
+std::string pack_snapshots(const snapshot& first,
+                           const std::vector<snapshot>& rest);
+
+/// The snapshots of `pack_snapshots`, newest first (empty on bad input).
+std::vector<snapshot> unpack_snapshots(std::string_view text);
 
 } // namespace chanstate
