@@ -2,6 +2,8 @@
 #include "registry/journal_actor.hpp"
 
 #include <iostream>
+#include <mutex>
+#include <utility>
 #include <optional>
 #include <unordered_map>
 
@@ -14,13 +16,41 @@ namespace chanstate {
 
 namespace {
 
+using wake_atom = caf::atom_constant<caf::atom("cs_jwake")>;
+
+/// Changes waiting for the writer, latest per key. Commits arrive on every
+/// channel's thread at event rate; here they cost one uncontended lock and
+/// a map assignment, and many commits of one key between two batches are
+/// written once. Only the first change after a drain wakes the writer.
+struct change_inbox {
+  std::mutex mtx;
+  std::unordered_map<backup_key, std::optional<snapshot>> changes;
+  bool wake_sent = false;
+
+  /// Records a change; true if the caller must wake the writer.
+  bool put(const backup_key& key, std::optional<snapshot> what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    changes[key] = std::move(what);
+    if (wake_sent)
+      return false;
+    wake_sent = true;
+    return true;
+  }
+
+  std::unordered_map<backup_key, std::optional<snapshot>> drain() {
+    std::lock_guard<std::mutex> guard{mtx};
+    wake_sent = false;
+    return std::exchange(changes, {});
+  }
+};
+
 struct journal_state {
   static inline const char* name = "chanstate.journal";
   std::shared_ptr<journal_store> store;
+  std::shared_ptr<change_inbox> inbox;
   std::unordered_map<backup_key, snapshot> on_disk;
   // Latest wanted state per key since the last batch; nullopt = erase.
   std::unordered_map<backup_key, std::optional<snapshot>> staged;
-  bool flush_queued = false;
   bool closed = false; // after a reset: a clean shutdown writes nothing more
   std::uint64_t changes_seen = 0;
   std::uint64_t batches = 0;
@@ -54,22 +84,20 @@ void diff(const snapshot& before, const snapshot& after,
   }
 }
 
-void stage(journal_ptr self, const backup_key& key,
-           std::optional<snapshot> what) {
+// Moves what the observer collected into this batch.
+void drain(journal_ptr self) {
   auto& st = self->state;
+  auto changes = st.inbox->drain();
   if (st.closed)
     return;
-  ++st.changes_seen;
-  st.staged[key] = std::move(what);
-  if (!st.flush_queued) {
-    st.flush_queued = true;
-    self->send(self, caf::flush_atom::value);
-  }
+  st.changes_seen += changes.size();
+  for (auto& [key, what] : changes)
+    st.staged[key] = std::move(what);
 }
 
 void flush(journal_ptr self) {
+  drain(self);
   auto& st = self->state;
-  st.flush_queued = false;
   if (st.staged.empty())
     return;
   std::vector<journal_store::key_change> batch;
@@ -107,18 +135,15 @@ void flush(journal_ptr self) {
 
 caf::behavior journal_impl(journal_ptr self,
                            std::shared_ptr<journal_store> store,
+                           std::shared_ptr<change_inbox> inbox,
                            std::vector<std::pair<backup_key, snapshot>> disk) {
   auto& st = self->state;
   st.store = std::move(store);
+  st.inbox = std::move(inbox);
   for (auto& [k, s] : disk)
     st.on_disk.emplace(std::move(k), std::move(s));
   return {
-    [self](journal_atom, const backup_key& key, const snapshot& s) {
-      stage(self, key, s);
-    },
-    [self](caf::delete_atom, const backup_key& key) {
-      stage(self, key, std::nullopt);
-    },
+    [self](wake_atom) { flush(self); },
     // Also a barrier for callers: everything they sent before is on disk
     // once the reply arrives.
     [self](caf::flush_atom) -> caf::unit_t {
@@ -128,6 +153,7 @@ caf::behavior journal_impl(journal_ptr self,
     [self](caf::reset_atom) -> caf::result<caf::unit_t> {
       auto& st = self->state;
       st.closed = true;
+      st.inbox->drain();
       st.staged.clear();
       st.on_disk.clear();
       if (auto err = st.store->clear())
@@ -155,25 +181,32 @@ caf::behavior journal_impl(journal_ptr self,
   };
 }
 
-/// Forwards the table's changes to the writer; safe from any thread.
+/// Collects the table's changes for the writer; safe from any thread.
 class journal_observer : public table_observer {
 public:
-  explicit journal_observer(caf::actor writer) : writer_(std::move(writer)) {
+  journal_observer(std::shared_ptr<change_inbox> inbox, caf::actor writer)
+    : inbox_(std::move(inbox)), writer_(std::move(writer)) {
   }
 
   void committed(const backup_key& key, const snapshot& s) override {
-    caf::anon_send(writer_, journal_atom::value, key, s);
+    put(key, s);
   }
 
   void stored(const backup_key& key, const snapshot& s) override {
-    caf::anon_send(writer_, journal_atom::value, key, s);
+    put(key, s);
   }
 
   void dropped(const backup_key& key) override {
-    caf::anon_send(writer_, caf::delete_atom::value, key);
+    put(key, std::nullopt);
   }
 
 private:
+  void put(const backup_key& key, std::optional<snapshot> what) {
+    if (inbox_->put(key, std::move(what)))
+      caf::anon_send(writer_, wake_atom::value);
+  }
+
+  std::shared_ptr<change_inbox> inbox_;
   caf::actor writer_;
 };
 
@@ -182,10 +215,11 @@ private:
 journal_handle
 spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
               std::vector<std::pair<backup_key, snapshot>> on_disk) {
+  auto inbox = std::make_shared<change_inbox>();
   auto writer = sys.spawn<caf::detached>(
-    journal_impl, std::shared_ptr<journal_store>{std::move(store)},
+    journal_impl, std::shared_ptr<journal_store>{std::move(store)}, inbox,
     std::move(on_disk));
-  return {writer, std::make_shared<journal_observer>(writer)};
+  return {writer, std::make_shared<journal_observer>(inbox, writer)};
 }
 
 } // namespace chanstate

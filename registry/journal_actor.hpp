@@ -34,9 +34,10 @@ struct journal_handle {
 
 /// Spawns the writer on its own thread (disk work never blocks a scheduler
 /// worker). `on_disk` is what the store already holds (from load()), so
-/// unchanged assigns are not written again. Writes are coalesced: all changes
-/// that arrive while a batch is written go into the next transaction, and a
-/// key committed many times in between is written once.
+/// unchanged assigns are not written again. Writes are coalesced: changes
+/// collect in a locked inbox (latest per key) while a batch is written and go
+/// into the next transaction, so a key committed many times in between is
+/// written once; only the first change after a batch wakes the writer.
 /// Messages: (caf::reset_atom) → clears the journal and ignores every later
 /// change (a clean shutdown: nothing may be left to restore), replies
 /// caf::unit or an error; (caf::flush_atom) → writes what is staged, then

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -19,7 +20,10 @@
 #include "actors/frames.hpp"
 #include "actors/join.hpp"
 #include "actors/pubsub.hpp"
+#include "registry/journal_actor.hpp"
+#include "registry/journal_store.hpp"
 #include "registry/registry_actor.hpp"
+#include "registry/registry_error.hpp"
 #include "test/bench/bench_channel.hpp"
 
 namespace chanstate::bench {
@@ -49,14 +53,28 @@ struct node {
   std::shared_ptr<backup_table> table;
   channel_env env;
 
+  caf::actor journal;  // the journal writer, with --journal
+  std::string journal_dir;
+
   node(caf::actor_system& sys, bool write_through, bool with_pubsub,
-       std::size_t max_backups) {
+       std::size_t max_backups, const std::string& journal_at = {}) {
     registry_config rc;
     // Nothing may expire or be evicted while a scenario runs.
     rc.backup_ttl = std::chrono::minutes{30};
     rc.max_backups = std::max(max_backups, rc.max_backups);
     rc.max_backup_bytes = std::size_t{64} << 30;
     table = std::make_shared<backup_table>(rc);
+    if (!journal_at.empty()) {
+      // A fresh journal per run, so every run starts from an empty file.
+      journal_dir = journal_at;
+      std::filesystem::remove_all(journal_dir);
+      auto store = journal_store::open(journal_dir);
+      if (!store)
+        throw bench_failure{"journal: " + describe(store.error())};
+      auto j = spawn_journal(sys, std::move(*store), {});
+      table->set_observer(j.observer);
+      journal = j.writer;
+    }
     auto routes = std::make_shared<router>();
     if (auto err = routes->add("room:*", demo_channel_factory()))
       throw bench_failure{"route room:*"};
@@ -72,7 +90,24 @@ struct node {
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
+  /// Returns once everything committed so far is in the journal.
+  void journal_barrier(caf::actor_system& sys) const {
+    if (!journal)
+      return;
+    caf::scoped_actor self{sys};
+    self->request(journal, caf::infinite, caf::flush_atom::value)
+      .receive([] {},
+               [&](caf::error& err) {
+                 throw bench_failure{"journal flush: " + describe(err)};
+               });
+  }
+
   ~node() {
+    if (journal) {
+      caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
+      std::error_code ec;
+      std::filesystem::remove_all(journal_dir, ec);
+    }
     caf::anon_send_exit(env.registry, caf::exit_reason::user_shutdown);
     if (env.pubsub)
       caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
@@ -233,8 +268,10 @@ struct steady_figures {
 steady_figures steady_once(caf::actor_system& sys, std::size_t n,
                            std::int64_t m, std::int64_t every,
                            bool write_through, bool pubsub, bool demo,
-                           const std::string& tag) {
-  node nd{sys, write_through, pubsub, 0};
+                           const std::string& tag,
+                           const std::string& journal_dir = {}) {
+  node nd{sys, write_through, pubsub, 0,
+          journal_dir.empty() ? journal_dir : journal_dir + "/" + tag};
   auto run = std::make_shared<steady_run>(n);
   run->demo = demo;
   run->env = nd.env;
@@ -253,7 +290,9 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
   for (auto& c : clients)
     caf::anon_send(c, go_atom::value);
   await(run->done, "steady events");
-  auto t1 = run->done.last_us();
+  // With a journal the run ends when the journal has caught up, not before.
+  nd.journal_barrier(sys);
+  auto t1 = nd.journal ? now_us() : run->done.last_us();
   auto cpu1 = cpu_seconds();
   for (auto& c : clients)
     caf::anon_send(c, caf::leave_atom::value);
@@ -709,7 +748,8 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
   other_cpu_meter meter;
   // ON and OFF alternate so that drift on a shared machine hits both alike;
   // with several rounds the medians are reported.
-  std::vector<double> on, off, joins, cpu_on, cpu_off;
+  auto journal = opts.str("journal", "");
+  std::vector<double> on, off, joins, cpu_on, cpu_off, with_journal;
   std::size_t bad = 0;
   for (std::int64_t r = 0; r < rounds; ++r) {
     std::cerr << "steady: " << n << " channels x " << m
@@ -721,6 +761,15 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     auto b = steady_once(sys, n, m, every, false, pubsub, demo,
                          "off" + std::to_string(r));
     std::cerr << "steady:   " << rounded(b.events_per_s) << " events/s\n";
+    if (!journal.empty()) {
+      std::cerr << "steady: write-through ON with the journal in " << journal
+                << "\n";
+      auto c = steady_once(sys, n, m, every, true, pubsub, demo,
+                           "journal" + std::to_string(r), journal);
+      std::cerr << "steady:   " << rounded(c.events_per_s) << " events/s\n";
+      with_journal.push_back(c.events_per_s);
+      bad += c.bad;
+    }
     on.push_back(a.events_per_s);
     off.push_back(b.events_per_s);
     joins.push_back(a.joins_per_s);
@@ -734,7 +783,7 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     return v.size() % 2 ? v[k] : (v[k - 1] + v[k]) / 2;
   };
   auto x_on = median(on), x_off = median(off);
-  return {
+  json::object out{
     {"scenario", "steady"},
     {"channel", kind},
     {"channels", n},
@@ -751,6 +800,13 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     {"pubsub", pubsub},
     {"other_cpu_pct", meter.percent()},
   };
+  if (!journal.empty()) {
+    auto x_j = median(with_journal);
+    out["journal"] = journal;
+    out["events_per_s_journal"] = rounded(x_j);
+    out["ratio_journal_on"] = x_j / x_on;
+  }
+  return out;
 }
 
 json::object run_recover(caf::actor_system& sys, const options& opts) {

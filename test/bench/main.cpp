@@ -29,6 +29,9 @@ Scenarios (defaults in brackets):
           awaited; run with write-through ON and OFF in the same process.
           --channel=bench [demo]: events replace one integer instead of
           growing the demo's list (isolates the per-event framework cost).
+          --journal=DIR: also a run with the LMDB journal in DIR (a fresh
+          subdirectory per run, removed after), timed until the journal
+          caught up -> events_per_s_journal, ratio_journal_on
           -> events_per_s_on, events_per_s_off, ratio_on_off
   recover --channels=N [10000] --payload=list100|bin1k [list100]
           N channels holding the payload crash at once (`oopsy`); each client
@@ -59,7 +62,8 @@ In-process scenarios also take:
 /// The flags each scenario understands; anything else is a typo to report.
 const std::map<std::string, std::set<std::string>> known_flags = {
   {"steady",
-   {"channels", "events", "every", "rounds", "channel", "warmup", "pubsub"}},
+   {"channels", "events", "every", "rounds", "channel", "warmup", "pubsub",
+    "journal"}},
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
   {"memory", {"backups", "payload", "pubsub"}},
