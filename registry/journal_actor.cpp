@@ -60,28 +60,15 @@ struct journal_state {
 
 using journal_ptr = caf::stateful_actor<journal_state>*;
 
-// The records that turn `before` into `after`: unchanged values are the same
-// pointer, so this costs O(keys) plus the bytes of what changed.
+// The records that turn `before` into `after`.
 void diff(const snapshot& before, const snapshot& after,
           std::vector<journal_store::assign_change>& out) {
-  const auto& xs = before.items();
-  const auto& ys = after.items();
-  auto i = xs.begin();
-  auto j = ys.begin();
-  while (i != xs.end() || j != ys.end()) {
-    if (j == ys.end() || (i != xs.end() && i->first < j->first)) {
-      out.push_back({i->first, nullptr});
-      ++i;
-    } else if (i == xs.end() || j->first < i->first) {
-      out.push_back({j->first, j->second});
-      ++j;
-    } else {
-      if (i->second != j->second && *i->second != *j->second)
-        out.push_back({j->first, j->second});
-      ++i;
-      ++j;
-    }
-  }
+  for_each_change(
+    before, after,
+    [&](const std::string& name, const snapshot::value_ptr& v) {
+      out.push_back({name, v});
+    },
+    [&](const std::string& name) { out.push_back({name, nullptr}); });
 }
 
 // Moves what the observer collected into this batch.

@@ -10,24 +10,12 @@ namespace chanstate {
 std::string encode_delta(const snapshot& before, const snapshot& after) {
   boost::json::object set;
   boost::json::array unset;
-  const auto& xs = before.items();
-  const auto& ys = after.items();
-  auto i = xs.begin();
-  auto j = ys.begin();
-  while (i != xs.end() || j != ys.end()) {
-    if (j == ys.end() || (i != xs.end() && i->first < j->first)) {
-      unset.emplace_back(i->first);
-      ++i;
-    } else if (i == xs.end() || j->first < i->first) {
-      set.emplace(j->first, *j->second);
-      ++j;
-    } else {
-      if (i->second != j->second && *i->second != *j->second)
-        set.emplace(j->first, *j->second);
-      ++i;
-      ++j;
-    }
-  }
+  for_each_change(
+    before, after,
+    [&](const std::string& name, const snapshot::value_ptr& v) {
+      set.emplace(name, *v);
+    },
+    [&](const std::string& name) { unset.emplace_back(name); });
   return boost::json::serialize(
     boost::json::object{{"set", std::move(set)}, {"unset", std::move(unset)}});
 }

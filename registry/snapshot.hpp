@@ -82,4 +82,31 @@ std::string pack_snapshots(const snapshot& first,
 /// The snapshots of `pack_snapshots`, newest first (empty on bad input).
 std::vector<snapshot> unpack_snapshots(std::string_view text);
 
+/// Calls `changed(name, value)` for every assign that `after` adds or
+/// changes against `before`, and `removed(name)` for every one it drops.
+/// Unchanged values are the same pointer, so this costs O(keys) plus the
+/// comparison of values that were replaced by equal ones.
+template <class Changed, class Removed>
+void for_each_change(const snapshot& before, const snapshot& after,
+                     Changed&& changed, Removed&& removed) {
+  const auto& xs = before.items();
+  const auto& ys = after.items();
+  auto i = xs.begin();
+  auto j = ys.begin();
+  while (i != xs.end() || j != ys.end()) {
+    if (j == ys.end() || (i != xs.end() && i->first < j->first)) {
+      removed(i->first);
+      ++i;
+    } else if (i == xs.end() || j->first < i->first) {
+      changed(j->first, j->second);
+      ++j;
+    } else {
+      if (i->second != j->second && *i->second != *j->second)
+        changed(j->first, j->second);
+      ++i;
+      ++j;
+    }
+  }
+}
+
 } // namespace chanstate
