@@ -28,16 +28,14 @@ restore_outcome backup_table::attach(const backup_key& key,
       if (observer_)
         observer_->dropped(key);
     } else if (b.quarantined) {
-      out.reason = *b.exit_reason;
+      out.reason = b.exit_reason;
       ++(b.poison ? counters_.restores_refused_poison
                   : counters_.restores_refused_crash_loop);
       if (b.poison)
         crashes = std::move(b.crashes);
     } else {
-      auto gens = packed_generations(b);
-      start = std::move(gens.front());
-      older.assign(std::make_move_iterator(gens.begin() + 1),
-                   std::make_move_iterator(gens.end()));
+      start = b.assigns;
+      older = std::move(b.older);
       crashes = std::move(b.crashes);
       out.restored = true;
       out.fallback_generation = b.fallback;
@@ -111,7 +109,7 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     return key;
   }
   backup_entry b;
-  b.exit_reason = text(describe(reason));
+  b.exit_reason = describe(reason);
   b.from_takeover = reason == channel_exit::taken_over;
   b.crashes = std::move(entry.crashes);
   auto gens = entry.cell->generations();
@@ -130,10 +128,10 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     if (!b.quarantined && crash_loop(b.crashes, now)) {
       ++counters_.crash_loop_drops;
       b.quarantined = true;
-      b.exit_reason = text("crash_loop: " + std::to_string(b.crashes.size())
-                           + " crashes within "
-                           + std::to_string(cfg_.crash_window.count())
-                           + " ms, last: " + *b.exit_reason);
+      b.exit_reason = "crash_loop: " + std::to_string(b.crashes.size())
+                      + " crashes within "
+                      + std::to_string(cfg_.crash_window.count())
+                      + " ms, last: " + b.exit_reason;
       b.crashes.clear();
     }
   } else {
@@ -165,7 +163,7 @@ void backup_table::blame_restored_state(const backup_key& key,
                                         backup_entry& b) {
   ++counters_.poison_detected;
   auto skip = static_cast<std::size_t>(entry.cell->commits()) + 1;
-  quarantine_record rec{key, *b.exit_reason, entry.cell->last_event(),
+  quarantine_record rec{key, b.exit_reason, entry.cell->last_event(),
                         entry.cell->events(), skip, false};
   std::vector<snapshot> gens;
   gens.push_back(b.assigns);
@@ -178,11 +176,11 @@ void backup_table::blame_restored_state(const backup_key& key,
     rec.exhausted = true;
     b.quarantined = true;
     b.poison = true;
-    b.exit_reason = text("quarantined: the restored state crashed its "
-                         "channel after " + std::to_string(rec.events)
-                         + " events (last: '" + rec.last_event
-                         + "') and no older generation is left; last exit: "
-                         + *b.exit_reason);
+    b.exit_reason = "quarantined: the restored state crashed its channel "
+                    "after " + std::to_string(rec.events)
+                    + " events (last: '" + rec.last_event
+                    + "') and no older generation is left; last exit: "
+                    + b.exit_reason;
   }
   quarantine_.push_back(std::move(rec));
   while (quarantine_.size() > cfg_.quarantine_keep)
@@ -197,7 +195,7 @@ void backup_table::put_backup(const backup_key& key, snapshot assigns,
   b.bytes = assigns.byte_size();
   b.assigns = std::move(assigns);
   b.expires_at = now + cfg_.backup_ttl;
-  b.exit_reason = text("imported");
+  b.exit_reason = "imported";
   ++counters_.imported;
   if (observer_)
     observer_->stored(key, b.assigns);
@@ -206,7 +204,7 @@ void backup_table::put_backup(const backup_key& key, snapshot assigns,
 
 std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
   if (auto i = backups_.find(key); i != backups_.end() && !i->second.quarantined)
-    return packed_generations(i->second).front();
+    return i->second.assigns;
   return std::nullopt;
 }
 
@@ -225,10 +223,11 @@ std::optional<snapshot> backup_table::peek_live(const backup_key& key) const {
 std::size_t backup_table::expire(time_point now) {
   // Every backup gets the same TTL, so the oldest always expires first.
   std::size_t n = 0;
-  while (oldest_) {
-    if (oldest_->second.expires_at > now)
+  while (!oldest_first_.empty()) {
+    auto i = backups_.find(oldest_first_.front());
+    if (i->second.expires_at > now)
       break;
-    drop_backup(backups_.find(oldest_->first));
+    drop_backup(i);
     ++counters_.expired;
     ++n;
   }
@@ -236,9 +235,9 @@ std::size_t backup_table::expire(time_point now) {
 }
 
 std::optional<time_point> backup_table::next_expiry() const {
-  if (!oldest_)
+  if (oldest_first_.empty())
     return std::nullopt;
-  return oldest_->second.expires_at;
+  return backups_.find(oldest_first_.front())->second.expires_at;
 }
 
 void backup_table::store_backup(const backup_key& key, backup_entry entry) {
@@ -251,68 +250,35 @@ void backup_table::store_backup(const backup_key& key, backup_entry entry) {
       observer_->dropped(key);
     return;
   }
-  if (auto i = backups_.find(key); i != backups_.end())
-    erase_backup(i);
   backup_bytes_ += entry.bytes;
-  // A dead channel's state is kept as text: about a third of the bytes of a
-  // tree of JSON values for a list of integers, in one allocation. A restore
-  // parses it (a few µs, in the registry). Numbers keep their value, not
-  // always their kind (a uint64 that fits int64 comes back as int64), as in
-  // the journal and the remote protocol.
-  // `bytes` stays the estimate of the unpacked state the caps are set in.
-  entry.packed = pack_snapshots(entry.assigns, entry.older);
-  entry.assigns = snapshot{};
-  entry.older = {};
-  auto& node = *backups_.emplace(key, std::move(entry)).first;
-  node.second.older_neighbor = newest_;
-  node.second.newer_neighbor = nullptr;
-  if (newest_)
-    newest_->second.newer_neighbor = &node;
-  else
-    oldest_ = &node;
-  newest_ = &node;
+  entry.age = oldest_first_.insert(oldest_first_.end(), key);
+  backups_[key] = std::move(entry);
   enforce_caps();
 }
 
-void backup_table::erase_backup(backup_map::iterator i) {
-  auto& b = i->second;
-  backup_bytes_ -= b.bytes;
-  (b.older_neighbor ? b.older_neighbor->second.newer_neighbor : oldest_)
-    = b.newer_neighbor;
-  (b.newer_neighbor ? b.newer_neighbor->second.older_neighbor : newest_)
-    = b.older_neighbor;
+void backup_table::erase_backup(
+  std::unordered_map<backup_key, backup_entry>::iterator i) {
+  backup_bytes_ -= i->second.bytes;
+  oldest_first_.erase(i->second.age);
   backups_.erase(i);
 }
 
 void backup_table::enforce_caps() {
-  while (oldest_
+  while (!oldest_first_.empty()
          && (backups_.size() > cfg_.max_backups
              || backup_bytes_ > cfg_.max_backup_bytes)) {
-    auto i = backups_.find(oldest_->first);
+    auto i = backups_.find(oldest_first_.front());
     ++counters_.evicted;
     counters_.evicted_bytes += i->second.bytes;
     drop_backup(i);
   }
 }
 
-void backup_table::drop_backup(backup_map::iterator i) {
+void backup_table::drop_backup(
+  std::unordered_map<backup_key, backup_entry>::iterator i) {
   if (observer_)
     observer_->dropped(i->first);
   erase_backup(i);
-}
-
-std::vector<snapshot>
-backup_table::packed_generations(const backup_entry& b) {
-  auto gens = unpack_snapshots(b.packed);
-  if (gens.empty())
-    gens.emplace_back();
-  return gens;
-}
-
-backup_table::shared_text backup_table::text(std::string x) {
-  if (!last_text_ || *last_text_ != x)
-    last_text_ = std::make_shared<const std::string>(std::move(x));
-  return last_text_;
 }
 
 bool backup_table::crash_loop(crash_log& log, time_point now) const {

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 #include <deque>
-#include <memory>
+#include <list>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -156,8 +156,6 @@ public:
 
 private:
   using crash_log = std::vector<time_point>;
-  // Exit texts repeat (a crash storm has one reason): shared, not copied.
-  using shared_text = std::shared_ptr<const std::string>;
 
   struct live_entry {
     caf::actor_addr channel;
@@ -167,37 +165,23 @@ private:
     bool on_probation = false; // started from a restored state
   };
 
-  struct backup_entry;
-  using backup_map = std::unordered_map<backup_key, backup_entry>;
-  using backup_node = std::pair<const backup_key, backup_entry>;
-
   struct backup_entry {
-    // While the entry is built: what the next restore starts from, and the
-    // generations before it, newest first.
-    snapshot assigns;
-    std::vector<snapshot> older;
-    // Once stored (the channel is dead): all of them as one JSON text, one
-    // allocation instead of a tree of shared values (see store_backup).
-    std::string packed;
+    snapshot assigns;             // what the next restore starts from
+    std::vector<snapshot> older;  // generations before it, newest first
     std::size_t fallback = 0;     // generations skipped to reach `assigns`
     std::size_t bytes = 0;
     time_point expires_at;
-    shared_text exit_reason;
+    std::string exit_reason;
     bool quarantined = false; // dropped by the crash-loop guard or poison
     bool poison = false;
     bool from_takeover = false;
     crash_log crashes;
-    // Oldest-first order, threaded through the map's nodes (which never
-    // move): no second copy of the key per backup.
-    backup_node* older_neighbor = nullptr;
-    backup_node* newer_neighbor = nullptr;
+    std::list<backup_key>::iterator age;
   };
 
   void store_backup(const backup_key& key, backup_entry entry);
-  static std::vector<snapshot> packed_generations(const backup_entry& b);
-  void erase_backup(backup_map::iterator i);
-  void drop_backup(backup_map::iterator i);
-  shared_text text(std::string x);
+  void erase_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
+  void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void enforce_caps();
   bool crash_loop(crash_log& log, time_point now) const;
   commit_cell_ptr make_cell(const backup_key& key, snapshot start,
@@ -208,10 +192,8 @@ private:
   registry_config cfg_;
   std::unordered_map<backup_key, live_entry> live_;
   std::unordered_map<caf::actor_addr, backup_key> by_channel_;
-  backup_map backups_;
-  backup_node* oldest_ = nullptr;
-  backup_node* newest_ = nullptr;
-  shared_text last_text_;
+  std::unordered_map<backup_key, backup_entry> backups_;
+  std::list<backup_key> oldest_first_;
   std::size_t backup_bytes_ = 0;
   std::deque<quarantine_record> quarantine_;
   registry_counters counters_;
