@@ -481,13 +481,23 @@ TEST_CASE("the backup caps evict the oldest backups first and count them") {
   CHECK(t.restored(t.rejoin(chs[1])) == true);
 }
 
-TEST_CASE("crashes within the window drop the backup and the next join says "
-          "why") {
+namespace {
+
+/// A crash-loop guard of 3 crashes in 10 s, with the poison guard off: it
+/// would otherwise fall back a generation on an immediate crash first.
+case_options crash_loop_options() {
   case_options opts;
   opts.registry.crash_loop_limit = 3;
   opts.registry.crash_window = 10s;
-  opts.registry.probation_time = 0ms; // the poison guard would fall back first
-  probe_case t{opts};
+  opts.registry.probation_time = 0ms;
+  return opts;
+}
+
+} // namespace
+
+TEST_CASE("crashes within the window drop the backup and the next join says "
+          "why") {
+  probe_case t{crash_loop_options()};
   auto ch = t.alice_with_x();
   for (int i = 0; i < 2; ++i) {
     t.crash(ch);
@@ -509,11 +519,7 @@ TEST_CASE("crashes within the window drop the backup and the next join says "
 }
 
 TEST_CASE("crashes spread over more than the window keep restoring") {
-  case_options opts;
-  opts.registry.crash_loop_limit = 3;
-  opts.registry.crash_window = 10s;
-  opts.registry.probation_time = 0ms; // the poison guard would fall back first
-  probe_case t{opts};
+  probe_case t{crash_loop_options()};
   auto ch = t.alice_with_x();
   for (int i = 0; i < 5; ++i) {
     t.crash(ch);
