@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
   }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (auto why = cfg.invalid(); !why.empty()) {
+    std::cerr << "chanstate-node: " << why << '\n';
+    return 2;
+  }
   cfg.prepare_cluster();
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};

@@ -1,7 +1,10 @@
 // The serving node: wiring, the one stdout line, and the shutdown order.
 #include "app/node.hpp"
 
+#include <algorithm>
 #include <iostream>
+
+#include <sys/resource.h>
 
 #include <caf/all.hpp>
 
@@ -13,6 +16,31 @@
 
 namespace chanstate {
 
+namespace {
+
+// Each connection holds one descriptor; the journal, the middleman and
+// stdio need a few more. Raises the soft limit as far as the hard one
+// allows and says so when even that is short of --max-connections.
+void ensure_descriptors(std::size_t max_connections) {
+  constexpr rlim_t reserve = 256;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return;
+  auto wanted = static_cast<rlim_t>(max_connections) + reserve;
+  if (lim.rlim_cur >= wanted)
+    return;
+  lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted
+                                               : std::min(wanted, lim.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &lim);
+  getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < wanted)
+    std::cerr << "chanstate-node: warning: only " << lim.rlim_cur
+              << " file descriptors (ulimit -n) for --max-connections="
+              << max_connections << "; connections past that fail to accept\n";
+}
+
+} // namespace
+
 int run_node(caf::actor_system& sys, const node_config& cfg) {
   auto routes = std::make_shared<router>();
   if (auto err = routes->add("room:*",
@@ -20,6 +48,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
     std::cerr << "chanstate-node: " << explain(err) << '\n';
     return 1;
   }
+  ensure_descriptors(cfg.max_connections);
   auto side = start_registry_side(sys, cfg.registry(), cfg.registry_side());
   if (!side) {
     std::cerr << "chanstate-node: " << explain(side.error()) << '\n';

@@ -26,6 +26,9 @@ node_config::node_config() {
   port = ep.port;
   max_frame_bytes = ep.max_frame_bytes;
   max_channels = ep.max_channels;
+  max_connections = ep.max_connections;
+  join_rate = ep.join_rate.per_second;
+  join_burst = ep.join_rate.burst;
   idle_timeout = ep.idle_timeout;
   handshake_timeout = ep.handshake_timeout;
   max_outbound_bytes = ep.max_outbound_bytes;
@@ -53,6 +56,15 @@ node_config::node_config() {
          "larger frames are refused with close 1009 (default 1 MiB)")
     .add(max_channels, "max-channels",
          "channels one socket may join (default 100, as Phoenix)")
+    .add(max_connections, "max-connections",
+         "WebSocket connections open at once; more are closed with 1013 "
+         "(default 16384)")
+    .add(join_rate, "join-rate",
+         "joins per second one client id may make; more get a join error "
+         "with retry_after_ms; 0 = no limit (default 20)")
+    .add(join_burst, "join-burst",
+         "joins one client id may make at once, e.g. rejoining every "
+         "channel after a reconnect (default 100)")
     .add(idle_timeout, "idle-timeout",
          "close a connection that sent nothing this long; 0s = never "
          "(default 60s, as Phoenix)")
@@ -110,12 +122,29 @@ node_config::node_config() {
          "peer silent for 3 heartbeats is lost (default 500ms)");
 }
 
+std::string node_config::invalid() const {
+  // Zero would refuse every frame, channel or connection: surely a typo.
+  if (max_frame_bytes == 0)
+    return "max-frame-bytes must be at least 1";
+  if (max_channels == 0)
+    return "max-channels must be at least 1";
+  if (max_connections == 0)
+    return "max-connections must be at least 1";
+  if (!(join_rate >= 0))
+    return "join-rate must be 0 (no limit) or more";
+  if (join_rate > 0 && join_burst == 0)
+    return "join-burst must be at least 1 while join-rate is on";
+  return {};
+}
+
 endpoint_options node_config::endpoint() const {
   endpoint_options ep;
   ep.host = host;
   ep.port = port;
   ep.max_frame_bytes = max_frame_bytes;
   ep.max_channels = max_channels;
+  ep.max_connections = max_connections;
+  ep.join_rate = {join_rate, join_burst};
   ep.idle_timeout = to_ms(idle_timeout);
   ep.handshake_timeout = to_ms(handshake_timeout);
   ep.max_outbound_bytes = max_outbound_bytes;

@@ -32,6 +32,9 @@ struct node_config : caf::actor_system_config {
   /// Journal, published registry or remote registry, from the options.
   registry_options registry_side() const;
 
+  /// Why the options cannot work together, or empty. Call after parse().
+  std::string invalid() const;
+
   /// Turns on CAF's middleman heartbeat when registries cross nodes, so a
   /// frozen peer is noticed within about two seconds. Call after parse().
   void prepare_cluster();
@@ -42,6 +45,9 @@ struct node_config : caf::actor_system_config {
   std::uint16_t port;
   std::size_t max_frame_bytes;
   std::size_t max_channels;
+  std::size_t max_connections;
+  double join_rate;
+  std::size_t join_burst;
   caf::timespan idle_timeout;
   caf::timespan handshake_timeout;
   std::size_t max_outbound_bytes;

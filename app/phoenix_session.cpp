@@ -38,12 +38,14 @@ caf::error channel_reason(transport_end how) {
 phoenix_session::phoenix_session(caf::actor_system& sys,
                                  const channel_env& env, std::string client_id,
                                  caf::actor bridge, std::size_t max_channels,
+                                 join_limiter& joins,
                                  transport_counters& counters, send_fn send)
   : sys_(sys),
     env_(env),
     client_id_(std::move(client_id)),
     bridge_(std::move(bridge)),
     max_channels_(max_channels),
+    joins_(joins),
     counters_(counters),
     send_(std::move(send)) {
 }
@@ -101,44 +103,54 @@ void phoenix_session::replay_held() {
 }
 
 void phoenix_session::handle_join(inbound_frame& fr) {
+  auto existing = by_topic(fr.topic);
+  if (existing != channels_.end() && existing->leaving) {
+    waiting_for_ = existing->handle.address();
+    held_.push_back({wire_error::none, std::move(fr)});
+    return;
+  }
+  bool replaces = existing != channels_.end();
+  auto refuse = [&](boost::json::object why) {
+    reply(fr.join_ref, fr.ref, fr.topic, "error", std::move(why));
+    after_join_reply(fr.topic, fr.join_ref);
+  };
+  // Rule 2, in Phoenix's order: route first, then the channel limit (a
+  // duplicate join frees its own place first).
+  if (!env_.routes || !env_.routes->match(fr.topic)) {
+    reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
+    after_join_reply(fr.topic, fr.join_ref);
+    return;
+  }
+  if (channels_.size() - (replaces ? 1 : 0) >= max_channels_) {
+    refuse({{"reason", "too many channels joined"}});
+    return;
+  }
+  // Only joins that would reach the registry use a token. Checked before
+  // a duplicate join replaces anything: a refused join changes nothing.
+  if (auto verdict = joins_.admit(client_id_); !verdict.allowed) {
+    counters_.joins_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    refuse({{"reason", "too many joins"},
+            {"retry_after_ms", verdict.retry_after.count()}});
+    return;
+  }
   // Rule 3: a duplicate join replaces the channel on this topic. Its state
   // goes to the new join (the registry takes the live key over); the old
   // join's phx_close follows the new join's reply.
-  if (auto i = by_topic(fr.topic); i != channels_.end()) {
-    if (i->leaving) {
-      waiting_for_ = i->handle.address();
-      held_.push_back({wire_error::none, std::move(fr)});
-      return;
-    }
-    replaced_.push_back({std::move(i->handle), i->link, fr.join_ref});
-    channels_.erase(i);
-  }
-  auto unmatched = [&] {
-    reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
-    after_join_reply(fr.topic, fr.join_ref);
-  };
-  // Rule 2, in Phoenix's order: route first, then the channel limit.
-  if (!env_.routes || !env_.routes->match(fr.topic)) {
-    unmatched();
-    return;
-  }
-  if (channels_.size() >= max_channels_) {
-    reply(fr.join_ref, fr.ref, fr.topic, "error",
-          {{"reason", "too many channels joined"}});
-    after_join_reply(fr.topic, fr.join_ref);
-    return;
+  if (replaces) {
+    replaced_.push_back({std::move(existing->handle), existing->link,
+                         fr.join_ref});
+    channels_.erase(existing);
   }
   auto ch = join_channel(sys_, env_,
                          join_request{fr.topic, client_id_, fr.join_ref,
                                       std::move(fr.payload), bridge_});
   if (!ch) {
-    if (ch.error() == channel_error::unmatched_topic) {
-      unmatched();
-    } else {
+    if (ch.error() == channel_error::unmatched_topic)
+      reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
+    else
       reply(fr.join_ref, fr.ref, fr.topic, "error",
             {{"reason", explain(ch.error())}});
-      after_join_reply(fr.topic, fr.join_ref);
-    }
+    after_join_reply(fr.topic, fr.join_ref);
     return;
   }
   channels_.push_back({*ch, channel_link{fr.topic, fr.join_ref}, fr.ref});

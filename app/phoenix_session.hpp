@@ -23,6 +23,7 @@
 #include "actors/channel_link.hpp"
 #include "actors/frames.hpp"
 #include "actors/join.hpp"
+#include "app/join_limiter.hpp"
 #include "app/transport_counters.hpp"
 #include "app/wire_codec.hpp"
 
@@ -48,8 +49,8 @@ public:
 
   phoenix_session(caf::actor_system& sys, const channel_env& env,
                   std::string client_id, caf::actor bridge,
-                  std::size_t max_channels, transport_counters& counters,
-                  send_fn send);
+                  std::size_t max_channels, join_limiter& joins,
+                  transport_counters& counters, send_fn send);
 
   ~phoenix_session();
 
@@ -108,6 +109,7 @@ private:
   std::string client_id_;
   caf::actor bridge_;
   std::size_t max_channels_;
+  join_limiter& joins_;
   transport_counters& counters_;
   send_fn send_;
   std::vector<channel_entry> channels_; // at most max_channels_, by topic

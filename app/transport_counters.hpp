@@ -33,6 +33,9 @@ struct transport_counters {
   counter connections_open{0};
   counter connections_total{0};
   counter upgrades_refused{0}; // 400/403 answers to /socket/websocket
+  counter connections_refused{0}; // over the node's limit: close 1013
+  counter accept_errors{0};       // accept failed, e.g. out of descriptors
+  counter joins_rate_limited{0};  // joins refused with a retry hint
   counter frames_in{0};
   counter frames_out{0};
   counter bytes_in{0};

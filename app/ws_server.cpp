@@ -40,10 +40,15 @@ class ws_connection;
 
 /// What every connection of one server shares.
 struct server_shared {
+  server_shared(caf::actor_system& sys, channel_env env, endpoint_options opts)
+    : sys(sys), env(std::move(env)), opts(std::move(opts)) {
+  }
+
   caf::actor_system& sys;
   channel_env env;
   endpoint_options opts;
   transport_counters counters;
+  join_limiter joins{opts.join_rate};
   std::mutex live_mtx;
   std::vector<std::weak_ptr<ws_connection>> live; // for shutdown
 
@@ -81,7 +86,8 @@ public:
     // timeout is about frames the client sends.
     t.keep_alive_pings = false;
     ws_.set_option(t);
-    ws_.read_message_max(shared_.opts.max_frame_bytes);
+    // The frame limit is ours (see do_read), not Beast's.
+    ws_.read_message_max(0);
     // phoenix.js offers "phoenix" when it sends an auth token; the answer
     // must then name it, or the client aborts the handshake.
     bool phoenix_proto = offers_subprotocol(
@@ -127,6 +133,15 @@ private:
     if (ec)
       return; // the handshake failed: nothing was joined yet
     auto& c = shared_.counters;
+    // Counted here, on the one io thread, so no two accepts race past it.
+    if (c.connections_open.load(std::memory_order_relaxed)
+        >= shared_.opts.max_connections) {
+      c.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      ws_.async_close({websocket::close_code::try_again_later,
+                       "too many connections"},
+                      [self = shared_from_this()](beast::error_code) {});
+      return;
+    }
     c.connections_open.fetch_add(1, std::memory_order_relaxed);
     c.connections_total.fetch_add(1, std::memory_order_relaxed);
     opened_ = true;
@@ -134,15 +149,24 @@ private:
     std::weak_ptr<bridge_sink> sink = shared_from_this();
     session_.emplace(shared_.sys, shared_.env, client_id_,
                      spawn_bridge(shared_.sys, std::move(sink)),
-                     shared_.opts.max_channels, shared_.counters,
+                     shared_.opts.max_channels, shared_.joins,
+                     shared_.counters,
                      [this](std::string text) { enqueue(std::move(text)); });
     shared_.add_live(weak_from_this());
     do_read();
   }
 
+  // Reads a message piece by piece so that we, not Beast, enforce the
+  // size limit. Beast's own limit (read_message_max) fails the connection
+  // and its TCP teardown in Boost 1.81 stops draining after one read, so a
+  // client still uploading the oversized message gets a reset instead of
+  // close 1009. async_close instead drains the rest of the message and
+  // waits for the client's close, bounded by the handshake timeout.
   void do_read() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&ws_connection::on_read,
-                                                      shared_from_this()));
+    auto room = shared_.opts.max_frame_bytes + 1 - buffer_.size();
+    ws_.async_read_some(buffer_, std::min(room, read_chunk_bytes),
+                        beast::bind_front_handler(&ws_connection::on_read,
+                                                  shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t n) {
@@ -153,6 +177,18 @@ private:
     shared_.counters.bytes_in.fetch_add(n, std::memory_order_relaxed);
     if (closing_)
       return;
+    if (buffer_.size() > shared_.opts.max_frame_bytes) {
+      buffer_.clear();
+      buffer_.shrink_to_fit();
+      close_with({static_cast<std::uint16_t>(websocket::close_code::too_big),
+                  "message too big"},
+                 close_cause::too_big);
+      return;
+    }
+    if (!ws_.is_message_done()) {
+      do_read();
+      return;
+    }
     if (!ws_.got_text()) {
       close_with({static_cast<std::uint16_t>(websocket::close_code::unknown_data),
                   "binary frames are not supported"},
@@ -181,9 +217,6 @@ private:
         finish(transport_end::clean, close_cause::client_close);
     } else if (ec == beast::error::timeout) {
       finish(transport_end::lost, close_cause::idle_timeout);
-    } else if (ec == websocket::error::message_too_big) {
-      // Beast has already sent close 1009.
-      finish(transport_end::lost, close_cause::too_big);
     } else if (ec == websocket::error::bad_frame_payload) {
       // Text that is not UTF-8: Beast has already sent close 1007.
       finish(transport_end::lost, close_cause::bad_frame);
@@ -263,6 +296,8 @@ private:
     if (session_)
       session_->end(how);
   }
+
+  static constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
   websocket::stream<beast::tcp_stream> ws_;
   net::any_io_executor strand_;
@@ -382,7 +417,7 @@ private:
 
 struct ws_server::impl {
   impl(caf::actor_system& sys, channel_env env, endpoint_options opts)
-    : shared{sys, std::move(env), std::move(opts), {}, {}, {}} {
+    : shared{sys, std::move(env), std::move(opts)} {
   }
 
   void do_accept() {
@@ -390,15 +425,28 @@ struct ws_server::impl {
                           [this](beast::error_code ec, tcp::socket s) {
                             if (!acceptor.is_open())
                               return;
-                            if (!ec) {
-                              beast::error_code ignored;
-                              s.set_option(tcp::no_delay{true}, ignored);
-                              std::make_shared<http_session>(std::move(s),
-                                                             shared)
-                                ->run();
+                            if (ec) {
+                              on_accept_error();
+                              return;
                             }
+                            beast::error_code ignored;
+                            s.set_option(tcp::no_delay{true}, ignored);
+                            std::make_shared<http_session>(std::move(s),
+                                                           shared)
+                              ->run();
                             do_accept();
                           });
+  }
+
+  // Out of descriptors (EMFILE) the pending connection stays queued and
+  // accept fails again at once: pause instead of spinning the io thread.
+  void on_accept_error() {
+    shared.counters.accept_errors.fetch_add(1, std::memory_order_relaxed);
+    accept_pause.expires_after(std::chrono::milliseconds{50});
+    accept_pause.async_wait([this](beast::error_code ec) {
+      if (!ec && acceptor.is_open())
+        do_accept();
+    });
   }
 
   // SIGINT/SIGTERM: stop accepting, end every connection on its strand, then
@@ -406,6 +454,7 @@ struct ws_server::impl {
   void stop_all() {
     beast::error_code ignored;
     acceptor.close(ignored);
+    accept_pause.cancel();
     std::vector<std::shared_ptr<ws_connection>> conns;
     {
       std::lock_guard<std::mutex> guard{shared.live_mtx};
@@ -431,6 +480,7 @@ struct ws_server::impl {
   server_shared shared;
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
+  net::steady_timer accept_pause{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
 };
 

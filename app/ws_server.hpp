@@ -13,6 +13,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/join.hpp"
+#include "app/join_limiter.hpp"
 
 namespace chanstate {
 
@@ -24,6 +25,11 @@ struct endpoint_options {
   std::size_t max_frame_bytes = std::size_t{1} << 20;
   /// Phoenix's max_channels_per_transport.
   std::size_t max_channels = 100;
+  /// WebSocket connections open at once; one more is closed with 1013
+  /// (try again later) right after its handshake.
+  std::size_t max_connections = 16384;
+  /// Joins per second per client id, over all its connections.
+  join_rate_options join_rate;
   /// A connection that sends nothing for this long is closed (Phoenix's
   /// websocket `timeout`); its channels keep their backups.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};

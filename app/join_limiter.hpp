@@ -1,0 +1,62 @@
+// Joins per second per client: a token bucket for each client id, shared by
+// every connection of the node, so that a rejoin storm (a client that
+// reconnects and rejoins in a loop) gets a retry hint instead of hammering
+// the registry with restores.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace chanstate {
+
+struct join_rate_options {
+  /// Sustained joins per second one client id may make; 0 turns the
+  /// limit off.
+  double per_second = 20;
+  /// Joins one client id may make at once. A reconnecting client rejoins
+  /// all its channels together, so this should be at least the channels
+  /// a socket may join.
+  std::size_t burst = 100;
+};
+
+/// The verdict on one join.
+struct join_admission {
+  bool allowed = true;
+  /// When refused: how long until the next join of this client would pass.
+  std::chrono::milliseconds retry_after{0};
+};
+
+/// Thread-safe; memory stays bounded by the clients active within the last
+/// `burst / per_second` seconds (idle clients' buckets are full, so they
+/// are dropped by an amortized sweep).
+class join_limiter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit join_limiter(join_rate_options opts);
+
+  join_admission admit(const std::string& client_id,
+                       clock::time_point now = clock::now());
+
+  /// Clients with a bucket right now (for tests and /stats).
+  std::size_t tracked_clients() const;
+
+private:
+  struct bucket {
+    double tokens;
+    clock::time_point last;
+  };
+
+  double refill(bucket& b, clock::time_point now) const;
+  void sweep(clock::time_point now);
+
+  join_rate_options opts_;
+  mutable std::mutex mtx_;
+  std::unordered_map<std::string, bucket> buckets_;
+  std::size_t next_sweep_ = 1024;
+};
+
+} // namespace chanstate
