@@ -122,6 +122,7 @@ void phoenix_session::handle_join(inbound_frame& fr) {
     return;
   }
   if (channels_.size() - (replaces ? 1 : 0) >= max_channels_) {
+    counters_.joins_over_channel_limit.fetch_add(1, std::memory_order_relaxed);
     refuse({{"reason", "too many channels joined"}});
     return;
   }

@@ -45,6 +45,7 @@ boost::json::object transport_counters::to_json() const {
     {"connections_refused", load(connections_refused)},
     {"accept_errors", load(accept_errors)},
     {"joins_rate_limited", load(joins_rate_limited)},
+    {"joins_over_channel_limit", load(joins_over_channel_limit)},
     {"frames_in", load(frames_in)},
     {"frames_out", load(frames_out)},
     {"bytes_in", load(bytes_in)},

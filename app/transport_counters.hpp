@@ -36,6 +36,7 @@ struct transport_counters {
   counter connections_refused{0}; // over the node's limit: close 1013
   counter accept_errors{0};       // accept failed, e.g. out of descriptors
   counter joins_rate_limited{0};  // joins refused with a retry hint
+  counter joins_over_channel_limit{0}; // joins past --max-channels
   counter frames_in{0};
   counter frames_out{0};
   counter bytes_in{0};

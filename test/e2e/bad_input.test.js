@@ -138,6 +138,7 @@ test("the closes are counted in /stats", async () => {
   assert.ok(t.closes.too_big >= 1)
   assert.ok(t.closes.binary_frame >= 1)
   assert.ok(t.upgrades_refused >= 5)
+  assert.equal(t.joins_over_channel_limit, 1)
 })
 
 test("--allowed-origins: a listed or missing Origin is accepted, another gets 403", async () => {
