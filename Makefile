@@ -13,7 +13,8 @@ APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
                 libboost-json1.81-dev doctest-dev liblmdb-dev
 
 .PHONY: run test build configure deps apt-deps npm-deps clean \
-        test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps
+        test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
+        soak
 
 # The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
 # `chanstate-node demo` still runs the seed scenario in-process.
@@ -132,3 +133,23 @@ fuzz: build-fuzz
 	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^stat::peak_rss_mb' \
 	    $(FUZZ_BUILD)/fuzz_$(t).log; \
 	)
+
+# --- Soak -------------------------------------------------------------------
+# Not part of `make test`: SOAK_CLIENTS Phoenix clients (default 10 000)
+# against a node on a free loopback port for SOAK_SECONDS (default 300),
+# with crash storms, clean leaves and dropped transports; every client's
+# state is checked after every storm. Ends with one JSON line (lost, stale,
+# leaked, peak_rss_mb, rss_growth_pct, ...); exits non-zero on any lost,
+# stale or leaked state, any error, a node that died, or RSS growth over
+# SOAK_MAX_RSS_GROWTH_PCT. test/bench/soak.sh starts and stops the node.
+# Each process holds one descriptor per client: raise the limit first.
+SOAK_SECONDS ?= 300
+SOAK_CLIENTS ?= 10000
+SOAK_MAX_RSS_GROWTH_PCT ?= 10
+SOAK_ARGS ?=
+
+soak: build
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) \
+	  test/bench/soak.sh $(BUILD)/bin/chanstate-node $(BUILD)/bin/chanstate-bench \
+	  --max-rss-growth-pct=$(SOAK_MAX_RSS_GROWTH_PCT) $(SOAK_ARGS)

@@ -12,6 +12,7 @@
 
 #include "test/bench/bench_util.hpp"
 #include "test/bench/in_process.hpp"
+#include "test/bench/soak.hpp"
 #include "test/bench/ws_client.hpp"
 
 namespace {
@@ -51,6 +52,24 @@ Scenarios (defaults in brackets):
           --crash: each client crashes its channel once (`oopsy`), rejoins
           and checks its state.
           -> round_trips_per_s, p50_ms, p99_ms, errors (+ recoveries_per_s, lost)
+  soak    --url=ws://HOST:PORT/socket --clients=C [10000] --seconds=S [300]
+          [--node-pid=PID] [--rate=E [4000]] [--storm-every-ms=M [15000]]
+          [--crash-pct=P [50]] [--drop-pct=P [5]] [--leave-pct=P [5]]
+          [--max-ns=N [16]] [--topics=T [100]] [--timeout-ms=M [30000]]
+          [--connect-concurrency=N [256]] [--max-errors=N [0]]
+          [--max-rss-growth-pct=P [unchecked]] [--seed=N [1]]
+          [--crash-loop-limit=N [5]] [--crash-window-ms=M [60000]]
+          [--probation-ms=M [2000]] (the node's guards, to stay clear of)
+          C Phoenix clients (one socket, one channel, own client id, own
+          values) for S seconds: E adds/gets per second in all; every M ms
+          a storm (P% crash with `oopsy`, drop the TCP connection without a
+          close frame, or leave cleanly, at once; then all rejoin) followed
+          by a `get` check of every client against its model; a client
+          leaves cleanly once its list reaches a random length up to N.
+          VmRSS of PID once a second. Exit 1 unless lost, stale, leaked and
+          mismatched are 0, errors <= max-errors and the node is alive.
+          -> lost, stale, leaked, peak_rss_mb, rss_growth_pct (mean of the
+             last quarter of the samples vs the second quarter), errors, …
 
 In-process scenarios also take:
   --warmup=0|1 [1]       a small unreported run first
@@ -68,6 +87,11 @@ const std::map<std::string, std::set<std::string>> known_flags = {
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
   {"memory", {"backups", "payload", "pubsub"}},
   {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
+  {"soak",
+   {"url", "clients", "seconds", "node-pid", "rate", "storm-every-ms",
+    "crash-pct", "drop-pct", "leave-pct", "max-ns", "topics", "timeout-ms",
+    "connect-concurrency", "max-errors", "max-rss-growth-pct", "seed",
+    "crash-loop-limit", "crash-window-ms", "probation-ms"}},
 };
 
 bool is_caf_option(const std::string& arg) {
@@ -171,6 +195,47 @@ int run_ws(const options& opts) {
   return r.errors == 0 ? 0 : 1;
 }
 
+int run_soak(const options& opts) {
+  chanstate::bench::soak_options o;
+  auto num = [&](const char* name, int fallback) {
+    return static_cast<int>(opts.num(name, fallback));
+  };
+  o.url = opts.str("url", "");
+  o.clients = num("clients", o.clients);
+  o.seconds = num("seconds", o.seconds);
+  o.node_pid = num("node-pid", 0);
+  o.rate = num("rate", o.rate);
+  o.storm_every_ms = num("storm-every-ms", o.storm_every_ms);
+  o.crash_pct = num("crash-pct", o.crash_pct);
+  o.drop_pct = num("drop-pct", o.drop_pct);
+  o.leave_pct = num("leave-pct", o.leave_pct);
+  o.max_ns = num("max-ns", o.max_ns);
+  o.topics = num("topics", o.topics);
+  o.timeout_ms = num("timeout-ms", o.timeout_ms);
+  o.connect_concurrency = num("connect-concurrency", o.connect_concurrency);
+  o.max_errors = opts.num("max-errors", o.max_errors);
+  if (opts.has("max-rss-growth-pct"))
+    o.max_rss_growth_pct = static_cast<double>(
+      opts.num("max-rss-growth-pct", 0));
+  o.seed = static_cast<std::uint64_t>(opts.num("seed", 1));
+  o.crash_loop_limit = num("crash-loop-limit", o.crash_loop_limit);
+  o.crash_window_ms = num("crash-window-ms", o.crash_window_ms);
+  o.probation_ms = num("probation-ms", o.probation_ms);
+  if (o.url.empty())
+    return fail("soak", "soak needs --url=ws://HOST:PORT/socket");
+  if (o.clients < 1 || o.rate < 1 || o.topics < 1 || o.max_ns < 1
+      || o.connect_concurrency < 1 || o.storm_every_ms < 1)
+    return fail("soak", "--clients, --rate, --topics, --max-ns, "
+                        "--connect-concurrency and --storm-every-ms must be "
+                        "at least 1");
+  if (o.crash_pct + o.drop_pct + o.leave_pct > 100)
+    return fail("soak", "--crash-pct + --drop-pct + --leave-pct must not "
+                        "pass 100");
+  auto r = chanstate::bench::run_soak(o);
+  std::cout << chanstate::bench::soak_line(r.report) << std::endl;
+  return r.ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -204,10 +269,10 @@ int main(int argc, char** argv) {
       if (!known->second.count(name))
         return fail(scenario, "unknown flag for " + scenario + ": " + name);
     int rc = 0;
-    if (scenario == "ws") {
+    if (scenario == "ws" || scenario == "soak") {
       if (!caf_args.empty())
-        return fail(scenario, "ws takes no CAF options");
-      rc = run_ws(opts);
+        return fail(scenario, scenario + " takes no CAF options");
+      rc = scenario == "ws" ? run_ws(opts) : run_soak(opts);
     } else {
       rc = run_in_process(scenario, opts, caf_args);
     }

@@ -1,0 +1,60 @@
+// The soak scenario: thousands of Phoenix clients against one node for a
+// bounded time, with crash storms, clean leaves and dropped transports;
+// every client's state is checked against its own model after every storm.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <boost/json/object.hpp>
+
+namespace chanstate::bench {
+
+struct soak_options {
+  std::string url; // ws://HOST:PORT/socket
+  int clients = 10000;
+  int seconds = 300;
+  /// The node's pid, for VmRSS samples; 0 = no memory figures.
+  int node_pid = 0;
+  /// Steady events per second over all clients (adds and gets).
+  int rate = 4000;
+  int storm_every_ms = 15000;
+  /// Share of the clients that crash / drop their transport / leave in
+  /// each storm, in %.
+  int crash_pct = 50;
+  int drop_pct = 5;
+  int leave_pct = 5;
+  /// A client leaves cleanly once its list reaches a length drawn from
+  /// 1..max_ns, so the node's state stays bounded over the run.
+  int max_ns = 16;
+  /// Clients share topics: room:soak-<i % topics>.
+  int topics = 100;
+  int timeout_ms = 30000;
+  int connect_concurrency = 256;
+  std::int64_t max_errors = 0;
+  /// Fails the run when rss_growth_pct passes it; negative = not checked.
+  double max_rss_growth_pct = -1;
+  std::uint64_t seed = 1;
+  // The node's guards the workload must stay clear of (node defaults): the
+  // crash-loop guard and the poison guard's probation.
+  int crash_loop_limit = 5;
+  int crash_window_ms = 60000;
+  int probation_ms = 2000;
+};
+
+struct soak_result {
+  /// The JSON line: lost, stale, leaked, peak_rss_mb, rss_growth_pct, …
+  boost::json::object report;
+  /// No lost, stale, leaked or mismatched state, errors within bounds,
+  /// the node alive, RSS growth within bounds.
+  bool ok = false;
+};
+
+/// Runs the soak against `o.url`; network trouble is counted, not thrown.
+soak_result run_soak(const soak_options& o);
+
+/// The report as one line of JSON, with fractions written as 12.34 rather
+/// than Boost.JSON's 1.234E1.
+std::string soak_line(const boost::json::object& report);
+
+} // namespace chanstate::bench
