@@ -134,6 +134,11 @@ std::string node_config::invalid() const {
     return "join-rate must be 0 (no limit) or more";
   if (join_rate > 0 && join_burst == 0)
     return "join-burst must be at least 1 while join-rate is on";
+  // The registry answers a rejoin of a still-live key only after the old
+  // channel's down, or after down-wait: a joining channel that gives up
+  // sooner refuses every such rejoin.
+  if (restore_timeout_span <= down_wait)
+    return "restore-timeout must be longer than down-wait";
   return {};
 }
 

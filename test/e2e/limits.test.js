@@ -98,7 +98,8 @@ test("limits that could never admit anything are refused at start, exit code 2",
                             ["--max-frame-bytes=0", /max-frame-bytes/],
                             ["--max-channels=0", /max-channels/],
                             ["--join-burst=0", /join-burst/],
-                            ["--join-rate=-1", /join-rate/]]) {
+                            ["--join-rate=-1", /join-rate/],
+                            ["--down-wait=10s", /restore-timeout must be longer than down-wait/]]) {
     const r = spawnSync(binary, ["--host=127.0.0.1", "--port=0", opt],
                         { encoding: "utf8", timeout: 20000, killSignal: "SIGKILL" })
     assert.equal(r.status, 2, `${opt}: ${r.stderr}`)
