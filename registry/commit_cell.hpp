@@ -91,7 +91,7 @@ public:
   }
 
 private:
-  std::shared_ptr<const snapshot::entries> current_;
+  std::shared_ptr<const snapshot::body> current_;
   snapshot latest_;
   std::vector<snapshot> older_;
   std::size_t keep_;

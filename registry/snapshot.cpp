@@ -12,6 +12,9 @@ namespace {
 
 const snapshot::entries empty_entries;
 
+// What an empty snapshot counts: the map itself, no entries.
+constexpr std::size_t empty_bytes = sizeof(snapshot::entries);
+
 template <class Entries>
 auto lower(Entries& xs, std::string_view key) {
   return std::lower_bound(xs.begin(), xs.end(), key,
@@ -22,15 +25,32 @@ auto lower(Entries& xs, std::string_view key) {
 
 } // namespace
 
+std::size_t snapshot::entry_bytes(std::string_view key,
+                                  const boost::json::value& value) {
+  return sizeof(entry) + key.size() + json_byte_size(value);
+}
+
+snapshot snapshot::from_entries(entries xs) {
+  std::sort(xs.begin(), xs.end(),
+            [](const entry& a, const entry& b) { return a.first < b.first; });
+  auto b = std::make_shared<body>();
+  b->sizes.reserve(xs.size());
+  b->bytes = empty_bytes;
+  for (const auto& [k, v] : xs) {
+    b->sizes.push_back(entry_bytes(k, *v));
+    b->bytes += b->sizes.back();
+  }
+  b->items = std::move(xs);
+  return snapshot{std::move(b)};
+}
+
 snapshot snapshot::from_object(const boost::json::object& obj) {
   entries xs;
   xs.reserve(obj.size());
   for (const auto& kv : obj)
     xs.emplace_back(std::string{kv.key()},
                     std::make_shared<const boost::json::value>(kv.value()));
-  std::sort(xs.begin(), xs.end(),
-            [](const entry& a, const entry& b) { return a.first < b.first; });
-  return snapshot{std::make_shared<const entries>(std::move(xs))};
+  return from_entries(std::move(xs));
 }
 
 snapshot snapshot::from_object(boost::json::object&& obj) {
@@ -40,13 +60,11 @@ snapshot snapshot::from_object(boost::json::object&& obj) {
     xs.emplace_back(std::string{kv.key()},
                     std::make_shared<const boost::json::value>(
                       std::move(kv.value())));
-  std::sort(xs.begin(), xs.end(),
-            [](const entry& a, const entry& b) { return a.first < b.first; });
-  return snapshot{std::make_shared<const entries>(std::move(xs))};
+  return from_entries(std::move(xs));
 }
 
 const snapshot::entries& snapshot::items() const noexcept {
-  return data_ ? *data_ : empty_entries;
+  return data_ ? data_->items : empty_entries;
 }
 
 const boost::json::value* snapshot::find(std::string_view key) const noexcept {
@@ -58,27 +76,50 @@ const boost::json::value* snapshot::find(std::string_view key) const noexcept {
 }
 
 snapshot snapshot::with(std::string key, boost::json::value value) const {
+  // Sized once here, while the handler's new value is at hand; the value
+  // never changes after this, so the cached size stays right.
+  const auto size = entry_bytes(key, value);
   auto ptr = std::make_shared<const boost::json::value>(std::move(value));
-  entries xs = items();
-  auto i = lower(xs, key);
-  if (i != xs.end() && i->first == key)
-    i->second = std::move(ptr);
-  else
-    xs.emplace(i, std::move(key), std::move(ptr));
-  return snapshot{std::make_shared<const entries>(std::move(xs))};
+  const auto& xs = items();
+  const auto pos = static_cast<std::size_t>(lower(xs, key) - xs.begin());
+  const bool replace = pos < xs.size() && xs[pos].first == key;
+  const auto rest = pos + (replace ? 1 : 0);
+  auto b = std::make_shared<body>();
+  b->items.reserve(xs.size() + (replace ? 0 : 1));
+  b->sizes.reserve(xs.size() + (replace ? 0 : 1));
+  b->items.insert(b->items.end(), xs.begin(), xs.begin() + pos);
+  b->items.emplace_back(std::move(key), std::move(ptr));
+  b->items.insert(b->items.end(), xs.begin() + rest, xs.end());
+  b->bytes = byte_size() + size;
+  if (data_) {
+    const auto& ns = data_->sizes;
+    b->sizes.insert(b->sizes.end(), ns.begin(), ns.begin() + pos);
+    b->sizes.push_back(size);
+    b->sizes.insert(b->sizes.end(), ns.begin() + rest, ns.end());
+    if (replace)
+      b->bytes -= ns[pos];
+  } else {
+    b->sizes.push_back(size);
+  }
+  return snapshot{std::move(b)};
 }
 
 snapshot snapshot::without(std::string_view key) const {
-  const auto& cur = items();
-  auto i = lower(cur, key);
-  if (i == cur.end() || i->first != key)
+  const auto& xs = items();
+  auto i = lower(xs, key);
+  if (i == xs.end() || i->first != key)
     return *this;
-  entries xs;
-  xs.reserve(cur.size() - 1);
-  for (const auto& e : cur)
-    if (e.first != key)
-      xs.push_back(e);
-  return snapshot{std::make_shared<const entries>(std::move(xs))};
+  const auto pos = static_cast<std::size_t>(i - xs.begin());
+  const auto& ns = data_->sizes;
+  auto b = std::make_shared<body>();
+  b->items.reserve(xs.size() - 1);
+  b->items.insert(b->items.end(), xs.begin(), xs.begin() + pos);
+  b->items.insert(b->items.end(), xs.begin() + pos + 1, xs.end());
+  b->sizes.reserve(ns.size() - 1);
+  b->sizes.insert(b->sizes.end(), ns.begin(), ns.begin() + pos);
+  b->sizes.insert(b->sizes.end(), ns.begin() + pos + 1, ns.end());
+  b->bytes = data_->bytes - ns[pos];
+  return snapshot{std::move(b)};
 }
 
 boost::json::object snapshot::to_object() const {
@@ -89,11 +130,8 @@ boost::json::object snapshot::to_object() const {
   return obj;
 }
 
-std::size_t snapshot::byte_size() const {
-  std::size_t n = sizeof(entries) + items().capacity() * sizeof(entry);
-  for (const auto& [k, v] : items())
-    n += k.capacity() + json_byte_size(*v);
-  return n;
+std::size_t snapshot::byte_size() const noexcept {
+  return data_ ? data_->bytes : empty_bytes;
 }
 
 std::size_t json_byte_size(const boost::json::value& v) {

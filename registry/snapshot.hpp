@@ -16,7 +16,9 @@ namespace chanstate {
 /// An immutable map from assign name to a shared, immutable JSON value.
 /// Copying a snapshot copies one pointer. `with` builds a new map that shares
 /// every unchanged value with the old one, so publishing assigns after a
-/// handler costs O(number of keys), never O(bytes of state).
+/// handler costs O(number of keys), never O(bytes of state). Each entry's
+/// estimated size is computed once, when its value is assigned, and the map
+/// keeps their sum, so byte_size() is O(1).
 class snapshot {
 public:
   using value_ptr = std::shared_ptr<const boost::json::value>;
@@ -43,15 +45,16 @@ public:
   /// Materializes the assigns as a JSON object (a deep copy: for the edge).
   boost::json::object to_object() const;
 
-  /// Estimated heap bytes held by the values (computed by walking them).
-  std::size_t byte_size() const;
+  /// Estimated heap bytes held by the map and its values: a running total
+  /// (O(1)), equal to what walking every value would give.
+  std::size_t byte_size() const noexcept;
 
   bool empty() const noexcept {
-    return !data_ || data_->empty();
+    return !data_ || data_->items.empty();
   }
 
   std::size_t size() const noexcept {
-    return data_ ? data_->size() : 0;
+    return data_ ? data_->items.size() : 0;
   }
 
   /// True if both share the same map (cheap identity check, not equality).
@@ -61,14 +64,27 @@ public:
 
   const entries& items() const noexcept;
 
+  /// Estimated bytes of one entry: what byte_size() adds for it.
+  static std::size_t entry_bytes(std::string_view key,
+                                 const boost::json::value& value);
+
 private:
   friend class commit_cell; // publishes data_ itself: no allocation per commit
 
-  explicit snapshot(std::shared_ptr<const entries> data)
-    : data_(std::move(data)) {
+  /// What a snapshot shares: the sorted entries, each one's estimated bytes
+  /// (same order) and the total, so that a size check never walks values.
+  struct body {
+    entries items;
+    std::vector<std::size_t> sizes;
+    std::size_t bytes = 0;
+  };
+
+  explicit snapshot(std::shared_ptr<const body> data) : data_(std::move(data)) {
   }
 
-  std::shared_ptr<const entries> data_;
+  static snapshot from_entries(entries xs);
+
+  std::shared_ptr<const body> data_;
 };
 
 /// Estimated heap bytes of one JSON value, including nested values.

@@ -1,6 +1,8 @@
 // Snapshots share unchanged values and never change after publication.
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include <boost/json.hpp>
 
 #include "registry/snapshot.hpp"
@@ -16,4 +18,60 @@ TEST_CASE("a snapshot shares every value it did not change") {
   CHECK(b.without("ns").find("ns") == nullptr);
   CHECK(a.to_object() == boost::json::object{{"ns", boost::json::array{1, 2}},
                                              {"x", 1}});
+}
+
+namespace {
+
+// byte_size() the slow way: walk every value, as before the running total.
+std::size_t walked_size(const snapshot& s) {
+  std::size_t n = sizeof(snapshot::entries);
+  for (const auto& [k, v] : s.items())
+    n += sizeof(snapshot::entry) + k.size() + chanstate::json_byte_size(*v);
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("byte_size stays the walked size through assigns, replacements "
+          "and removals") {
+  using boost::json::array;
+  using boost::json::object;
+  using boost::json::value;
+  snapshot s;
+  CHECK(s.byte_size() == walked_size(s));
+  std::string big(300, 'b');
+  // Each step: the running total must match a fresh walk and a snapshot
+  // built from scratch (from_object sizes every value itself).
+  auto step = [&](snapshot next) {
+    s = std::move(next);
+    CHECK(s.byte_size() == walked_size(s));
+    CHECK(s.byte_size() == snapshot::from_object(s.to_object()).byte_size());
+  };
+  step(s.with("m", value(big)));                        // first key
+  step(s.with("a", array{1, 2, value(big)}));           // before it
+  step(s.with("z", object{{"k", value(big)}}));         // after it
+  auto before_replace = s.byte_size();
+  step(s.with("m", 7));                                 // replace: shrinks
+  CHECK(s.byte_size() < before_replace);
+  step(s.with("m", value(std::string(900, 'x'))));      // replace: grows
+  step(s.without("a"));                                 // middle removal
+  step(s.without("nothing"));                           // no such key
+  step(s.without("z"));
+  step(s.without("m"));                                 // empty again
+  CHECK(s.empty());
+  CHECK(s.byte_size() == snapshot{}.byte_size());
+  step(s.with("m", value(big)));
+  CHECK(s.byte_size()
+        == snapshot{}.byte_size() + snapshot::entry_bytes("m", value(big)));
+}
+
+TEST_CASE("a snapshot's size survives sharing: the older one keeps its own") {
+  auto a = snapshot::from_object({{"x", boost::json::string(500, 'x')}});
+  auto size_a = a.byte_size();
+  auto b = a.with("y", boost::json::string(500, 'y'));
+  auto c = b.without("x");
+  CHECK(a.byte_size() == size_a);
+  CHECK(b.byte_size() == walked_size(b));
+  CHECK(c.byte_size() == walked_size(c));
+  CHECK(b.byte_size() > a.byte_size());
 }
