@@ -32,13 +32,25 @@ public:
     s.held_.clear();
   }
 
-  /// Publishes the assigns if the last handler changed them.
-  static void commit(socket& s, commit_sink& sink, bool write_through) {
+  /// Publishes the assigns if the last handler changed them. Assigns over
+  /// `limit` bytes (0 = no limit) are refused: nothing is published, the
+  /// socket goes back to its last commit, and their size is returned.
+  /// O(keys) like the commit itself: byte_size() is a running total.
+  static std::optional<std::size_t>
+  commit(socket& s, commit_sink& sink, bool write_through, std::size_t limit) {
     if (!s.dirty_)
-      return;
+      return std::nullopt;
     s.dirty_ = false;
+    if (limit != 0) {
+      if (auto size = s.assigns_.byte_size(); size > limit) {
+        s.assigns_ = s.committed_;
+        return size;
+      }
+    }
+    s.committed_ = s.assigns_;
     if (write_through)
       sink.publish(s.assigns_);
+    return std::nullopt;
   }
 };
 
@@ -52,6 +64,8 @@ struct channel_state {
   caf::actor transport;
   registry_actor registry;
   bool write_through = true;
+  std::size_t max_assigns_bytes = 0;
+  std::shared_ptr<limit_counters> counters;
   bool join_replied = false;
 };
 
@@ -80,23 +94,51 @@ void refuse_join(channel_ptr self, const join_request& req,
   self->quit(caf::make_error(channel_exit::join_refused));
 }
 
+// Commits after a handler. A commit over max_assigns_bytes is counted and
+// refused (the assigns stay at the last commit); returns the error payload
+// for the client then.
+std::optional<boost::json::object> commit(channel_ptr self) {
+  auto& st = self->state;
+  auto refused = channel_runtime::commit(*st.sock, *st.sink, st.write_through,
+                                         st.max_assigns_bytes);
+  if (!refused)
+    return std::nullopt;
+  if (st.counters)
+    st.counters->assigns_too_large.fetch_add(1, std::memory_order_relaxed);
+  return boost::json::object{{"reason", "assigns_too_large"},
+                             {"limit", st.max_assigns_bytes},
+                             {"size", *refused}};
+}
+
 // Runs terminate and ends the actor. Phoenix runs terminate for leave, close
-// and stop, never for a crash.
+// and stop, never for a crash. A refused commit here is only counted: the
+// channel ends with its last commit.
 void end_channel(channel_ptr self, caf::error reason) {
   auto& st = self->state;
   st.impl->terminate(reason, *st.sock);
-  channel_runtime::commit(*st.sock, *st.sink, st.write_through);
+  commit(self);
   self->quit(std::move(reason));
 }
 
 // The common tail of every handler that returned: commit, reply, maybe stop.
+// A refused commit replaces the handler's reply with an error reply; an
+// event with a ref gets it even when the handler did not reply (phoenix.js
+// sends a ref with every push), anything else (handle_info) becomes a
+// "commit_refused" push, so the client always learns its change was lost.
 void finish(channel_ptr self, const std::string& ref, handle_result r) {
   auto& st = self->state;
-  channel_runtime::commit(*st.sock, *st.sink, st.write_through);
-  if (r.answer && !ref.empty())
+  if (auto refusal = commit(self)) {
+    if (!ref.empty())
+      send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(), ref,
+                                  st.sock->topic(), "error",
+                                  std::move(*refusal)));
+    else
+      st.sock->push("commit_refused", std::move(*refusal));
+  } else if (r.answer && !ref.empty()) {
     send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(), ref,
                                 st.sock->topic(), r.answer->status,
                                 std::move(r.answer->response)));
+  }
   if (r.stop)
     end_channel(self, std::move(r.stop_reason));
 }
@@ -161,7 +203,10 @@ void start_serving(channel_ptr self, const join_request& req,
     refuse_join(self, req, std::move(jr.response));
     return;
   }
-  channel_runtime::commit(*st.sock, *st.sink, st.write_through);
+  if (auto refusal = commit(self)) {
+    refuse_join(self, req, std::move(*refusal));
+    return;
+  }
   st.join_replied = true;
   send_frame(self, make_reply(frame_kind::join_ok, req.join_ref, req.join_ref,
                               req.topic, "ok", std::move(jr.response)));
@@ -187,6 +232,8 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   st.transport = req.transport;
   st.registry = env.registry;
   st.write_through = env.write_through;
+  st.max_assigns_bytes = env.max_assigns_bytes;
+  st.counters = env.counters;
   // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
   self->set_default_handler(caf::skip);
   self->monitor(req.transport);

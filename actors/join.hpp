@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/router.hpp"
+#include "registry/limit_counters.hpp"
 #include "registry/registry_actor.hpp"
 
 namespace chanstate {
@@ -24,6 +25,17 @@ struct channel_env {
   std::chrono::milliseconds restore_timeout = std::chrono::seconds{10};
   /// Off only to measure what write-through costs (chanstate-bench steady).
   bool write_through = true;
+  /// Largest estimated size (snapshot::byte_size) of one channel's
+  /// assigns. A commit over it is refused: nothing is published, the
+  /// assigns go back to the last commit and the client gets an error with
+  /// reason "assigns_too_large". 0 = no limit. The default, 1 MiB, is the
+  /// default largest frame: far above what a session's state needs, and a
+  /// 256th of the default backup bytes cap, so one client cannot crowd out
+  /// the others' backups.
+  std::size_t max_assigns_bytes = std::size_t{1} << 20;
+  /// Where refused commits are counted (a backup_table's limits(), shown in
+  /// /stats); null counts nothing.
+  std::shared_ptr<limit_counters> counters = nullptr;
   /// True when `registry` stands for a registry on another node (a
   /// registry_link): assigns then travel as JSON and commits as deltas.
   /// A direct handle to a remote registry is detected without it.

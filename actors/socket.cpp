@@ -14,6 +14,7 @@ socket::socket(std::string topic, std::string client_id, std::string join_ref,
     client_id_(std::move(client_id)),
     join_ref_(std::move(join_ref)),
     assigns_(std::move(assigns)),
+    committed_(assigns_),
     restored_(restored),
     restore_note_(std::move(restore_note)),
     fallback_generation_(fallback_generation) {

@@ -92,6 +92,7 @@ private:
   std::string client_id_;
   std::string join_ref_;
   snapshot assigns_;
+  snapshot committed_; // what a refused commit goes back to
   bool restored_;
   std::string restore_note_;
   std::size_t fallback_generation_;

@@ -345,6 +345,7 @@ boost::json::object backup_table::stats() const {
     {"down_wait_timeouts", c.down_wait_timeouts},
     {"superseded_joins", c.superseded_joins},
     {"rejected_commits", c.rejected_commits},
+    {"commits_refused", limits_->to_json()},
     {"reattached", c.reattached},
     {"registry_restarts", c.registry_restarts},
     {"restores", std::move(restores)},

@@ -17,6 +17,7 @@
 #include "registry/backup_key.hpp"
 #include "registry/commit_cell.hpp"
 #include "registry/exit_policy.hpp"
+#include "registry/limit_counters.hpp"
 #include "registry/registry_config.hpp"
 #include "registry/snapshot.hpp"
 #include "registry/table_observer.hpp"
@@ -79,7 +80,8 @@ struct quarantine_record {
 /// it directly. Not thread-safe; only its owning actor touches it.
 class backup_table {
 public:
-  explicit backup_table(registry_config cfg) : cfg_(cfg) {
+  explicit backup_table(registry_config cfg)
+    : cfg_(cfg), limits_(std::make_shared<limit_counters>()) {
   }
 
   const registry_config& config() const noexcept {
@@ -151,6 +153,12 @@ public:
     return counters_;
   }
 
+  /// The node's counters of limits that channels enforce (refused
+  /// commits); give it to channels as channel_env::counters.
+  const std::shared_ptr<limit_counters>& limits() const noexcept {
+    return limits_;
+  }
+
   /// Counters and sizes as one JSON object.
   boost::json::object stats() const;
 
@@ -197,6 +205,7 @@ private:
   std::size_t backup_bytes_ = 0;
   std::deque<quarantine_record> quarantine_;
   registry_counters counters_;
+  std::shared_ptr<limit_counters> limits_;
   std::shared_ptr<table_observer> observer_;
 };
 

@@ -102,6 +102,8 @@ struct case_options {
   registry_config registry;
   bool write_through = true;
   std::chrono::milliseconds restore_timeout = std::chrono::seconds{10};
+  /// channel_env::max_assigns_bytes (0 = no limit).
+  std::size_t max_assigns_bytes = channel_env{}.max_assigns_bytes;
   /// Run the scheduler after every helper; off for step-by-step races.
   bool autorun = true;
 };
@@ -122,6 +124,8 @@ public:
     env_.routes = routes_;
     env_.restore_timeout = opts.restore_timeout;
     env_.write_through = opts.write_through;
+    env_.max_assigns_bytes = opts.max_assigns_bytes;
+    env_.counters = table_->limits();
     sched.run();
   }
 
