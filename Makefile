@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Each installs what is missing
 # (Debian packages, npm packages), configures, builds, then runs.
 # CI adds `make test-tsan` and `make fuzz`; `make test-asan` runs by hand
-# (README, "Sanitizers and fuzzing").
+# (README, "Sanitizers and fuzzing"), and so does `make soak` (README, "Soak").
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -75,12 +75,12 @@ build-asan: apt-deps
 	  -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(SAN_JOBS) --target $(ASAN_TARGETS)
 
-# The bench target is not built here; its smoke test runs in `make test`.
+# The bench targets are not built here; their tests run in `make test`.
 test-asan: build-asan npm-deps
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@status=0; \
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(SAN_JOBS) \
-	  -E '^bench_smoke$$' || status=$$?; \
+	  -E '^(bench_smoke|soak_smoke|soak_model)$$' || status=$$?; \
 	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
 	  echo "sanitizer reports:"; for f in $(ASAN_LOGS)/*; do echo "== $$f"; cat "$$f"; done; \
 	  status=1; \
