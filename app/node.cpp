@@ -60,6 +60,8 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
   channel_env env{side->handle, spawn_pubsub(sys), routes,
                   cfg.restore_timeout()};
   env.remote_registry = side->remote;
+  env.max_assigns_bytes = cfg.max_assigns_bytes;
+  env.counters = side->counters;
   auto stop_core = [&] {
     side->stop(sys);
     caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);

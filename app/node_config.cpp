@@ -40,6 +40,7 @@ node_config::node_config() {
   down_wait = reg.down_wait;
   sweep_interval = reg.sweep_interval;
   restore_timeout_span = channel_env{}.restore_timeout;
+  max_assigns_bytes = channel_env{}.max_assigns_bytes;
   generations = reg.generations;
   probation_events = reg.probation_events;
   probation_time = reg.probation_time;
@@ -96,6 +97,10 @@ node_config::node_config() {
          "how often expired backups are swept (default 1s)")
     .add(restore_timeout_span, "restore-timeout",
          "how long a joining channel waits for the registry (default 10s)")
+    .add(max_assigns_bytes, "max-assigns-bytes",
+         "largest estimated size of one channel's assigns; a commit over it "
+         "is refused with an error reply (assigns_too_large) and the state "
+         "stays as it was; 0 = no limit (default 1 MiB)")
     .add(generations, "generations",
          "generations of a key's state kept for the poison guard (default 2)")
     .add(probation_events, "probation-events",

@@ -62,6 +62,7 @@ struct node_config : caf::actor_system_config {
   caf::timespan down_wait;
   caf::timespan sweep_interval;
   caf::timespan restore_timeout_span;
+  std::size_t max_assigns_bytes; // 0 = no limit
   std::size_t generations;
   std::size_t probation_events;
   caf::timespan probation_time;

@@ -79,6 +79,7 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
     side.journal_ = journal.writer;
   }
   side.handle = spawn_supervised_registry(sys, table);
+  side.counters = table->limits();
   if (opts.listen_port) {
     auto port = sys.middleman().publish(side.handle, *opts.listen_port,
                                         opts.listen_host.c_str(), true);

@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "registry/limit_counters.hpp"
 #include "registry/registry_actor.hpp"
 #include "registry/registry_config.hpp"
 
@@ -37,6 +38,10 @@ public:
   bool remote = false;
   /// The port the registry was published on, if it was.
   std::optional<std::uint16_t> published_port;
+  /// Where channels count refused commits (channel_env::counters): the
+  /// counters our registry's stats report; null with a remote registry,
+  /// whose stats are another node's.
+  std::shared_ptr<limit_counters> counters;
 
   /// A clean shutdown: clears the journal (the exit matrix drops every state
   /// on a clean node shutdown) and stops the registry's actors.
