@@ -14,10 +14,15 @@ seconds=${SOAK_SECONDS:-300}
 clients=${SOAK_CLIENTS:-10000}
 tmp=$(mktemp -d)
 node_pid=
+bench_pid=
 
 say() { echo "soak.sh: $*" >&2; }
 
 cleanup() {
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null
+    wait "$bench_pid" 2>/dev/null
+  fi
   if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
     kill -TERM "$node_pid" 2>/dev/null
     for _ in $(seq 1 100); do
@@ -69,9 +74,14 @@ fi
 url=${url%/websocket}
 say "node pid $node_pid at $url (${node_args[*]}); $clients clients, $seconds s"
 
+# In the background, so that a signal to this script is handled at once
+# (bash runs traps only between commands) and the trap can stop it.
 "$bench" soak --url="$url" --node-pid="$node_pid" --clients="$clients" \
-  --seconds="$seconds" "$@"
+  --seconds="$seconds" "$@" &
+bench_pid=$!
+wait "$bench_pid"
 rc=$?
+bench_pid=
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
   wait "$node_pid"
