@@ -1,7 +1,7 @@
 # The two commands: `make run` and `make test`. Each installs what is missing
 # (Debian packages, npm packages), configures, builds, then runs.
-# CI adds `make test-tsan` and `make fuzz`; `make test-asan` runs by hand
-# (README, "Sanitizers and fuzzing"), and so does `make soak` (README, "Soak").
+# CI adds `make test-asan`, `make test-tsan` and `make fuzz` (README,
+# "Sanitizers and fuzzing"); `make soak` runs by hand (README, "Soak").
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
