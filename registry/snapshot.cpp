@@ -34,11 +34,10 @@ snapshot snapshot::from_entries(entries xs) {
   std::sort(xs.begin(), xs.end(),
             [](const entry& a, const entry& b) { return a.first < b.first; });
   auto b = std::make_shared<body>();
-  b->sizes.reserve(xs.size());
   b->bytes = empty_bytes;
-  for (const auto& [k, v] : xs) {
-    b->sizes.push_back(entry_bytes(k, *v));
-    b->bytes += b->sizes.back();
+  for (auto& e : xs) {
+    e.bytes = entry_bytes(e.first, *e.second);
+    b->bytes += e.bytes;
   }
   b->items = std::move(xs);
   return snapshot{std::move(b)};
@@ -48,8 +47,9 @@ snapshot snapshot::from_object(const boost::json::object& obj) {
   entries xs;
   xs.reserve(obj.size());
   for (const auto& kv : obj)
-    xs.emplace_back(std::string{kv.key()},
-                    std::make_shared<const boost::json::value>(kv.value()));
+    xs.push_back(
+      {std::string{kv.key()},
+       std::make_shared<const boost::json::value>(kv.value()), 0});
   return from_entries(std::move(xs));
 }
 
@@ -57,9 +57,10 @@ snapshot snapshot::from_object(boost::json::object&& obj) {
   entries xs;
   xs.reserve(obj.size());
   for (auto& kv : obj)
-    xs.emplace_back(std::string{kv.key()},
-                    std::make_shared<const boost::json::value>(
-                      std::move(kv.value())));
+    xs.push_back({std::string{kv.key()},
+                  std::make_shared<const boost::json::value>(
+                    std::move(kv.value())),
+                  0});
   return from_entries(std::move(xs));
 }
 
@@ -81,25 +82,17 @@ snapshot snapshot::with(std::string key, boost::json::value value) const {
   const auto size = entry_bytes(key, value);
   auto ptr = std::make_shared<const boost::json::value>(std::move(value));
   const auto& xs = items();
-  const auto pos = static_cast<std::size_t>(lower(xs, key) - xs.begin());
-  const bool replace = pos < xs.size() && xs[pos].first == key;
-  const auto rest = pos + (replace ? 1 : 0);
   auto b = std::make_shared<body>();
-  b->items.reserve(xs.size() + (replace ? 0 : 1));
-  b->sizes.reserve(xs.size() + (replace ? 0 : 1));
-  b->items.insert(b->items.end(), xs.begin(), xs.begin() + pos);
-  b->items.emplace_back(std::move(key), std::move(ptr));
-  b->items.insert(b->items.end(), xs.begin() + rest, xs.end());
   b->bytes = byte_size() + size;
-  if (data_) {
-    const auto& ns = data_->sizes;
-    b->sizes.insert(b->sizes.end(), ns.begin(), ns.begin() + pos);
-    b->sizes.push_back(size);
-    b->sizes.insert(b->sizes.end(), ns.begin() + rest, ns.end());
-    if (replace)
-      b->bytes -= ns[pos];
+  b->items.reserve(xs.size() + 1);
+  b->items = xs;
+  auto i = lower(b->items, key);
+  if (i != b->items.end() && i->first == key) {
+    b->bytes -= i->bytes;
+    i->second = std::move(ptr);
+    i->bytes = size;
   } else {
-    b->sizes.push_back(size);
+    b->items.insert(i, entry{std::move(key), std::move(ptr), size});
   }
   return snapshot{std::move(b)};
 }
@@ -109,24 +102,19 @@ snapshot snapshot::without(std::string_view key) const {
   auto i = lower(xs, key);
   if (i == xs.end() || i->first != key)
     return *this;
-  const auto pos = static_cast<std::size_t>(i - xs.begin());
-  const auto& ns = data_->sizes;
   auto b = std::make_shared<body>();
+  b->bytes = data_->bytes - i->bytes;
   b->items.reserve(xs.size() - 1);
-  b->items.insert(b->items.end(), xs.begin(), xs.begin() + pos);
-  b->items.insert(b->items.end(), xs.begin() + pos + 1, xs.end());
-  b->sizes.reserve(ns.size() - 1);
-  b->sizes.insert(b->sizes.end(), ns.begin(), ns.begin() + pos);
-  b->sizes.insert(b->sizes.end(), ns.begin() + pos + 1, ns.end());
-  b->bytes = data_->bytes - ns[pos];
+  b->items.insert(b->items.end(), xs.begin(), i);
+  b->items.insert(b->items.end(), i + 1, xs.end());
   return snapshot{std::move(b)};
 }
 
 boost::json::object snapshot::to_object() const {
   boost::json::object obj;
   obj.reserve(size());
-  for (const auto& [k, v] : items())
-    obj.emplace(k, *v);
+  for (const auto& e : items())
+    obj.emplace(e.first, *e.second);
   return obj;
 }
 
@@ -159,13 +147,13 @@ namespace {
 void append_object(std::string& out, const snapshot& s) {
   out += '{';
   bool first = true;
-  for (const auto& [k, v] : s.items()) {
+  for (const auto& e : s.items()) {
     if (!first)
       out += ',';
     first = false;
-    out += boost::json::serialize(boost::json::string_view{k});
+    out += boost::json::serialize(boost::json::string_view{e.first});
     out += ':';
-    out += boost::json::serialize(*v);
+    out += boost::json::serialize(*e.second);
   }
   out += '}';
 }

@@ -22,7 +22,13 @@ namespace chanstate {
 class snapshot {
 public:
   using value_ptr = std::shared_ptr<const boost::json::value>;
-  using entry = std::pair<std::string, value_ptr>;
+  /// One assign. Named like a std::pair (name, value), plus the value's
+  /// estimated size, computed once when it was assigned.
+  struct entry {
+    std::string first;
+    value_ptr second;
+    std::size_t bytes = 0;
+  };
   using entries = std::vector<entry>;
 
   snapshot() = default;
@@ -71,11 +77,10 @@ public:
 private:
   friend class commit_cell; // publishes data_ itself: no allocation per commit
 
-  /// What a snapshot shares: the sorted entries, each one's estimated bytes
-  /// (same order) and the total, so that a size check never walks values.
+  /// What a snapshot shares: the sorted entries and the sum of their
+  /// sizes, so that a size check never walks values.
   struct body {
     entries items;
-    std::vector<std::size_t> sizes;
     std::size_t bytes = 0;
   };
 

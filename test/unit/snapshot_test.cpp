@@ -25,8 +25,9 @@ namespace {
 // byte_size() the slow way: walk every value, as before the running total.
 std::size_t walked_size(const snapshot& s) {
   std::size_t n = sizeof(snapshot::entries);
-  for (const auto& [k, v] : s.items())
-    n += sizeof(snapshot::entry) + k.size() + chanstate::json_byte_size(*v);
+  for (const auto& e : s.items())
+    n += sizeof(snapshot::entry) + e.first.size()
+         + chanstate::json_byte_size(*e.second);
   return n;
 }
 
