@@ -131,7 +131,8 @@ double mean(const std::vector<std::int64_t>& xs, std::size_t from,
 }
 
 double round2(double x) {
-  return static_cast<double>(static_cast<std::int64_t>(x * 100 + (x < 0 ? -0.5 : 0.5)))
+  return static_cast<double>(
+           static_cast<std::int64_t>(x * 100 + (x < 0 ? -0.5 : 0.5)))
          / 100;
 }
 
@@ -158,7 +159,8 @@ public:
   soak_result run() {
     t0_ = now_us();
     end_at_ = t0_ + static_cast<std::int64_t>(o_.seconds) * 1'000'000;
-    join_deadline_ = t0_ + std::max<std::int64_t>(120, o_.clients / 50) * 1'000'000;
+    join_deadline_ = t0_
+                     + std::max<std::int64_t>(120, o_.clients / 50) * 1'000'000;
     std::cerr << "soak: " << o_.clients << " clients to " << o_.url << " for "
               << o_.seconds << " s, a storm every " << o_.storm_every_ms
               << " ms (crash " << o_.crash_pct << "%, drop " << o_.drop_pct
@@ -231,13 +233,12 @@ public:
       delay = how.retry_after_ms >= 0 ? how.retry_after_ms * ms : 1000 * ms;
     } else {
       ++reconnects_;
-      error(c, "connection ended: " + how.why
-                 + (how.close_code ? " (close " + std::to_string(how.close_code)
-                                       + ")"
-                                   : std::string{})
-                 + (how.http_status ? " (HTTP " + std::to_string(how.http_status)
-                                        + ")"
-                                    : std::string{}));
+      auto why = "connection ended: " + how.why;
+      if (how.close_code)
+        why += " (close " + std::to_string(how.close_code) + ")";
+      if (how.http_status)
+        why += " (HTTP " + std::to_string(how.http_status) + ")";
+      error(c, why);
     }
     c.at = client::down;
     c.retry_at = now + delay;
@@ -834,6 +835,10 @@ private:
        round2(static_cast<double>(percentile(recoveries_us_, 50)) / 1000)},
       {"recover_p99_ms",
        round2(static_cast<double>(percentile(recoveries_us_, 99)) / 1000)},
+      // This process's CPU over the run, in % of one core.
+      {"client_cpu_pct",
+       round2(cpu_seconds() * 1e8
+              / static_cast<double>(std::max<std::int64_t>(now - t0_, 1)))},
       {"seed", o_.seed},
     };
     bool rss_ok = true;

@@ -607,7 +607,8 @@ struct ws_pool::impl {
   }
 
   bool current(const conn& c) const {
-    return !c.ended && c.id >= 0 && static_cast<std::size_t>(c.id) < slots.size()
+    return !c.ended && c.id >= 0
+           && static_cast<std::size_t>(c.id) < slots.size()
            && slots[static_cast<std::size_t>(c.id)].get() == &c;
   }
 
