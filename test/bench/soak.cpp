@@ -866,11 +866,28 @@ private:
     }
     if (!first_error_.empty())
       r["first_error"] = first_error_;
+    // Why the run failed, in words, so that "ok":false explains itself.
+    std::string why;
+    auto because = [&why](bool failed, const std::string& what) {
+      if (failed)
+        why += (why.empty() ? "" : "; ") + what;
+    };
+    because(lost_ || stale_ || leaked_ || mismatched_,
+            "lost, stale, leaked or mismatched state");
+    because(errors_ > o_.max_errors, "errors over max_errors");
+    because(node_gone_, "the node died");
+    because(joined_ != o_.clients,
+            std::to_string(o_.clients - joined_) + " clients never joined");
+    because(!rss_ok, r["rss_growth_pct"].is_null()
+                       ? "rss_growth_pct unknown (fewer than 8 samples)"
+                       : "rss_growth_pct over max_rss_growth_pct");
     soak_result out;
-    out.ok = lost_ == 0 && stale_ == 0 && leaked_ == 0 && mismatched_ == 0
-             && errors_ <= o_.max_errors && !node_gone_ && rss_ok
-             && joined_ == o_.clients;
+    out.ok = why.empty();
     r["ok"] = out.ok;
+    if (!out.ok)
+      r["why"] = why;
+    if (o_.max_rss_growth_pct >= 0)
+      r["max_rss_growth_pct"] = o_.max_rss_growth_pct;
     out.report = std::move(r);
     return out;
   }
