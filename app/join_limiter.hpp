@@ -17,9 +17,9 @@ struct join_rate_options {
   /// limit off.
   double per_second = 20;
   /// Joins one client id may make at once. A reconnecting client rejoins
-  /// all its channels together, so this should be at least the channels
-  /// a socket may join.
-  std::size_t burst = 100;
+  /// all its channels together: twice the default channels per socket
+  /// lets it do that and then still join, leave and rejoin freely.
+  std::size_t burst = 200;
 };
 
 /// The verdict on one join.

@@ -65,7 +65,7 @@ node_config::node_config() {
          "with retry_after_ms; 0 = no limit (default 20)")
     .add(join_burst, "join-burst",
          "joins one client id may make at once, e.g. rejoining every "
-         "channel after a reconnect (default 100)")
+         "channel after a reconnect (default 200)")
     .add(idle_timeout, "idle-timeout",
          "close a connection that sent nothing this long; 0s = never "
          "(default 60s, as Phoenix)")
