@@ -237,6 +237,12 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
   self->set_default_handler(caf::skip);
   self->monitor(req.transport);
+  // CAF 0.17 keeps a monitor on the monitored actor: without this, the
+  // transport (alive as long as the connection) would hold every channel
+  // it ever had, ended or not.
+  self->attach_functor([self, transport = req.transport.address()] {
+    self->demonitor(transport);
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source != self->state.transport.address())
       return;
