@@ -145,4 +145,30 @@ double other_cpu_meter::percent() const {
   return std::max(0.0, other) * 100.0 / static_cast<double>(total - total0_);
 }
 
+std::string phx_frame(const std::string& jr, const std::string& ref,
+                      const std::string& topic, const char* event,
+                      const std::string& payload) {
+  // Refs, topics and events here never need escaping.
+  std::string s;
+  s.reserve(40 + topic.size() + payload.size());
+  s += '[';
+  if (jr.empty()) {
+    s += "null";
+  } else {
+    s += '"';
+    s += jr;
+    s += '"';
+  }
+  s += ",\"";
+  s += ref;
+  s += "\",\"";
+  s += topic;
+  s += "\",\"";
+  s += event;
+  s += "\",";
+  s += payload;
+  s += ']';
+  return s;
+}
+
 } // namespace chanstate::bench

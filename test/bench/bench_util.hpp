@@ -16,6 +16,12 @@ namespace chanstate::bench {
 
 using bench_clock = std::chrono::steady_clock;
 
+/// A Phoenix v2 frame [join_ref, ref, topic, event, payload]; an empty
+/// join_ref is sent as null. `payload` is JSON text.
+std::string phx_frame(const std::string& jr, const std::string& ref,
+                      const std::string& topic, const char* event,
+                      const std::string& payload);
+
 /// Microseconds on the steady clock (comparable across threads).
 inline std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(

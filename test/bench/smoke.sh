@@ -4,6 +4,7 @@
 # Usage: smoke.sh BENCH [NODE]. With a NODE that can serve (--port=0 prints
 # its ws:// URL), the ws scenario runs against it; the node is killed by pid.
 set -u
+. "$(dirname "$0")/wait_for_url.sh"
 bench=$1
 node=${2:-}
 failures=0
@@ -88,12 +89,7 @@ url=
 if [ -n "$node" ] && [ -x "$node" ]; then
   "$node" --port=0 >"$tmp/node.out" 2>"$tmp/node.err" &
   node_pid=$!
-  for _ in $(seq 1 100); do
-    url=$(grep -o -m1 'ws://[^ ]*' "$tmp/node.out" 2>/dev/null)
-    [ -n "$url" ] && break
-    kill -0 "$node_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  url=$(wait_for_url "$tmp/node.out" "$node_pid")
 fi
 if [ -n "$url" ]; then
   url=${url%/websocket}

@@ -81,31 +81,6 @@ struct client {
   std::deque<std::int64_t> crash_times;
 };
 
-std::string frame(const std::string& jr, const std::string& ref,
-                  const std::string& topic, const char* event,
-                  const std::string& payload) {
-  std::string s;
-  s.reserve(40 + topic.size() + payload.size());
-  s += '[';
-  if (jr.empty()) {
-    s += "null";
-  } else {
-    s += '"';
-    s += jr;
-    s += '"';
-  }
-  s += ",\"";
-  s += ref;
-  s += "\",\"";
-  s += topic;
-  s += "\",\"";
-  s += event;
-  s += "\",";
-  s += payload;
-  s += ']';
-  return s;
-}
-
 std::string str(const json::value& v) {
   return v.is_string() ? std::string{v.get_string()} : std::string{};
 }
@@ -445,7 +420,7 @@ private:
     }
     if (c.at != client::connecting && c.at != client::down
         && now - c.last_sent > heartbeat_every)
-      send(c, frame({}, next_ref(c), "phoenix", "heartbeat", "{}"), now, false);
+      send(c, phx_frame({}, next_ref(c), "phoenix", "heartbeat", "{}"), now, false);
   }
 
   void steady_op(client& c, std::int64_t now) {
@@ -462,7 +437,7 @@ private:
       c.sent.push_back(v);
       ++adds_;
       send(c,
-           frame(c.jr, next_ref(c), c.topic, "add",
+           phx_frame(c.jr, next_ref(c), c.topic, "add",
                  "{\"n\":" + std::to_string(v) + "}"),
            now);
       return;
@@ -485,7 +460,7 @@ private:
         c.crashed_at = now;
         c.crash_times.push_back(now);
         ++crashes_;
-        send(c, frame(c.jr, next_ref(c), c.topic, "oopsy", "{}"), now);
+        send(c, phx_frame(c.jr, next_ref(c), c.topic, "oopsy", "{}"), now);
         return;
       case action::drop: {
         bool reset = (drops_++ % 2) == 1;
@@ -539,7 +514,7 @@ private:
     c.at = client::joining;
     c.op = client::op_none;
     c.deadline = now + o_.timeout_ms * ms;
-    send(c, frame(c.jr, c.jr, c.topic, "phx_join", "{}"), now);
+    send(c, phx_frame(c.jr, c.jr, c.topic, "phx_join", "{}"), now);
   }
 
   void send_get(client& c, std::int64_t now, bool storm_check) {
@@ -549,7 +524,7 @@ private:
     c.pending_ref = next_ref(c);
     c.deadline = now + o_.timeout_ms * ms;
     ++gets_;
-    send(c, frame(c.jr, c.pending_ref, c.topic, "get", "{}"), now);
+    send(c, phx_frame(c.jr, c.pending_ref, c.topic, "get", "{}"), now);
   }
 
   void start_leave(client& c, std::int64_t now) {
@@ -557,7 +532,7 @@ private:
     c.op = client::op_leave;
     c.pending_ref = next_ref(c);
     c.deadline = now + o_.timeout_ms * ms;
-    send(c, frame(c.jr, c.pending_ref, c.topic, "phx_leave", "{}"), now);
+    send(c, phx_frame(c.jr, c.pending_ref, c.topic, "phx_leave", "{}"), now);
   }
 
   void send(client& c, std::string text, std::int64_t now, bool event = true) {

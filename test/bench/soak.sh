@@ -7,6 +7,7 @@
 # Env: SOAK_SECONDS [300], SOAK_CLIENTS [10000], SOAK_NODE_ARGS [""].
 # Stdout: exactly one line, the generator's JSON. Progress goes to stderr.
 set -u
+. "$(dirname "$0")/wait_for_url.sh"
 node=$1
 bench=$2
 shift 2
@@ -59,14 +60,7 @@ node_args+=(${SOAK_NODE_ARGS:-})
 
 "$node" "${node_args[@]}" >"$tmp/node.out" 2>"$tmp/node.err" &
 node_pid=$!
-url=
-for _ in $(seq 1 100); do
-  url=$(grep -o -m1 'ws://[^ ]*' "$tmp/node.out" 2>/dev/null)
-  [ -n "$url" ] && break
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
+if ! url=$(wait_for_url "$tmp/node.out" "$node_pid"); then
   say "the node did not start: $node ${node_args[*]}"
   sed 's/^/    /' "$tmp/node.err" >&2
   exit 2

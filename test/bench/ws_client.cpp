@@ -112,26 +112,6 @@ struct ws_run {
   void arrive(int b);
 };
 
-std::string frame(const std::string& jr, const std::string& ref,
-                  const std::string& topic, const char* event,
-                  const std::string& payload) {
-  // Refs, topics and events here never need escaping.
-  std::string s;
-  s.reserve(32 + jr.size() + ref.size() + topic.size() + payload.size());
-  s += "[\"";
-  s += jr;
-  s += "\",\"";
-  s += ref;
-  s += "\",\"";
-  s += topic;
-  s += "\",\"";
-  s += event;
-  s += "\",";
-  s += payload;
-  s += ']';
-  return s;
-}
-
 class session : public std::enable_shared_from_this<session> {
 public:
   session(net::io_context& ioc, ws_run& run, int index)
@@ -161,7 +141,7 @@ public:
         break;
       case b_crash:
         at_ = at_crash_sent;
-        send(frame(jr_, next_ref(), topic_, "oopsy", "{}"));
+        send(phx_frame(jr_, next_ref(), topic_, "oopsy", "{}"));
         break;
       case b_closed:
         close();
@@ -247,7 +227,7 @@ private:
 
   void join() {
     jr_ = next_ref();
-    send(frame(jr_, jr_, topic_, "phx_join", "{}"));
+    send(phx_frame(jr_, jr_, topic_, "phx_join", "{}"));
   }
 
   void send(std::string msg) {
@@ -338,7 +318,7 @@ private:
           for (int i = 0; i < run_.opts.adds; ++i) {
             auto n = 1000 + index_ * 10 + i;
             expected_.push_back(n);
-            send(frame(jr_, next_ref(), topic_, "add",
+            send(phx_frame(jr_, next_ref(), topic_, "add",
                        "{\"n\":" + std::to_string(n) + "}"));
           }
           at_ = at_ready;
@@ -398,7 +378,7 @@ private:
     }
     pending_ = next_ref();
     sent_at_ = now_us();
-    send(frame(jr_, pending_, topic_, "get", "{}"));
+    send(phx_frame(jr_, pending_, topic_, "get", "{}"));
   }
 
   void close() {
