@@ -213,6 +213,9 @@ registry_actor spawn_registry(caf::actor_system& sys,
       },
       [self](caf::get_atom,
              const backup_key& key) -> caf::result<std::string> {
+        // Sweeps run every sweep_interval: what expired since must not be
+        // shown as if a join could still restore it.
+        self->state.table->expire(self->clock().now());
         if (auto snap = self->state.table->peek_backup(key))
           return boost::json::serialize(snap->to_object());
         return caf::make_error(registry_error::no_backup, to_string(key));

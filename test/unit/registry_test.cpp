@@ -71,6 +71,19 @@ TEST_CASE_FIXTURE(channel_case, "a restore without a key or a channel is "
   CHECK(stats().at("live_channels") == 0);
 }
 
+TEST_CASE("an expired backup is gone for get before the next sweep") {
+  case_options opts;
+  opts.registry.backup_ttl = 1s;
+  opts.registry.sweep_interval = 1h;
+  channel_case t{opts};
+  REQUIRE(t.put_backup("room:1", "a", "{\"n\":1}"));
+  t.advance(999ms);
+  CHECK(t.backup("room:1", "a"));
+  t.advance(1ms);
+  CHECK_FALSE(t.backup("room:1", "a"));
+  CHECK(t.stats().at("drops").at("expired") == 1);
+}
+
 TEST_CASE("imported backups follow the TTL and the caps") {
   case_options opts;
   opts.registry.backup_ttl = 3s;
