@@ -31,6 +31,7 @@
 
 #include "actors/channel.hpp"
 #include "actors/channel_error.hpp"
+#include "actors/testing/crashable_channel.hpp"
 #include "actors/frames.hpp"
 #include "actors/join.hpp"
 #include "actors/pubsub.hpp"
@@ -40,48 +41,6 @@
 #include "registry/registry_error.hpp"
 
 namespace chanstate::testing {
-
-/// The message crash() sends: a channel routed through channel_case throws
-/// when it handles it, exactly as a handler that throws would.
-using crash_atom = caf::atom_constant<caf::atom("cs_crash")>;
-
-/// What crash() makes a channel throw.
-struct injected_crash : std::runtime_error {
-  injected_crash() : std::runtime_error("injected crash") {
-  }
-};
-
-/// Wraps a user's channel so that any channel can be crashed on demand: it
-/// forwards every callback and throws from handle_info on crash_atom.
-class crashable_channel : public channel {
-public:
-  explicit crashable_channel(std::unique_ptr<channel> inner)
-    : inner_(std::move(inner)) {
-  }
-
-  join_result join(const boost::json::object& params, socket& s) override {
-    return inner_->join(params, s);
-  }
-
-  handle_result handle_in(const std::string& event,
-                          const boost::json::object& payload,
-                          socket& s) override {
-    return inner_->handle_in(event, payload, s);
-  }
-
-  handle_result handle_info(const caf::message& msg, socket& s) override {
-    if (msg.match_elements<crash_atom>())
-      throw injected_crash{};
-    return inner_->handle_info(msg, s);
-  }
-
-  void terminate(const caf::error& reason, socket& s) override {
-    inner_->terminate(reason, s);
-  }
-
-private:
-  std::unique_ptr<channel> inner_;
-};
 
 /// A channel as the test sees it: the actor and how it was joined.
 struct channel_handle {
