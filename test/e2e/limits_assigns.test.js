@@ -1,26 +1,16 @@
 // --max-assigns-bytes: a commit over it is refused with an error reply and
 // counted; the state stays at the last commit, also across a crash.
 "use strict"
-const { test, before, after } = require("node:test")
+const { test } = require("node:test")
 const assert = require("node:assert/strict")
-const { startNode, stats } = require("./lib/node")
-const { connect, join, push, next } = require("./lib/phx")
+const { stats } = require("./lib/node")
+const { join, push, next } = require("./lib/phx")
+const { nodePerFile } = require("./lib/per_file")
 
 const LIMIT = 3000 // a few chunks of the demo's `ns` list
 const ADDS = 300   // far more than fit
-let node
-const sockets = []
-before(async () => { node = await startNode([`--max-assigns-bytes=${LIMIT}`]) })
-after(async () => {
-  for (const s of sockets) s.disconnect()
-  if (node) await node.stop()
-})
-
-function client(id) {
-  const s = connect(node.url, id)
-  sockets.push(s)
-  return s
-}
+const file = nodePerFile([`--max-assigns-bytes=${LIMIT}`])
+const client = file.client
 
 test("adds past the limit get assigns_too_large; the state, a crash's restore and /stats agree", async () => {
   const bystander = client("bystander").channel("room:small")
@@ -46,7 +36,7 @@ test("adds past the limit get assigns_too_large; the state, a crash's restore an
     assert.equal(r.limit, LIMIT)
     assert.ok(r.size > LIMIT, `size ${r.size}`)
   }
-  const s = await stats(node.port)
+  const s = await stats(file.node.port)
   assert.equal(s.commits_refused.assigns_too_large, ADDS - kept)
   // A crash restores the last accepted state, not a refused one.
   const errored = next(cb => ch.onError(cb), 5000, "phx_error")

@@ -1,25 +1,19 @@
 // Many phoenix.js clients crash at once; every one rejoins and finds its own state.
 "use strict"
-const { test, before, after } = require("node:test")
+const { test } = require("node:test")
 const assert = require("node:assert/strict")
-const { startNode, stats } = require("./lib/node")
-const { connect, join, push } = require("./lib/phx")
+const { stats } = require("./lib/node")
+const { join, push } = require("./lib/phx")
+const { nodePerFile } = require("./lib/per_file")
 
 const N = 200
-let node
-const sockets = []
-before(async () => { node = await startNode() })
-after(async () => {
-  for (const s of sockets) s.disconnect()
-  if (node) await node.stop()
-})
+const file = nodePerFile()
 
 test(`${N} clients crash at once and all recover their own state`, async () => {
   const chans = []
   const rejoins = []
   for (let i = 0; i < N; ++i) {
-    const s = connect(node.url, `many-${i}`, { heartbeatIntervalMs: 5000, timeout: 10000 })
-    sockets.push(s)
+    const s = file.client(`many-${i}`, { heartbeatIntervalMs: 5000, timeout: 10000 })
     const ch = s.channel("room:many")
     chans.push(ch)
     rejoins.push(new Promise(resolve => {
@@ -37,7 +31,7 @@ test(`${N} clients crash at once and all recover their own state`, async () => {
   const after = await Promise.all(chans.map(ch => push(ch, "get")))
   after.forEach((r, i) => assert.deepEqual(r, { status: "ok", response: { ns: [i, i * 1000] } }))
 
-  const st = await stats(node.port)
+  const st = await stats(file.node.port)
   assert.ok(st.exits.kept_after_crash >= N, JSON.stringify(st.exits))
   assert.equal(st.transport.connections_open, N)
 })

@@ -1,23 +1,12 @@
 // The seed scenario with the real phoenix.js: state survives a channel crash.
 "use strict"
-const { test, before, after } = require("node:test")
+const { test } = require("node:test")
 const assert = require("node:assert/strict")
-const { startNode } = require("./lib/node")
-const { connect, join, push, next } = require("./lib/phx")
+const { join, push, next } = require("./lib/phx")
+const { nodePerFile } = require("./lib/per_file")
 
-let node
-const sockets = []
-before(async () => { node = await startNode() })
-after(async () => {
-  for (const s of sockets) s.disconnect()
-  if (node) await node.stop()
-})
-
-function client(id, opts) {
-  const s = connect(node.url, id, opts)
-  sockets.push(s)
-  return s
-}
+const file = nodePerFile()
+const client = file.client
 
 test("add 2149, add 1234, get, oopsy, automatic rejoin, get", async () => {
   const socket = client("seed")
@@ -86,8 +75,8 @@ test("clients are isolated: same topic, different client_id, different state", a
 })
 
 test("SIGTERM shuts the node down cleanly with exit code 0", async () => {
-  for (const s of sockets.splice(0)) s.disconnect()
-  const r = await node.stop("SIGTERM")
+  for (const s of file.sockets.splice(0)) s.disconnect()
+  const r = await file.node.stop("SIGTERM")
   assert.deepEqual(r, { code: 0, signal: null })
-  assert.match(node.stdout(), /^chanstate-node listening on ws:\/\/127\.0\.0\.1:\d+\/socket\n$/)
+  assert.match(file.node.stdout(), /^chanstate-node listening on ws:\/\/127\.0\.0\.1:\d+\/socket\n$/)
 })

@@ -1,24 +1,13 @@
 // Takeover: a newer join of the same client and topic gets the live state.
 "use strict"
-const { test, before, after } = require("node:test")
+const { test } = require("node:test")
 const assert = require("node:assert/strict")
-const { startNode } = require("./lib/node")
-const { connect, join, push, next, sleep } = require("./lib/phx")
+const { join, push, next, sleep } = require("./lib/phx")
+const { nodePerFile } = require("./lib/per_file")
 const { RawClient } = require("./lib/raw")
 
-let node
-const sockets = []
-before(async () => { node = await startNode() })
-after(async () => {
-  for (const s of sockets) s.disconnect()
-  if (node) await node.stop()
-})
-
-function client(id) {
-  const s = connect(node.url, id)
-  sockets.push(s)
-  return s
-}
+const file = nodePerFile()
+const client = file.client
 
 test("a second socket of the same client_id takes the live state; the old channel gets phx_close", async () => {
   const old = client("taker").channel("room:take")
@@ -39,7 +28,7 @@ test("a second socket of the same client_id takes the live state; the old channe
 })
 
 test("duplicate join on one socket: the new join's reply, then phx_close(old JR)", async () => {
-  const c = await RawClient.open(node.port, "client_id=dup&vsn=2.0.0")
+  const c = await RawClient.open(file.node.port, "client_id=dup&vsn=2.0.0")
   c.send(["11", "1", "room:dup", "phx_join", {}])
   assert.equal((await c.reply("1"))[4].status, "ok")
   c.send(["11", null, "room:dup", "add", { n: 42 }])
