@@ -55,6 +55,9 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
       return std::move(hp.error());
     side.handle = spawn_registry_link(sys, hp->first, hp->second);
     side.remote = true;
+    // Our channels' refusals are ours to count: the remote registry's
+    // counters are about its own node's channels.
+    side.counters = std::make_shared<limit_counters>();
     return side;
   }
   auto table = std::make_shared<backup_table>(cfg);

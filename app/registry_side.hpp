@@ -38,9 +38,9 @@ public:
   bool remote = false;
   /// The port the registry was published on, if it was.
   std::optional<std::uint16_t> published_port;
-  /// Where channels count refused commits (channel_env::counters): the
-  /// counters our registry's stats report; null with a remote registry,
-  /// whose stats are another node's.
+  /// Where this node's channels count refused commits
+  /// (channel_env::counters): our registry's, or our own with a remote
+  /// registry. /stats shows them as "commits_refused" either way.
   std::shared_ptr<limit_counters> counters;
 
   /// A clean shutdown: clears the journal (the exit matrix drops every state

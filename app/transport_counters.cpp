@@ -60,7 +60,8 @@ boost::json::object transport_counters::to_json() const {
 }
 
 std::string stats_document(std::string_view registry_json,
-                           const transport_counters& counters) {
+                           const transport_counters& counters,
+                           const limit_counters* commits_refused) {
   boost::json::error_code ec;
   auto reg = boost::json::parse(registry_json, ec);
   boost::json::object doc;
@@ -69,6 +70,8 @@ std::string stats_document(std::string_view registry_json,
   else
     doc.emplace("registry_error", std::string{registry_json});
   doc["transport"] = counters.to_json();
+  if (commits_refused)
+    doc["commits_refused"] = commits_refused->to_json();
   return boost::json::serialize(doc);
 }
 

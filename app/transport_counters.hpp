@@ -8,6 +8,8 @@
 
 #include <boost/json/object.hpp>
 
+#include "registry/limit_counters.hpp"
+
 namespace chanstate {
 
 /// How a connection ended; each has a counter.
@@ -57,7 +59,10 @@ struct transport_counters {
 
 /// The /stats document: the registry's JSON object plus "transport".
 /// A registry that did not answer shows as {"registry_error": why}.
+/// `commits_refused` counts this node's channels: with a registry on
+/// another node, the registry's own figure is about that node's channels.
 std::string stats_document(std::string_view registry_json,
-                           const transport_counters& counters);
+                           const transport_counters& counters,
+                           const limit_counters* commits_refused);
 
 } // namespace chanstate

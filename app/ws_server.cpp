@@ -380,7 +380,9 @@ private:
       net::post(self->stream_.get_executor(),
                 [self, text = std::move(text)] {
                   self->respond(http::status::ok,
-                                stats_document(text, self->shared_.counters),
+                                stats_document(
+                                  text, self->shared_.counters,
+                                  self->shared_.env.counters.get()),
                                 "application/json");
                 });
     };

@@ -3,8 +3,8 @@
 "use strict"
 const { test } = require("node:test")
 const assert = require("node:assert/strict")
-const { stats } = require("./lib/node")
-const { join, push, next } = require("./lib/phx")
+const { startNode, stats } = require("./lib/node")
+const { connect, join, push, next } = require("./lib/phx")
 const { nodePerFile } = require("./lib/per_file")
 
 const LIMIT = 3000 // a few chunks of the demo's `ns` list
@@ -51,4 +51,31 @@ test("adds past the limit get assigns_too_large; the state, a crash's restore an
   // The channel still serves, and other clients never noticed.
   assert.deepEqual(await push(ch, "get"), { status: "ok", response: { ns: [...Array(kept).keys()] } })
   assert.deepEqual(await push(bystander, "get"), { status: "ok", response: { ns: [7] } })
+})
+
+test("a node using another node's registry counts its own refusals", async () => {
+  const registry = await startNode(["--registry-listen=0"])
+  let edge
+  try {
+    const m = registry.stdout().match(/registry on (\S+):(\d+)/)
+    assert.ok(m, registry.stdout())
+    edge = await startNode([`--registry=${m[1]}:${m[2]}`, `--max-assigns-bytes=${LIMIT}`])
+    const s = connect(edge.url, "edge-grower")
+    try {
+      const ch = s.channel("room:edge")
+      await join(ch)
+      let refused = 0
+      for (let n = 0; n < ADDS; n++)
+        ch.push("add", { n }).receive("error", () => ++refused)
+      assert.equal((await push(ch, "get")).status, "ok") // every refusal is out
+      assert.ok(refused > 0)
+      assert.equal((await stats(edge.port)).commits_refused.assigns_too_large, refused)
+      assert.equal((await stats(registry.port)).commits_refused.assigns_too_large, 0)
+    } finally {
+      s.disconnect()
+    }
+  } finally {
+    if (edge) await edge.stop()
+    await registry.stop()
+  }
 })
