@@ -41,7 +41,7 @@ public:
   join_admission admit(const std::string& client_id,
                        clock::time_point now = clock::now());
 
-  /// Clients with a bucket right now (for tests and /stats).
+  /// Clients with a bucket right now (what the sweep bounds).
   std::size_t tracked_clients() const;
 
 private:

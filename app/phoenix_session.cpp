@@ -114,11 +114,15 @@ void phoenix_session::handle_join(inbound_frame& fr) {
     reply(fr.join_ref, fr.ref, fr.topic, "error", std::move(why));
     after_join_reply(fr.topic, fr.join_ref);
   };
+  // Phoenix answers an unmatched topic with a null join_ref.
+  auto unmatched = [&] {
+    reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
+    after_join_reply(fr.topic, fr.join_ref);
+  };
   // Rule 2, in Phoenix's order: route first, then the channel limit (a
   // duplicate join frees its own place first).
   if (!env_.routes || !env_.routes->match(fr.topic)) {
-    reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
-    after_join_reply(fr.topic, fr.join_ref);
+    unmatched();
     return;
   }
   if (channels_.size() - (replaces ? 1 : 0) >= max_channels_) {
@@ -147,11 +151,9 @@ void phoenix_session::handle_join(inbound_frame& fr) {
                                       std::move(fr.payload), bridge_});
   if (!ch) {
     if (ch.error() == channel_error::unmatched_topic)
-      reply({}, fr.ref, fr.topic, "error", {{"reason", "unmatched topic"}});
+      unmatched();
     else
-      reply(fr.join_ref, fr.ref, fr.topic, "error",
-            {{"reason", explain(ch.error())}});
-    after_join_reply(fr.topic, fr.join_ref);
+      refuse({{"reason", explain(ch.error())}});
     return;
   }
   channels_.push_back({*ch, channel_link{fr.topic, fr.join_ref}, fr.ref});
