@@ -10,7 +10,8 @@ WERROR := $(if $(filter true 1 yes,$(CI)),ON,OFF)
 CMAKE_FLAGS ?=
 
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
-                libboost-json1.81-dev doctest-dev liblmdb-dev
+                libboost-json1.81-dev doctest-dev liblmdb-dev \
+                libssl-dev
 
 .PHONY: run test build configure deps apt-deps npm-deps clean \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \

@@ -196,7 +196,8 @@ void start_serving(channel_ptr self, const join_request& req,
   auto& st = self->state;
   st.sink.emplace(std::move(sink));
   st.sock.emplace(req.topic, req.client_id, req.join_ref,
-                  st.sink->initial(), restored, std::move(note), fallback);
+                  st.sink->initial(), restored, std::move(note), fallback,
+                  req.claims);
   channel_runtime::bind(*st.sock, self, st.transport, env.pubsub);
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {

@@ -100,6 +100,15 @@ void append(socket& s, const boost::json::value& n) {
 } // namespace
 
 join_result demo_channel::join(const boost::json::object&, socket& s) {
+  // A token that lists topics grants those only (exact names).
+  if (auto topics = s.claims().if_contains("topics")) {
+    bool allowed = false;
+    if (auto list = topics->if_array())
+      for (const auto& t : *list)
+        allowed = allowed || (t.is_string() && t.get_string() == s.topic());
+    if (!allowed)
+      return join_result::refuse({{"reason", "topic not allowed"}});
+  }
   boost::json::object reply{{"restored", s.restored()},
                             {"ns", current_ns(s)}};
   if (s.fallback_generation() > 0)

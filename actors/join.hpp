@@ -51,6 +51,8 @@ struct join_request {
   /// Receives the channel's outbound_frame messages; the channel monitors it
   /// and ends with transport_lost if it dies without closing.
   caf::actor transport;
+  /// The connect's verified token claims (socket::claims()); null without.
+  std::shared_ptr<const boost::json::object> claims = nullptr;
 };
 
 /// Spawns the channel for `req`. Before it serves anything the channel asks

@@ -9,7 +9,8 @@ namespace chanstate {
 
 socket::socket(std::string topic, std::string client_id, std::string join_ref,
                snapshot assigns, bool restored, std::string restore_note,
-               std::size_t fallback_generation)
+               std::size_t fallback_generation,
+               std::shared_ptr<const boost::json::object> claims)
   : topic_(std::move(topic)),
     client_id_(std::move(client_id)),
     join_ref_(std::move(join_ref)),
@@ -17,7 +18,13 @@ socket::socket(std::string topic, std::string client_id, std::string join_ref,
     committed_(assigns_),
     restored_(restored),
     restore_note_(std::move(restore_note)),
-    fallback_generation_(fallback_generation) {
+    fallback_generation_(fallback_generation),
+    claims_(std::move(claims)) {
+}
+
+const boost::json::object& socket::claims() const noexcept {
+  static const boost::json::object none;
+  return claims_ ? *claims_ : none;
 }
 
 void socket::assign(std::string key, boost::json::value value) {

@@ -1,6 +1,7 @@
 // The per-client state a channel handler sees: Phoenix's socket.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,7 +25,8 @@ class socket {
 public:
   socket(std::string topic, std::string client_id, std::string join_ref,
          snapshot assigns, bool restored, std::string restore_note,
-         std::size_t fallback_generation = 0);
+         std::size_t fallback_generation = 0,
+         std::shared_ptr<const boost::json::object> claims = nullptr);
 
   const std::string& topic() const noexcept {
     return topic_;
@@ -33,6 +35,11 @@ public:
   const std::string& client_id() const noexcept {
     return client_id_;
   }
+
+  /// The verified token's claims (sub, exp, and whatever the issuer put
+  /// in, e.g. "topics"); empty when the node runs without token secrets.
+  /// A join can authorize its topic with them.
+  const boost::json::object& claims() const noexcept;
 
   const std::string& join_ref() const noexcept {
     return join_ref_;
@@ -96,6 +103,7 @@ private:
   bool restored_;
   std::string restore_note_;
   std::size_t fallback_generation_;
+  std::shared_ptr<const boost::json::object> claims_;
   bool dirty_ = false;
   bool holding_ = true; // until the join reply is out
   std::vector<outbound_frame> held_;

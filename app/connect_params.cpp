@@ -99,7 +99,21 @@ bool vsn_supported(std::string_view vsn) {
   return true;
 }
 
-connect_verdict check_connect(std::string_view query) {
+std::optional<std::string> bearer_from_subprotocols(std::string_view header) {
+  constexpr std::string_view prefix = "base64url.bearer.phx.";
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = trim(header.substr(0, comma));
+    if (item.substr(0, prefix.size()) == prefix)
+      return base64_decode_any(item.substr(prefix.size()));
+    header = comma == std::string_view::npos ? std::string_view{}
+                                             : header.substr(comma + 1);
+  }
+  return std::string{};
+}
+
+connect_verdict check_connect(std::string_view query,
+                              const connect_auth& auth) {
   connect_verdict v;
   auto params = parse_query(query);
   if (!params) {
@@ -116,6 +130,29 @@ connect_verdict check_connect(std::string_view query) {
     return v;
   }
   auto id = params->find("client_id");
+  if (auth.secrets) {
+    // Never quote the token: the reason names the rule, not the input.
+    auto refuse = [&](auth_failure why) {
+      v.status = 403;
+      v.auth = why;
+      v.reason = to_string(why);
+      return v;
+    };
+    auto token = bearer_from_subprotocols(auth.subprotocols);
+    if (!token)
+      return refuse(auth_failure::malformed);
+    if (token->empty())
+      if (auto t = params->find("token"); t != params->end())
+        token = t->second;
+    auto checked = verify_token(*token, *auth.secrets, auth.now);
+    if (!checked)
+      return refuse(checked.failure);
+    if (id != params->end() && id->second != checked.identity->subject)
+      return refuse(auth_failure::client_id_mismatch);
+    v.client_id = std::move(checked.identity->subject);
+    v.claims = std::move(checked.identity->claims);
+    return v;
+  }
   if (id == params->end() || id->second.empty()) {
     v.status = 403;
     v.reason = "missing client_id";

@@ -7,6 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
+#include "app/token.hpp"
+
 namespace chanstate {
 
 /// A request target split at the first '?'.
@@ -33,11 +37,35 @@ struct connect_verdict {
   std::string reason;
   std::string client_id;
   std::string vsn;
+  /// Set when the refusal is about the token (status 403).
+  std::optional<auth_failure> auth;
+  /// The verified token's claims (null without tokens).
+  std::shared_ptr<const boost::json::object> claims;
+};
+
+/// How a connect proves who it is.
+struct connect_auth {
+  /// The secrets tokens must be signed with; null means no tokens: the
+  /// client_id param is taken on trust.
+  const std::vector<std::string>* secrets = nullptr;
+  /// Seconds since the epoch to check exp, nbf and iat against.
+  std::int64_t now = 0;
+  /// The Sec-WebSocket-Protocol header, where phoenix.js's authToken comes.
+  std::string_view subprotocols;
 };
 
 /// Phoenix's rules for the v2 serializer: vsn defaults to "1.0.0" and must
-/// match ~> 2.0.0 (2.0.z); client_id must be present and non-empty.
-connect_verdict check_connect(std::string_view query);
+/// match ~> 2.0.0 (2.0.z). Without secrets, client_id must be present and
+/// non-empty. With secrets, the connect must carry a valid token (the
+/// authToken subprotocol first, else a `token` param); its `sub` becomes
+/// the client id and a `client_id` param, if any, must equal it.
+connect_verdict check_connect(std::string_view query,
+                              const connect_auth& auth = {});
+
+/// The token phoenix.js's authToken option sends: the decoded
+/// `base64url.bearer.phx.<b64>` entry of a Sec-WebSocket-Protocol header.
+/// Empty if there is no such entry; nothing if it does not decode.
+std::optional<std::string> bearer_from_subprotocols(std::string_view header);
 
 /// True if `vsn` matches Elixir's `~> 2.0.0`: "2.0.<digits>".
 bool vsn_supported(std::string_view vsn);

@@ -9,12 +9,15 @@
 #include "app/demo.hpp"
 #include "app/node.hpp"
 #include "app/node_config.hpp"
+#include "app/token_command.hpp"
 
 namespace {
 
 constexpr const char* usage
   = "usage: chanstate-node [options]       serve the Phoenix endpoint\n"
-    "       chanstate-node demo [options]  run the seed scenario in-process\n";
+    "       chanstate-node demo [options]  run the seed scenario in-process\n"
+    "       chanstate-node token --sub=ID [--ttl=1h] [--claims=JSON]\n"
+    "                      --token-secret-file=PATH   print a signed token\n";
 
 bool wants_help(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
@@ -30,6 +33,9 @@ int run(caf::actor_system& sys, const chanstate::node_config& cfg) {
     return chanstate::run_node(sys, cfg);
   if (args[0] == "demo")
     return chanstate::run_demo(sys);
+  if (args[0] == "token")
+    return chanstate::run_token_command({args.begin() + 1, args.end()},
+                                        cfg.token_secret_file);
   std::cerr << usage;
   return 2;
 }

@@ -49,6 +49,18 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
     return 1;
   }
   ensure_descriptors(cfg.max_connections);
+  auto endpoint = cfg.endpoint();
+  if (!cfg.token_secret_file.empty()) {
+    std::string why;
+    endpoint.tokens = token_keyring::load(cfg.token_secret_file, why);
+    if (!endpoint.tokens) {
+      std::cerr << "chanstate-node: " << why << '\n';
+      return 1;
+    }
+  } else {
+    std::cerr << "chanstate-node: warning: no --token-secret-file: any "
+                 "client may claim any client_id and get its state\n";
+  }
   auto side = start_registry_side(sys, cfg.registry(), cfg.registry_side());
   if (!side) {
     std::cerr << "chanstate-node: " << explain(side.error()) << '\n';
@@ -68,7 +80,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
   };
   {
     // The server outlives every actor: bridges post into its io_context.
-    ws_server server{sys, env, cfg.endpoint()};
+    ws_server server{sys, env, std::move(endpoint)};
     auto url = server.listen();
     if (!url) {
       std::cerr << "chanstate-node: " << explain(url.error()) << '\n';

@@ -78,6 +78,11 @@ node_config::node_config() {
     .add(allowed_origins, "allowed-origins",
          "comma-separated Origin values to accept; empty accepts all "
          "(default empty)")
+    .add(token_secret_file, "token-secret-file",
+         "require an HS256 token signed with a secret of this file (one per "
+         "line, >= 32 bytes; the first signs, all verify; SIGHUP re-reads "
+         "it); its sub is the client id (default off: any client may claim "
+         "any client_id)")
     .add(allow_fatal_demo, "allow-fatal-demo",
          "let the demo channel's `abort` event kill the process (tests of "
          "the journal and remote registries only)")

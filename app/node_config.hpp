@@ -52,6 +52,7 @@ struct node_config : caf::actor_system_config {
   caf::timespan handshake_timeout;
   std::size_t max_outbound_bytes;
   std::string allowed_origins;
+  std::string token_secret_file; // empty: client_id taken on trust
   bool allow_fatal_demo = false;
 
   caf::timespan backup_ttl;

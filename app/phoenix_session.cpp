@@ -39,7 +39,9 @@ phoenix_session::phoenix_session(caf::actor_system& sys,
                                  const channel_env& env, std::string client_id,
                                  caf::actor bridge, std::size_t max_channels,
                                  join_limiter& joins,
-                                 transport_counters& counters, send_fn send)
+                                 transport_counters& counters, send_fn send,
+                                 std::shared_ptr<const boost::json::object>
+                                   claims)
   : sys_(sys),
     env_(env),
     client_id_(std::move(client_id)),
@@ -47,7 +49,8 @@ phoenix_session::phoenix_session(caf::actor_system& sys,
     max_channels_(max_channels),
     joins_(joins),
     counters_(counters),
-    send_(std::move(send)) {
+    send_(std::move(send)),
+    claims_(std::move(claims)) {
 }
 
 phoenix_session::~phoenix_session() {
@@ -148,7 +151,8 @@ void phoenix_session::handle_join(inbound_frame& fr) {
   }
   auto ch = join_channel(sys_, env_,
                          join_request{fr.topic, client_id_, fr.join_ref,
-                                      std::move(fr.payload), bridge_});
+                                      std::move(fr.payload), bridge_,
+                                      claims_});
   if (!ch) {
     if (ch.error() == channel_error::unmatched_topic)
       unmatched();

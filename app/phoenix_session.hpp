@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,7 +51,8 @@ public:
   phoenix_session(caf::actor_system& sys, const channel_env& env,
                   std::string client_id, caf::actor bridge,
                   std::size_t max_channels, join_limiter& joins,
-                  transport_counters& counters, send_fn send);
+                  transport_counters& counters, send_fn send,
+                  std::shared_ptr<const boost::json::object> claims = nullptr);
 
   ~phoenix_session();
 
@@ -112,6 +114,7 @@ private:
   join_limiter& joins_;
   transport_counters& counters_;
   send_fn send_;
+  std::shared_ptr<const boost::json::object> claims_; // the token's, or null
   std::vector<channel_entry> channels_; // at most max_channels_, by topic
   std::vector<replaced_channel> replaced_;
   // A join for a topic whose channel is still leaving waits for that

@@ -70,6 +70,11 @@ std::string stats_document(std::string_view registry_json,
   else
     doc.emplace("registry_error", std::string{registry_json});
   doc["transport"] = counters.to_json();
+  boost::json::object auth;
+  for (std::size_t i = 0; i < auth_failure_count; ++i)
+    auth.emplace(to_string(static_cast<auth_failure>(i + 1)),
+                 counters.auth_failures[i].load(std::memory_order_relaxed));
+  doc["auth_failures"] = std::move(auth);
   if (commits_refused)
     doc["commits_refused"] = commits_refused->to_json();
   return boost::json::serialize(doc);

@@ -8,6 +8,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "app/token.hpp"
 #include "registry/limit_counters.hpp"
 
 namespace chanstate {
@@ -48,6 +49,13 @@ struct transport_counters {
                                       // replaced channel
   counter error_replies{0};           // unmatched topic, bad payload, ...
   counter closes[close_cause_count] = {};
+  /// Upgrades refused for their token, by reason (auth_failure - 1).
+  counter auth_failures[auth_failure_count] = {};
+
+  void count_auth_failure(auth_failure f) {
+    auth_failures[static_cast<std::size_t>(f) - 1].fetch_add(
+      1, std::memory_order_relaxed);
+  }
 
   void count_close(close_cause c) {
     closes[static_cast<std::size_t>(c)].fetch_add(1,
@@ -57,7 +65,8 @@ struct transport_counters {
   boost::json::object to_json() const;
 };
 
-/// The /stats document: the registry's JSON object plus "transport".
+/// The /stats document: the registry's JSON object plus "transport" and
+/// "auth_failures" (one counter per auth_failure, by its name).
 /// A registry that did not answer shows as {"registry_error": why}.
 /// `commits_refused` counts this node's channels: with a registry on
 /// another node, the registry's own figure is about that node's channels.

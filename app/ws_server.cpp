@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "actors/channel_error.hpp"
 #include "app/bridge.hpp"
@@ -67,11 +68,13 @@ class ws_connection : public bridge_sink,
                       public std::enable_shared_from_this<ws_connection> {
 public:
   ws_connection(beast::tcp_stream&& stream, server_shared& shared,
-                std::string client_id)
+                std::string client_id,
+                std::shared_ptr<const boost::json::object> claims)
     : ws_(std::move(stream)),
       strand_(ws_.get_executor()),
       shared_(shared),
-      client_id_(std::move(client_id)) {
+      client_id_(std::move(client_id)),
+      claims_(std::move(claims)) {
   }
 
   void start(http::request<http::string_body> req) {
@@ -151,7 +154,8 @@ private:
                      spawn_bridge(shared_.sys, std::move(sink)),
                      shared_.opts.max_channels, shared_.joins,
                      shared_.counters,
-                     [this](std::string text) { enqueue(std::move(text)); });
+                     [this](std::string text) { enqueue(std::move(text)); },
+                     claims_);
     shared_.add_live(weak_from_this());
     do_read();
   }
@@ -303,6 +307,7 @@ private:
   net::any_io_executor strand_;
   server_shared& shared_;
   std::string client_id_;
+  std::shared_ptr<const boost::json::object> claims_;
   beast::flat_buffer buffer_;
   std::optional<phoenix_session> session_;
   std::deque<std::string> queue_; // front() is being written
@@ -364,12 +369,33 @@ private:
     if (!origin_allowed(shared_.opts.allowed_origins,
                         sv(req[http::field::origin])))
       return refuse(http::status::forbidden, "origin not allowed");
-    auto verdict = check_connect(query);
+    connect_auth auth;
+    std::shared_ptr<const std::vector<std::string>> secrets;
+    if (shared_.opts.tokens) {
+      secrets = shared_.opts.tokens->secrets();
+      auth.secrets = secrets.get();
+      auth.now = unix_now();
+      auth.subprotocols = sv(req[http::field::sec_websocket_protocol]);
+    }
+    auto verdict = check_connect(query, auth);
+    if (verdict.auth) {
+      // The body names the rule that failed, never the token.
+      shared_.counters.upgrades_refused.fetch_add(1,
+                                                  std::memory_order_relaxed);
+      shared_.counters.count_auth_failure(*verdict.auth);
+      return respond(http::status::forbidden,
+                     boost::json::serialize(boost::json::object{
+                       {"error", "unauthorized"},
+                       {"reason", to_string(*verdict.auth)}})
+                       + '\n',
+                     "application/json");
+    }
     if (verdict.status != 0)
       return refuse(static_cast<http::status>(verdict.status),
                     verdict.reason);
     std::make_shared<ws_connection>(std::move(stream_), shared_,
-                                    std::move(verdict.client_id))
+                                    std::move(verdict.client_id),
+                                    std::move(verdict.claims))
       ->start(std::move(req));
   }
 
@@ -456,6 +482,7 @@ struct ws_server::impl {
   void stop_all() {
     beast::error_code ignored;
     acceptor.close(ignored);
+    hangup.cancel(ignored);
     accept_pause.cancel();
     std::vector<std::shared_ptr<ws_connection>> conns;
     {
@@ -484,6 +511,24 @@ struct ws_server::impl {
   tcp::acceptor acceptor{ioc};
   net::steady_timer accept_pause{ioc};
   net::signal_set signals{ioc, SIGINT, SIGTERM};
+  net::signal_set hangup{ioc};
+
+  // SIGHUP re-reads the token secrets; a bad file keeps the old ones.
+  void await_hangup() {
+    hangup.async_wait([this](beast::error_code ec, int) {
+      if (ec)
+        return;
+      auto& ring = *shared.opts.tokens;
+      if (auto why = ring.reload(); !why.empty())
+        std::cerr << "chanstate-node: SIGHUP: kept the token secrets: " << why
+                  << '\n';
+      else
+        std::cerr << "chanstate-node: SIGHUP: reloaded "
+                  << ring.secrets()->size() << " token secret(s) from "
+                  << ring.path() << '\n';
+      await_hangup();
+    });
+  }
 };
 
 ws_server::ws_server(caf::actor_system& sys, channel_env env,
@@ -525,6 +570,10 @@ void ws_server::run() {
     if (!ec)
       impl_->stop_all();
   });
+  if (impl_->shared.opts.tokens) {
+    impl_->hangup.add(SIGHUP);
+    impl_->await_hangup();
+  }
   impl_->do_accept();
   // A handler that throws must not take every other connection down: log
   // it and keep serving (that connection waits for its idle timeout).

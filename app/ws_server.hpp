@@ -14,6 +14,7 @@
 
 #include "actors/join.hpp"
 #include "app/join_limiter.hpp"
+#include "app/token.hpp"
 
 namespace chanstate {
 
@@ -40,6 +41,9 @@ struct endpoint_options {
   std::size_t max_outbound_bytes = std::size_t{8} << 20;
   /// Allowed Origin header values; empty allows every origin.
   std::vector<std::string> allowed_origins;
+  /// Secrets for signed identity tokens; null takes the client_id param on
+  /// trust. With a keyring, SIGHUP re-reads its file.
+  std::shared_ptr<token_keyring> tokens;
 };
 
 /// Serves /socket/websocket (Phoenix serializer v2) and GET /stats on one
@@ -59,7 +63,8 @@ public:
   /// "ws://127.0.0.1:4000/socket", or why binding failed.
   caf::expected<std::string> listen();
 
-  /// Serves until SIGINT or SIGTERM, then ends every connection's channels
+  /// Serves until SIGINT or SIGTERM (SIGHUP reloads the token secrets),
+  /// then ends every connection's channels
   /// with user_shutdown and returns.
   void run();
 
