@@ -108,7 +108,7 @@ test-tsan: build-tsan
 # in $(FUZZ_BUILD)/artifacts.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := wire_codec connect_params demo_channel
+FUZZ_TARGETS := wire_codec connect_params demo_channel token
 FUZZ_APT_PACKAGES := clang-14 libclang-rt-14-dev
 fuzz_dict = test/fuzz/$(if $(filter connect_params,$(1)),query,phoenix).dict
 
