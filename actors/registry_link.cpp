@@ -1,12 +1,14 @@
 // The registry link: delegate while connected, refuse joins while not.
 #include "actors/registry_link.hpp"
 
+#include <iostream>
 #include <unordered_map>
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "registry/registry_error.hpp"
 #include "registry/remote_protocol.hpp"
@@ -28,6 +30,8 @@ struct link_state {
   std::unordered_map<caf::actor_addr, caf::actor> channels;
   std::uint64_t connects = 0;
   std::uint64_t disconnects = 0;
+  std::uint64_t connect_failures = 0;
+  std::uint64_t failures_said = 0; // connect_failures when last connected
   std::uint64_t deferred_commits = 0;
   std::uint64_t refused_joins = 0;
 };
@@ -46,7 +50,11 @@ void connect(link_ptr self) {
   if (st.connecting || st.remote)
     return;
   st.connecting = true;
-  auto mm = self->home_system().middleman().actor_handle();
+  // With cluster TLS configured, CAF's OpenSSL module connects: the
+  // registry's node and ours verify each other's certificate.
+  auto& sys = self->home_system();
+  auto mm = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle()
+                                      : sys.middleman().actor_handle();
   self
     ->request(mm, caf::infinite, caf::connect_atom::value, st.host, st.port)
     .then(
@@ -59,14 +67,21 @@ void connect(link_ptr self) {
           return;
         }
         st.remote = caf::actor_cast<caf::actor>(std::move(ptr));
+        st.failures_said = st.connect_failures;
         self->monitor(st.remote);
         ++st.connects;
         for (auto& [addr, ch] : st.channels)
           self->send(ch, reattach_atom::value);
       },
-      [self](caf::error&) {
+      [self](caf::error& err) {
         auto& st = self->state;
         st.connecting = false;
+        // Refused handshakes (a TLS peer without a certificate of our CA)
+        // end here too: count them, and say so once per outage.
+        if (st.connect_failures++ == st.failures_said)
+          std::cerr << "chanstate-node: cannot attach to the registry at "
+                    << st.host << ':' << st.port << ": "
+                    << self->system().render(err) << "; retrying\n";
         self->delayed_send(self, st.retry, reconnect_atom::value);
       });
 }
@@ -148,6 +163,7 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
         {"connected", static_cast<bool>(st.remote)},
         {"connects", st.connects},
         {"disconnects", st.disconnects},
+        {"connect_failures", st.connect_failures},
         {"deferred_commits", st.deferred_commits},
         {"refused_joins", st.refused_joins},
         {"tracked_channels", st.channels.size()},

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "app/demo.hpp"
 #include "app/node.hpp"
@@ -62,6 +63,11 @@ int main(int argc, char** argv) {
   }
   cfg.prepare_cluster();
   cfg.load<caf::io::middleman>();
+  if (cfg.cluster_tls())
+    cfg.load<caf::openssl::manager>();
+  else if (cfg.cluster_insecure)
+    std::cerr << "chanstate-node: warning: --cluster-insecure: the registry "
+                 "link is neither encrypted nor authenticated\n";
   caf::actor_system sys{cfg};
   return run(sys, cfg);
 }

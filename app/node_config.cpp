@@ -17,6 +17,10 @@ std::chrono::milliseconds to_ms(caf::timespan t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t);
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 } // namespace
 
 node_config::node_config() {
@@ -127,6 +131,17 @@ node_config::node_config() {
     .add(registry_at, "registry",
          "HOST:PORT of another node's registry to use instead of our own "
          "(default off)")
+    .add(cluster_cert, "cluster-cert",
+         "PEM certificate (signed by --cluster-ca) this node shows to other "
+         "nodes; with --cluster-key and --cluster-ca the registry link is "
+         "mutually authenticated TLS (default off)")
+    .add(cluster_key, "cluster-key", "PEM private key of --cluster-cert")
+    .add(cluster_ca, "cluster-ca",
+         "PEM CA certificate; only nodes with a certificate it signed may "
+         "attach to (or serve) the registry")
+    .add(cluster_insecure, "cluster-insecure",
+         "allow --registry-listen-host other than loopback without TLS: "
+         "anyone who reaches the port reads and writes every backup")
     .add(cluster_heartbeat, "cluster-heartbeat",
          "middleman heartbeat between nodes when registries cross nodes; a "
          "peer silent for 3 heartbeats is lost (default 500ms)");
@@ -149,6 +164,19 @@ std::string node_config::invalid() const {
   // sooner refuses every such rejoin.
   if (restore_timeout_span <= down_wait)
     return "restore-timeout must be longer than down-wait";
+  auto tls_parts = !cluster_cert.empty() + !cluster_key.empty()
+                   + !cluster_ca.empty();
+  if (tls_parts != 0 && tls_parts != 3)
+    return "cluster TLS needs all of --cluster-cert, --cluster-key and "
+           "--cluster-ca";
+  // The registry port hands out every client's state: off loopback it
+  // needs TLS, or an operator who says they know.
+  if (registry_listen >= 0 && !is_loopback(registry_listen_host)
+      && !cluster_tls() && !cluster_insecure)
+    return "--registry-listen-host=" + registry_listen_host
+           + " is not a loopback address: configure --cluster-cert, "
+             "--cluster-key and --cluster-ca, or accept an unauthenticated "
+             "registry with --cluster-insecure";
   return {};
 }
 
@@ -190,12 +218,24 @@ registry_options node_config::registry_side() const {
     opts.listen_port = static_cast<std::uint16_t>(registry_listen);
   opts.listen_host = registry_listen_host;
   opts.remote = registry_at;
+  opts.tls = cluster_tls();
   return opts;
+}
+
+bool node_config::cluster_tls() const {
+  return !cluster_cert.empty() && !cluster_key.empty() && !cluster_ca.empty();
 }
 
 void node_config::prepare_cluster() {
   if (registry_listen < 0 && registry_at.empty())
     return;
+  if (cluster_tls()) {
+    // CAF's OpenSSL module reads these when it builds a TLS context; with
+    // all three set it verifies the peer's chain on both ends.
+    openssl_certificate = cluster_cert;
+    openssl_key = cluster_key;
+    openssl_cafile = cluster_ca;
+  }
   // CAF's default never notices a frozen peer (caf-0.17-notes §5).
   set("middleman.heartbeat-interval", cluster_heartbeat);
   set("middleman.connection-timeout", cluster_heartbeat * 3);

@@ -36,8 +36,13 @@ struct node_config : caf::actor_system_config {
   std::string invalid() const;
 
   /// Turns on CAF's middleman heartbeat when registries cross nodes, so a
-  /// frozen peer is noticed within about two seconds. Call after parse().
+  /// frozen peer is noticed within about two seconds, and hands the
+  /// --cluster-* files to CAF's OpenSSL module. Call after parse().
   void prepare_cluster();
+
+  /// True when --cluster-cert/--cluster-key/--cluster-ca are set: cluster
+  /// links use CAF's OpenSSL module (load caf::openssl::manager).
+  bool cluster_tls() const;
 
   // Bound to the options; defaults come from endpoint_options and
   // registry_config so that there is one source for each.
@@ -74,6 +79,10 @@ struct node_config : caf::actor_system_config {
   std::string registry_listen_host = "127.0.0.1";
   std::string registry_at;
   caf::timespan cluster_heartbeat = std::chrono::milliseconds{500};
+  std::string cluster_cert;
+  std::string cluster_key;
+  std::string cluster_ca;
+  bool cluster_insecure = false;
 };
 
 } // namespace chanstate

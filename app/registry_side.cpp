@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/publish.hpp>
 
 #include "actors/registry_link.hpp"
 #include "registry/journal_actor.hpp"
@@ -84,8 +85,13 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
   side.handle = spawn_supervised_registry(sys, table);
   side.counters = table->limits();
   if (opts.listen_port) {
-    auto port = sys.middleman().publish(side.handle, *opts.listen_port,
-                                        opts.listen_host.c_str(), true);
+    // With TLS only peers with a certificate of our CA get a handshake
+    // through (CAF's OpenSSL module verifies both sides).
+    auto port = opts.tls
+                  ? caf::openssl::publish(side.handle, *opts.listen_port,
+                                          opts.listen_host.c_str(), true)
+                  : sys.middleman().publish(side.handle, *opts.listen_port,
+                                            opts.listen_host.c_str(), true);
     if (!port) {
       side.stop(sys);
       return caf::make_error(caf::sec::cannot_open_port,

@@ -27,6 +27,9 @@ struct registry_options {
   std::string listen_host = "127.0.0.1";
   /// "HOST:PORT" of another node's registry to use instead of our own.
   std::string remote;
+  /// Publish and connect through CAF's OpenSSL module (mutual TLS with the
+  /// certificates in the actor system's openssl.* settings).
+  bool tls = false;
 };
 
 /// Started by start_registry_side; stop() it after every channel has ended.
