@@ -148,6 +148,16 @@ test("`chanstate-node token` prints a token the node accepts", async () => {
   assert.match(bad.stderr, /--sub is required/)
 })
 
+test("the README's Node example mints a token the node accepts", async () => {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8")
+  const m = readme.match(/Issuing tokens from another backend[\s\S]*?```js\n([\s\S]*?)```/)
+  assert.ok(m, "README has the token example")
+  const token = new Function("secret", "require", `${m[1]}; return token`)(KEY_A, require)
+  const ch = withToken(token).channel("room:readme")
+  assert.deepEqual(await join(ch), { restored: false, ns: [] })
+  assert.equal(token.split(".").length, 3)
+})
+
 test("a rotated secret keeps old tokens valid until they expire; dropping it ends them", async () => {
   const rotFile = path.join(dir, "rotating")
   fs.writeFileSync(rotFile, `${KEY_A}\n`)
