@@ -186,9 +186,9 @@ bool offers_subprotocol(std::string_view header, std::string_view name) {
   return false;
 }
 
-std::string socket_url(const std::string& host, unsigned port) {
+std::string socket_url(const std::string& host, unsigned port, bool tls) {
   auto h = host.find(':') == std::string::npos ? host : "[" + host + "]";
-  return "ws://" + h + ":" + std::to_string(port) + "/socket";
+  return (tls ? "wss://" : "ws://") + h + ":" + std::to_string(port) + "/socket";
 }
 
 bool origin_allowed(const std::vector<std::string>& allowed,

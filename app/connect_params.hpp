@@ -83,7 +83,8 @@ bool origin_allowed(const std::vector<std::string>& allowed,
 bool offers_subprotocol(std::string_view header, std::string_view name);
 
 /// The URL phoenix.js takes for a node listening on host:port:
-/// "ws://host:port/socket" (an IPv6 literal in brackets).
-std::string socket_url(const std::string& host, unsigned port);
+/// "ws://host:port/socket" ("wss://" with TLS; an IPv6 literal in brackets).
+std::string socket_url(const std::string& host, unsigned port,
+                       bool tls = false);
 
 } // namespace chanstate

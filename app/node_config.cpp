@@ -87,6 +87,10 @@ node_config::node_config() {
          "line, >= 32 bytes; the first signs, all verify; SIGHUP re-reads "
          "it); its sub is the client id (default off: any client may claim "
          "any client_id)")
+    .add(tls_cert, "tls-cert",
+         "PEM certificate chain: serve wss:// (TLS 1.2+) with --tls-key "
+         "(default off: ws://)")
+    .add(tls_key, "tls-key", "PEM private key of --tls-cert")
     .add(allow_fatal_demo, "allow-fatal-demo",
          "let the demo channel's `abort` event kill the process (tests of "
          "the journal and remote registries only)")
@@ -164,6 +168,8 @@ std::string node_config::invalid() const {
   // sooner refuses every such rejoin.
   if (restore_timeout_span <= down_wait)
     return "restore-timeout must be longer than down-wait";
+  if (tls_cert.empty() != tls_key.empty())
+    return "wss:// needs both --tls-cert and --tls-key";
   auto tls_parts = !cluster_cert.empty() + !cluster_key.empty()
                    + !cluster_ca.empty();
   if (tls_parts != 0 && tls_parts != 3)
@@ -192,6 +198,8 @@ endpoint_options node_config::endpoint() const {
   ep.handshake_timeout = to_ms(handshake_timeout);
   ep.max_outbound_bytes = max_outbound_bytes;
   ep.allowed_origins = parse_origin_list(allowed_origins);
+  ep.tls_cert = tls_cert;
+  ep.tls_key = tls_key;
   return ep;
 }
 

@@ -58,6 +58,8 @@ struct node_config : caf::actor_system_config {
   std::size_t max_outbound_bytes;
   std::string allowed_origins;
   std::string token_secret_file; // empty: client_id taken on trust
+  std::string tls_cert;          // with tls_key: wss://
+  std::string tls_key;
   bool allow_fatal_demo = false;
 
   caf::timespan backup_ttl;

@@ -44,6 +44,7 @@ boost::json::object transport_counters::to_json() const {
     {"upgrades_refused", load(upgrades_refused)},
     {"connections_refused", load(connections_refused)},
     {"accept_errors", load(accept_errors)},
+    {"tls_handshakes_failed", load(tls_handshakes_failed)},
     {"joins_rate_limited", load(joins_rate_limited)},
     {"joins_over_channel_limit", load(joins_over_channel_limit)},
     {"frames_in", load(frames_in)},

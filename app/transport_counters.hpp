@@ -38,6 +38,7 @@ struct transport_counters {
   counter upgrades_refused{0}; // 400/403 answers to /socket/websocket
   counter connections_refused{0}; // over the node's limit: close 1013
   counter accept_errors{0};       // accept failed, e.g. out of descriptors
+  counter tls_handshakes_failed{0}; // with --tls-cert: no TLS, bad client
   counter joins_rate_limited{0};  // joins refused with a retry hint
   counter joins_over_channel_limit{0}; // joins past --max-channels
   counter frames_in{0};

@@ -1,4 +1,5 @@
-// The only Beast translation unit: HTTP upgrade, WebSocket I/O, /stats.
+// The only Beast translation unit: HTTP upgrade, WebSocket I/O, /stats,
+// over plain TCP or TLS (one template, two streams).
 // Protocol rules live in phoenix_session; actors are reached through the
 // bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
 #include "app/ws_server.hpp"
@@ -10,11 +11,14 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "actors/channel_error.hpp"
@@ -32,12 +36,23 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
 }
 
-class ws_connection;
+/// What shutdown needs of an upgraded connection, whatever its stream.
+class live_connection : public bridge_sink {
+public:
+  virtual const net::any_io_executor& executor() const = 0;
+
+  /// The node stops: channels end with user_shutdown, the socket closes.
+  virtual void shutdown() = 0;
+};
 
 /// What every connection of one server shares.
 struct server_shared {
@@ -51,9 +66,12 @@ struct server_shared {
   transport_counters counters;
   join_limiter joins{opts.join_rate};
   std::mutex live_mtx;
-  std::vector<std::weak_ptr<ws_connection>> live; // for shutdown
+  std::vector<std::weak_ptr<live_connection>> live; // for shutdown
+  /// Set with --tls-cert/--tls-key: every connection starts with a TLS
+  /// handshake.
+  std::optional<net::ssl::context> tls;
 
-  void add_live(std::weak_ptr<ws_connection> c) {
+  void add_live(std::weak_ptr<live_connection> c) {
     std::lock_guard<std::mutex> guard{live_mtx};
     live.erase(std::remove_if(live.begin(), live.end(),
                               [](const auto& w) { return w.expired(); }),
@@ -64,10 +82,12 @@ struct server_shared {
 
 /// One upgraded connection: read loop, write queue, the Phoenix session.
 /// Every member runs on the connection's strand.
-class ws_connection : public bridge_sink,
-                      public std::enable_shared_from_this<ws_connection> {
+template <class Stream>
+class ws_connection
+  : public live_connection,
+    public std::enable_shared_from_this<ws_connection<Stream>> {
 public:
-  ws_connection(beast::tcp_stream&& stream, server_shared& shared,
+  ws_connection(Stream&& stream, server_shared& shared,
                 std::string client_id,
                 std::shared_ptr<const boost::json::object> claims)
     : ws_(std::move(stream)),
@@ -102,21 +122,20 @@ public:
           res.set(http::field::sec_websocket_protocol, "phoenix");
       }));
     ws_.async_accept(req, beast::bind_front_handler(&ws_connection::on_accept,
-                                                    shared_from_this()));
+                                                    this->shared_from_this()));
   }
 
-  const net::any_io_executor& executor() const {
+  const net::any_io_executor& executor() const override {
     return strand_;
   }
 
-  /// The node stops: channels end with user_shutdown, the socket closes.
-  void shutdown() {
+  void shutdown() override {
     finish(transport_end::shutdown, close_cause::shutdown);
     abort_socket();
   }
 
   void deliver(caf::actor_addr from, outbound_frame f) override {
-    net::post(strand_, [self = shared_from_this(), from = std::move(from),
+    net::post(strand_, [self = this->shared_from_this(), from = std::move(from),
                         f = std::move(f)]() mutable {
       if (self->session_)
         self->session_->on_channel_frame(from, std::move(f));
@@ -124,7 +143,7 @@ public:
   }
 
   void channel_down(caf::actor_addr channel, caf::error reason) override {
-    net::post(strand_, [self = shared_from_this(), ch = std::move(channel),
+    net::post(strand_, [self = this->shared_from_this(), ch = std::move(channel),
                         reason = std::move(reason)] {
       if (self->session_)
         self->session_->on_channel_down(ch, reason);
@@ -142,21 +161,21 @@ private:
       c.connections_refused.fetch_add(1, std::memory_order_relaxed);
       ws_.async_close({websocket::close_code::try_again_later,
                        "too many connections"},
-                      [self = shared_from_this()](beast::error_code) {});
+                      [self = this->shared_from_this()](beast::error_code) {});
       return;
     }
     c.connections_open.fetch_add(1, std::memory_order_relaxed);
     c.connections_total.fetch_add(1, std::memory_order_relaxed);
     opened_ = true;
     ws_.text(true);
-    std::weak_ptr<bridge_sink> sink = shared_from_this();
+    std::weak_ptr<bridge_sink> sink = this->shared_from_this();
     session_.emplace(shared_.sys, shared_.env, client_id_,
                      spawn_bridge(shared_.sys, std::move(sink)),
                      shared_.opts.max_channels, shared_.joins,
                      shared_.counters,
                      [this](std::string text) { enqueue(std::move(text)); },
                      claims_);
-    shared_.add_live(weak_from_this());
+    shared_.add_live(this->weak_from_this());
     do_read();
   }
 
@@ -170,7 +189,7 @@ private:
     auto room = shared_.opts.max_frame_bytes + 1 - buffer_.size();
     ws_.async_read_some(buffer_, std::min(room, read_chunk_bytes),
                         beast::bind_front_handler(&ws_connection::on_read,
-                                                  shared_from_this()));
+                                                  this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t n) {
@@ -242,7 +261,7 @@ private:
       closing_ = true;
       shared_.counters.outbound_frames_dropped.fetch_add(
         1, std::memory_order_relaxed);
-      net::post(strand_, [self = shared_from_this()] {
+      net::post(strand_, [self = this->shared_from_this()] {
         self->finish(transport_end::lost, close_cause::backpressure);
         self->abort_socket();
       });
@@ -258,7 +277,7 @@ private:
     writing_ = true;
     ws_.async_write(net::buffer(queue_.front()),
                     beast::bind_front_handler(&ws_connection::on_write,
-                                              shared_from_this()));
+                                              this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t n) {
@@ -281,7 +300,7 @@ private:
     finish(transport_end::lost, cause);
     ws_.async_close(websocket::close_reason{
                       static_cast<websocket::close_code>(c.code), c.reason},
-                    [self = shared_from_this()](beast::error_code) {});
+                    [self = this->shared_from_this()](beast::error_code) {});
   }
 
   void abort_socket() {
@@ -303,7 +322,7 @@ private:
 
   static constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   net::any_io_executor strand_;
   server_shared& shared_;
   std::string client_id_;
@@ -318,29 +337,67 @@ private:
   bool finished_ = false;
 };
 
-/// A plain HTTP connection: answers one request or hands it to a
-/// ws_connection as an upgrade.
-class http_session : public std::enable_shared_from_this<http_session> {
+beast::tcp_stream open_stream(tcp::socket&& s, server_shared&,
+                              const beast::tcp_stream*) {
+  return beast::tcp_stream{std::move(s)};
+}
+
+tls_stream open_stream(tcp::socket&& s, server_shared& shared,
+                       const tls_stream*) {
+  return tls_stream{std::move(s), *shared.tls};
+}
+
+/// An HTTP connection (after its TLS handshake, with TLS): answers one
+/// request or hands it to a ws_connection as an upgrade.
+template <class Stream>
+class http_session
+  : public std::enable_shared_from_this<http_session<Stream>> {
 public:
   http_session(tcp::socket&& socket, server_shared& shared)
-    : stream_(std::move(socket)), shared_(shared) {
+    : stream_(open_stream(std::move(socket), shared,
+                          static_cast<const Stream*>(nullptr))),
+      shared_(shared) {
   }
 
   void run() {
     net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&http_session::do_read,
-                                            shared_from_this()));
+                  beast::bind_front_handler(&http_session::start,
+                                            this->shared_from_this()));
   }
 
 private:
+  void start() {
+    if constexpr (is_tls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(
+        shared_.opts.handshake_timeout);
+      stream_.async_handshake(
+        net::ssl::stream_base::server,
+        beast::bind_front_handler(&http_session::on_handshake,
+                                  this->shared_from_this()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // A plain-HTTP client, an untrusted certificate, a port scan.
+      shared_.counters.tls_handshakes_failed.fetch_add(
+        1, std::memory_order_relaxed);
+      return;
+    }
+    do_read();
+  }
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(16 * 1024);
-    stream_.expires_after(shared_.opts.handshake_timeout);
+    beast::get_lowest_layer(stream_).expires_after(
+      shared_.opts.handshake_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read,
-                                               shared_from_this()));
+                                               this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -393,14 +450,14 @@ private:
     if (verdict.status != 0)
       return refuse(static_cast<http::status>(verdict.status),
                     verdict.reason);
-    std::make_shared<ws_connection>(std::move(stream_), shared_,
+    std::make_shared<ws_connection<Stream>>(std::move(stream_), shared_,
                                     std::move(verdict.client_id),
                                     std::move(verdict.claims))
       ->start(std::move(req));
   }
 
   void serve_stats() {
-    auto done = [self = shared_from_this()](caf::expected<std::string> r) {
+    auto done = [self = this->shared_from_this()](caf::expected<std::string> r) {
       // On a CAF worker: hand the answer to this session's strand.
       auto text = r ? std::move(*r) : "registry: " + explain(r.error());
       net::post(self->stream_.get_executor(),
@@ -426,15 +483,18 @@ private:
     res_.body() = std::move(body);
     res_.prepare_payload();
     http::async_write(stream_, res_,
-                      [self = shared_from_this()](beast::error_code,
+                      [self = this->shared_from_this()](beast::error_code,
                                                   std::size_t) {
+                        // No TLS close_notify: the body has a length and
+                        // the connection is not reused.
                         beast::error_code ignored;
-                        self->stream_.socket().shutdown(
-                          tcp::socket::shutdown_send, ignored);
+                        beast::get_lowest_layer(self->stream_)
+                          .socket()
+                          .shutdown(tcp::socket::shutdown_send, ignored);
                       });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   server_shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -459,9 +519,15 @@ struct ws_server::impl {
                             }
                             beast::error_code ignored;
                             s.set_option(tcp::no_delay{true}, ignored);
-                            std::make_shared<http_session>(std::move(s),
-                                                           shared)
-                              ->run();
+                            if (shared.tls)
+                              std::make_shared<http_session<tls_stream>>(
+                                std::move(s), shared)
+                                ->run();
+                            else
+                              std::make_shared<
+                                http_session<beast::tcp_stream>>(std::move(s),
+                                                                 shared)
+                                ->run();
                             do_accept();
                           });
   }
@@ -484,7 +550,7 @@ struct ws_server::impl {
     acceptor.close(ignored);
     hangup.cancel(ignored);
     accept_pause.cancel();
-    std::vector<std::shared_ptr<ws_connection>> conns;
+    std::vector<std::shared_ptr<live_connection>> conns;
     {
       std::lock_guard<std::mutex> guard{shared.live_mtx};
       for (auto& w : shared.live)
@@ -548,6 +614,25 @@ caf::expected<std::string> ws_server::listen() {
     return caf::make_error(caf::sec::invalid_argument,
                            "cannot resolve host " + opts.host + ": "
                              + ec.message());
+  if (!opts.tls_cert.empty()) {
+    // Loaded before binding: a bad file fails the start, not every client.
+    auto& ctx = impl_->shared.tls.emplace(net::ssl::context::tls_server);
+    ctx.set_options(net::ssl::context::default_workarounds
+                    | net::ssl::context::no_sslv2
+                    | net::ssl::context::no_sslv3
+                    | net::ssl::context::no_tlsv1
+                    | net::ssl::context::no_tlsv1_1);
+    ctx.use_certificate_chain_file(opts.tls_cert, ec);
+    if (!ec)
+      ctx.use_private_key_file(opts.tls_key, net::ssl::context::pem, ec);
+    if (ec) {
+      impl_->shared.tls.reset();
+      return caf::make_error(caf::sec::invalid_argument,
+                             "cannot load --tls-cert/--tls-key ("
+                               + opts.tls_cert + ", " + opts.tls_key
+                               + "): " + ec.message());
+    }
+  }
   auto ep = results.begin()->endpoint();
   auto& acc = impl_->acceptor;
   acc.open(ep.protocol(), ec);
@@ -562,7 +647,8 @@ caf::expected<std::string> ws_server::listen() {
                            "cannot listen on " + opts.host + ":"
                              + std::to_string(opts.port) + ": "
                              + ec.message());
-  return socket_url(opts.host, acc.local_endpoint().port());
+  return socket_url(opts.host, acc.local_endpoint().port(),
+                    impl_->shared.tls.has_value());
 }
 
 void ws_server::run() {

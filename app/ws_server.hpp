@@ -44,6 +44,10 @@ struct endpoint_options {
   /// Secrets for signed identity tokens; null takes the client_id param on
   /// trust. With a keyring, SIGHUP re-reads its file.
   std::shared_ptr<token_keyring> tokens;
+  /// PEM certificate chain and key: serve wss:// (TLS 1.2+) instead of
+  /// ws://. Both or neither.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// Serves /socket/websocket (Phoenix serializer v2) and GET /stats on one
@@ -59,8 +63,8 @@ public:
   ws_server(const ws_server&) = delete;
   ws_server& operator=(const ws_server&) = delete;
 
-  /// Binds and listens; returns the URL for clients, e.g.
-  /// "ws://127.0.0.1:4000/socket", or why binding failed.
+  /// Loads the TLS files, binds and listens; returns the URL for clients,
+  /// e.g. "ws://127.0.0.1:4000/socket" ("wss://" with TLS), or why not.
   caf::expected<std::string> listen();
 
   /// Serves until SIGINT or SIGTERM (SIGHUP reloads the token secrets),

@@ -42,7 +42,7 @@ function startNode(args = []) {
     child.stderr.on("data", d => { err += d })
     child.stdout.on("data", d => {
       out += d
-      const m = out.match(/^chanstate-node listening on (ws:\/\/[^\s]+)\n/m)
+      const m = out.match(/^chanstate-node listening on (wss?:\/\/[^\s]+)\n/m)
       if (!m) return
       clearTimeout(timer)
       const url = m[1]
