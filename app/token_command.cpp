@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "app/token.hpp"
 
@@ -86,6 +87,10 @@ int run_token_command(const std::vector<std::string>& args,
     auto v = boost::json::parse(claims_text, ec);
     if (ec || !v.is_object())
       return fail("--claims must be a JSON object");
+    // Boost.JSON reads 1e400 as infinity and writes it as no JSON at all.
+    boost::json::parse(boost::json::serialize(v), ec);
+    if (ec)
+      return fail("--claims has a number out of range");
     claims = std::move(v.get_object());
   }
   std::string why;
