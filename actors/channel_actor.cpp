@@ -147,9 +147,10 @@ caf::behavior serving(channel_ptr self) {
   return {
     [self](client_event& ev) {
       auto& st = self->state;
-      st.sink->count_event(ev.event);
-      finish(self, ev.ref,
-             st.impl->handle_in(ev.event, ev.payload.value, *st.sock));
+      st.sink->event_started(ev.event);
+      auto r = st.impl->handle_in(ev.event, ev.payload.value, *st.sock);
+      st.sink->event_completed(); // the poison guard's "progress"
+      finish(self, ev.ref, std::move(r));
     },
     [self](caf::leave_atom, const std::string& ref) {
       auto& st = self->state;

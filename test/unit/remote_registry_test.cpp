@@ -44,6 +44,18 @@ std::optional<boost::json::object> await_reply(caf::scoped_actor& self,
   return out;
 }
 
+/// Waits until `ch` is down (the client monitors it); frames are skipped.
+void wait_down(caf::scoped_actor& self, const caf::actor& ch) {
+  bool done = false;
+  while (!done)
+    self->receive([&](outbound_frame&) {},
+                  [&](caf::down_msg& dm) { done = dm.source == ch.address(); },
+                  caf::after(10s) >> [&] {
+                    FAIL("no down message within 10 s");
+                    done = true;
+                  });
+}
+
 } // namespace
 
 TEST_CASE("a killed channel on node B is restored from the registry on node A") {
@@ -86,9 +98,21 @@ TEST_CASE("a killed channel on node B is restored from the registry on node A") 
   // Step 3: kill the channel on B; A keeps the last commit.
   client->send_exit(ch, caf::exit_reason::kill);
   // Step 4: rejoin on B: restored from A.
-  auto [ch2, second] = join("3");
+  auto [restored_ch, second] = join("3");
   CHECK(second["restored"] == true);
   CHECK(second["ns"] == boost::json::array{5, 6});
+  // Step 4b: crash on the first event, four times in a row. A cannot see a
+  // channel on B make progress, so it never blames the state (poison guard).
+  auto ch2 = restored_ch;
+  for (int i = 0; i < 4; ++i) {
+    client->send(ch2, client_event{"", "oopsy", {}});
+    wait_down(client, ch2);
+    auto [again, r] = join("c" + std::to_string(i));
+    CHECK(r["restored"] == true);
+    CHECK(r["ns"] == boost::json::array{5, 6});
+    CHECK_FALSE(r.contains("fallback_generation"));
+    ch2 = again;
+  }
   // Step 5: a leave drops it on A.
   client->send(ch2, caf::leave_atom::value, std::string{"4"});
   await_reply(client, "4");
@@ -97,8 +121,10 @@ TEST_CASE("a killed channel on node B is restored from the registry on node A") 
     .receive([&](std::string& s) { stats = std::move(s); },
              [](caf::error& err) { FAIL(describe(err)); });
   auto st = boost::json::parse(stats).as_object();
-  CHECK(st["restores"].as_object()["from_backup"] == 1);
+  CHECK(st["restores"].as_object()["from_backup"] == 5); // step 4 and 4b
   CHECK(st["exits"].as_object()["kept_after_other"] == 1); // a kill
+  CHECK(st["exits"].as_object()["kept_after_crash"] == 4);
+  CHECK(st["quarantine"].as_object()["crashes_without_progress"] == 0);
   client->send_exit(env.pubsub, caf::exit_reason::user_shutdown);
   client->send_exit(registry, caf::exit_reason::user_shutdown);
   node_a.middleman().unpublish(registry, *port);
