@@ -107,14 +107,16 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
       return self->delegate(st.remote, atm, std::move(key),
                             std::move(channel));
     },
-    [self](commit_atom atm, backup_key& key, std::string& delta) {
+    [self](commit_atom atm, backup_key& key,
+           std::string& delta) -> caf::result<caf::message> {
       auto& st = self->state;
       if (!st.remote) {
-        // The channel's reattach after the reconnect carries its full state.
+        // The channel's reattach after the reconnect carries its full state
+        // and acknowledges this commit; until then its frames wait.
         ++st.deferred_commits;
-        return;
+        return unreachable(self);
       }
-      self->delegate(st.remote, atm, std::move(key), std::move(delta));
+      return self->delegate(st.remote, atm, std::move(key), std::move(delta));
     },
     [self](reattach_atom atm, backup_key& key, caf::actor& channel,
            std::string& assigns) -> caf::result<caf::message> {

@@ -16,6 +16,8 @@
 
 namespace chanstate {
 
+class outbound_gate;
+
 /// Topic, client id, join ref and assigns of one channel, plus the ways a
 /// handler talks to its client. Assigns are immutable JSON values shared by
 /// pointer: `assign` replaces one key's value, so a commit never copies the
@@ -100,7 +102,7 @@ private:
   bool holding_ = true; // until the join reply is out
   std::vector<outbound_frame> held_;
   caf::event_based_actor* self_ = nullptr;
-  caf::actor transport_;
+  outbound_gate* gate_ = nullptr; // the channel's: pushes wait for durability
   caf::actor pubsub_;
 };
 

@@ -62,6 +62,8 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
   env.remote_registry = side->remote;
   env.max_assigns_bytes = cfg.max_assigns_bytes;
   env.counters = side->counters;
+  env.ack = cfg.ack_mode();
+  env.journal = side->journal();
   auto stop_core = [&] {
     side->stop(sys);
     caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);

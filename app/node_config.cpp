@@ -106,6 +106,10 @@ node_config::node_config() {
          "directory: they survive a crash of the process (default off)")
     .add(journal_map_mb, "journal-map-mb",
          "the journal's largest size in MiB (default 1024)")
+    .add(ack, "ack",
+         "durable: a reply or push after a commit leaves only once the "
+         "journal (or the remote registry) holds it; async: at once, as "
+         "before (default durable)")
     .add(registry_listen, "registry-listen",
          "publish this node's registry on this port through CAF's "
          "middleman; 0 picks one (default off)")
@@ -136,6 +140,8 @@ std::string node_config::invalid() const {
   // sooner refuses every such rejoin.
   if (restore_timeout_span <= down_wait)
     return "restore-timeout must be longer than down-wait";
+  if (ack != "durable" && ack != "async")
+    return "ack must be durable or async, got '" + ack + "'";
   return {};
 }
 
@@ -183,6 +189,11 @@ void node_config::prepare_cluster() {
   // CAF's default never notices a frozen peer (caf-0.17-notes §5).
   set("middleman.heartbeat-interval", cluster_heartbeat);
   set("middleman.connection-timeout", cluster_heartbeat * 3);
+}
+
+chanstate::ack_mode node_config::ack_mode() const {
+  return ack == "async" ? chanstate::ack_mode::async
+                        : chanstate::ack_mode::durable;
 }
 
 std::chrono::milliseconds node_config::restore_timeout() const {

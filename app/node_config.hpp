@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
+#include "actors/join.hpp"
 #include "app/registry_side.hpp"
 #include "app/ws_server.hpp"
 #include "registry/registry_config.hpp"
@@ -28,6 +29,9 @@ struct node_config : caf::actor_system_config {
 
   /// How long a joining channel waits for the registry.
   std::chrono::milliseconds restore_timeout() const;
+
+  /// --ack as the channels take it (call after invalid() said nothing).
+  chanstate::ack_mode ack_mode() const;
 
   /// Journal, published registry or remote registry, from the options.
   registry_options registry_side() const;
@@ -66,6 +70,7 @@ struct node_config : caf::actor_system_config {
 
   std::string journal;
   std::size_t journal_map_mb = 1024;
+  std::string ack = "durable";
   int registry_listen = -1; // -1: do not publish
   std::string registry_listen_host = "127.0.0.1";
   std::string registry_at;

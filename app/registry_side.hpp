@@ -43,6 +43,11 @@ public:
   /// registry. /stats shows them as "commits_refused" either way.
   std::shared_ptr<limit_counters> counters;
 
+  /// The journal writer (channel_env::journal), or null without a journal.
+  const caf::actor& journal() const noexcept {
+    return journal_;
+  }
+
   /// A clean shutdown: clears the journal (the exit matrix drops every state
   /// on a clean node shutdown) and stops the registry's actors.
   void stop(caf::actor_system& sys);

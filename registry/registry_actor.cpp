@@ -162,7 +162,8 @@ registry_actor spawn_registry(caf::actor_system& sys,
                 });
         return rp;
       },
-      [self](commit_atom, const backup_key& key, const std::string& delta) {
+      [self](commit_atom, const backup_key& key,
+             const std::string& delta) -> caf::result<bool> {
         auto& st = self->state;
         auto cell = st.table->live_cell(key);
         // Only the key's current channel may commit: a channel that was
@@ -171,14 +172,17 @@ registry_actor spawn_registry(caf::actor_system& sys,
             || st.table->live_channel(key)
                  != caf::actor_cast<caf::actor_addr>(self->current_sender())) {
           ++st.table->counters().rejected_commits;
-          return;
+          return caf::make_error(registry_error::superseded,
+                                 "not the key's live channel");
         }
         auto next = apply_delta(cell->load(), delta);
         if (!next) {
           ++st.table->counters().rejected_commits;
-          return;
+          return std::move(next.error());
         }
         cell->store(std::move(*next));
+        // The acknowledgement the channel's held frames wait for.
+        return true;
       },
       [self](reattach_atom, const backup_key& key, const caf::actor& channel,
              const std::string& assigns) -> caf::result<bool> {

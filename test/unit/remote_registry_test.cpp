@@ -201,12 +201,11 @@ TEST_CASE("a channel node rides out a registry restart through its link") {
   REQUIRE(no);
   CHECK((*no)["status"] == "error");
   CHECK((*no)["response"].as_object()["reason"] == "restore failed");
-  // Step 3: the live channel keeps serving; its commit is deferred.
+  // Step 3: the live channel keeps handling events; its commit is
+  // deferred, and the reply after it waits until the registry holds it
+  // (acknowledged means durable): it is read after step 4.
   client->send(*ch, client_event{"", "add", {{{"n", 2}}}});
   client->send(*ch, client_event{"3", "get", {}});
-  auto got = await_reply(client, "3");
-  REQUIRE(got);
-  CHECK((*got)["response"].as_object()["ns"] == boost::json::array{1, 2});
   // Step 4: a new registry takes the same table over on the same port; the
   // link reconnects and the channel reattaches with its full state.
   auto registry2 = spawn_registry(node_a, table);
@@ -228,6 +227,10 @@ TEST_CASE("a channel node rides out a registry restart through its link") {
   for (int i = 0; i < 500 && reattached() == 0; ++i)
     client->receive(caf::after(10ms) >> [] {});
   CHECK(reattached() == 1);
+  // The reattach acknowledged the deferred commit: the held reply is out.
+  auto got = await_reply(client, "3");
+  REQUIRE(got);
+  CHECK((*got)["response"].as_object()["ns"] == boost::json::array{1, 2});
   // Step 5: kill the channel; the rejoin gets what it had during the outage.
   client->send_exit(*ch, caf::exit_reason::kill);
   auto again = join_channel(node_b, env,
