@@ -1,7 +1,8 @@
 # The two commands: `make run` and `make test`. Each installs what is missing
 # (Debian packages, npm packages), configures, builds, then runs.
 # CI adds `make test-asan`, `make test-tsan` and `make fuzz` (README,
-# "Sanitizers and fuzzing"); `make soak` runs by hand (README, "Soak").
+# "Sanitizers and fuzzing"); `make soak` and `make soak-chaos` run by hand
+# (README, "Soak").
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -14,7 +15,7 @@ APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
 
 .PHONY: run test build configure deps apt-deps npm-deps clean \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
-        soak
+        soak soak-chaos
 
 # The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
 # `chanstate-node demo` still runs the seed scenario in-process.
@@ -80,7 +81,7 @@ test-asan: build-asan npm-deps
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@status=0; \
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(SAN_JOBS) \
-	  -E '^(bench_smoke|soak_smoke|soak_model)$$' || status=$$?; \
+	  -E '^(bench_smoke|soak_smoke|soak_chaos_smoke|soak_model)$$' || status=$$?; \
 	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
 	  echo "sanitizer reports:"; for f in $(ASAN_LOGS)/*; do echo "== $$f"; cat "$$f"; done; \
 	  status=1; \
@@ -153,3 +154,18 @@ soak: build
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) \
 	  test/bench/soak.sh $(BUILD)/bin/chanstate-node $(BUILD)/bin/chanstate-bench \
 	  --max-rss-growth-pct=$(SOAK_MAX_RSS_GROWTH_PCT) $(SOAK_ARGS)
+
+# The same soak against a node with a journal that is SIGKILLed and
+# restarted on its port every 20-40 s (seeded by SOAK_SEED), with crash
+# storms in which clients crash back-to-back, one add between crashes. Its
+# JSON adds node_kills; lost/stale/leaked/mismatched count acknowledged
+# values only. SOAK_SECONDS defaults to 180 here.
+SOAK_SEED ?= 1
+
+soak-chaos: build
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	SOAK_CHAOS=1 SOAK_SEED=$(SOAK_SEED) \
+	  SOAK_SECONDS=$(if $(filter file,$(origin SOAK_SECONDS)),180,$(SOAK_SECONDS)) \
+	  SOAK_CLIENTS=$(SOAK_CLIENTS) \
+	  test/bench/soak.sh $(BUILD)/bin/chanstate-node $(BUILD)/bin/chanstate-bench \
+	  --seed=$(SOAK_SEED) $(SOAK_ARGS)

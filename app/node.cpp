@@ -11,6 +11,7 @@
 #include "actors/channel_error.hpp"
 #include "actors/demo_channel.hpp"
 #include "actors/pubsub.hpp"
+#include "app/readiness.hpp"
 #include "app/registry_side.hpp"
 #include "app/ws_server.hpp"
 
@@ -49,7 +50,13 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
     return 1;
   }
   ensure_descriptors(cfg.max_connections);
-  auto side = start_registry_side(sys, cfg.registry(), cfg.registry_side());
+  auto side_opts = cfg.registry_side();
+  // A join that finds the link to a remote registry down waits for it, but
+  // leaves the registry its own answer time (down_wait) within
+  // --restore-timeout, so the channel hears the link's clear error rather
+  // than its own timeout (invalid() keeps this positive).
+  side_opts.link_join_wait = cfg.restore_timeout() - cfg.registry().down_wait;
+  auto side = start_registry_side(sys, cfg.registry(), side_opts);
   if (!side) {
     std::cerr << "chanstate-node: " << explain(side.error()) << '\n';
     return 1;
@@ -64,13 +71,21 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
   env.counters = side->counters;
   env.ack = cfg.ack_mode();
   env.journal = side->journal();
+  auto ready = std::make_shared<readiness>(side->remote ? side_opts.remote
+                                                        : std::string{},
+                                           !side_opts.journal_dir.empty());
+  auto watch = spawn_readiness_watch(
+    sys, ready,
+    side->remote ? caf::actor_cast<caf::actor>(side->handle) : caf::actor{},
+    side->journal());
   auto stop_core = [&] {
+    caf::anon_send_exit(watch, caf::exit_reason::user_shutdown);
     side->stop(sys);
     caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
   };
   {
     // The server outlives every actor: bridges post into its io_context.
-    ws_server server{sys, env, cfg.endpoint()};
+    ws_server server{sys, env, cfg.endpoint(), ready};
     auto url = server.listen();
     if (!url) {
       std::cerr << "chanstate-node: " << explain(url.error()) << '\n';
@@ -78,7 +93,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
       sys.await_all_actors_done();
       return 1;
     }
-    std::cout << "chanstate-node listening on " << *url << std::endl;
+    ready->announce(std::cout, *url);
     server.run();
     std::cerr << "chanstate-node: shutting down\n";
     // Every connection told its channels user_shutdown; once they are gone

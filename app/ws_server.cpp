@@ -1,4 +1,5 @@
-// The only Beast translation unit: HTTP upgrade, WebSocket I/O, /stats.
+// The only Beast translation unit: HTTP upgrade, WebSocket I/O, /stats,
+// /healthz, /readyz.
 // Protocol rules live in phoenix_session; actors are reached through the
 // bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
 #include "app/ws_server.hpp"
@@ -40,13 +41,18 @@ class ws_connection;
 
 /// What every connection of one server shares.
 struct server_shared {
-  server_shared(caf::actor_system& sys, channel_env env, endpoint_options opts)
-    : sys(sys), env(std::move(env)), opts(std::move(opts)) {
+  server_shared(caf::actor_system& sys, channel_env env, endpoint_options opts,
+                std::shared_ptr<const readiness> ready)
+    : sys(sys),
+      env(std::move(env)),
+      opts(std::move(opts)),
+      ready(std::move(ready)) {
   }
 
   caf::actor_system& sys;
   channel_env env;
   endpoint_options opts;
+  std::shared_ptr<const readiness> ready;
   transport_counters counters;
   join_limiter joins{opts.join_rate};
   std::mutex live_mtx;
@@ -347,6 +353,11 @@ private:
       return respond(http::status::bad_request, "only GET is served\n");
     if (target.path == "/stats")
       return serve_stats();
+    if (target.path == "/healthz")
+      return respond(http::status::ok, "{\"status\":\"serving\"}\n",
+                     "application/json");
+    if (target.path == "/readyz")
+      return serve_ready();
     if (target.path == "/socket/websocket")
       return upgrade(std::move(req), target.query);
     respond(http::status::not_found,
@@ -390,6 +401,14 @@ private:
                          std::chrono::seconds{5}, std::move(done));
   }
 
+  // For load balancers: answered on this thread, no actor involved.
+  void serve_ready() {
+    std::string body = "{\"ready\":true}\n";
+    bool ok = !shared_.ready || shared_.ready->check(body);
+    respond(ok ? http::status::ok : http::status::service_unavailable,
+            std::move(body), "application/json");
+  }
+
   void respond(http::status status, std::string body,
                const char* content_type = "text/plain") {
     res_.result(status);
@@ -418,8 +437,9 @@ private:
 } // namespace
 
 struct ws_server::impl {
-  impl(caf::actor_system& sys, channel_env env, endpoint_options opts)
-    : shared{sys, std::move(env), std::move(opts)} {
+  impl(caf::actor_system& sys, channel_env env, endpoint_options opts,
+       std::shared_ptr<const readiness> ready)
+    : shared{sys, std::move(env), std::move(opts), std::move(ready)} {
   }
 
   void do_accept() {
@@ -487,8 +507,10 @@ struct ws_server::impl {
 };
 
 ws_server::ws_server(caf::actor_system& sys, channel_env env,
-                     endpoint_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(env), std::move(opts))) {
+                     endpoint_options opts,
+                     std::shared_ptr<const readiness> ready)
+  : impl_(std::make_unique<impl>(sys, std::move(env), std::move(opts),
+                                 std::move(ready))) {
 }
 
 ws_server::~ws_server() = default;

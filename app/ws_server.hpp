@@ -14,6 +14,7 @@
 
 #include "actors/join.hpp"
 #include "app/join_limiter.hpp"
+#include "app/readiness.hpp"
 
 namespace chanstate {
 
@@ -42,11 +43,14 @@ struct endpoint_options {
   std::vector<std::string> allowed_origins;
 };
 
-/// Serves /socket/websocket (Phoenix serializer v2) and GET /stats on one
-/// io_context run by the calling thread.
+/// Serves /socket/websocket (Phoenix serializer v2), GET /stats, GET
+/// /healthz (200 while serving) and GET /readyz (200 when `ready` says so,
+/// else 503 with the reason; always 200 without one) on one io_context run
+/// by the calling thread.
 class ws_server {
 public:
-  ws_server(caf::actor_system& sys, channel_env env, endpoint_options opts);
+  ws_server(caf::actor_system& sys, channel_env env, endpoint_options opts,
+            std::shared_ptr<const readiness> ready = nullptr);
 
   /// Destroy only after every actor is done: bridges may still post into the
   /// io_context until then.
