@@ -10,10 +10,13 @@ JOBS ?= $(shell nproc)
 WERROR := $(if $(filter true 1 yes,$(CI)),ON,OFF)
 CMAKE_FLAGS ?=
 
+# libmimalloc-dev: the allocator linked by default (CHANSTATE_ALLOCATOR);
+# elixir: the OTP peer of `make bench`, whose smoke test runs in `make test`.
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
-                libboost-json1.81-dev doctest-dev liblmdb-dev
+                libboost-json1.81-dev doctest-dev liblmdb-dev libmimalloc-dev \
+                elixir
 
-.PHONY: run test build configure deps apt-deps npm-deps clean \
+.PHONY: run test build configure deps apt-deps npm-deps clean bench \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
         soak soak-chaos
 
@@ -32,6 +35,15 @@ configure: apt-deps
 	cmake -S . -B $(BUILD) -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
 
 deps: apt-deps npm-deps
+
+# chanstate-bench against the OTP peer (test/bench/peer), alternating runs in
+# one sitting, medians of 3; ~15 min on 2 cores. BENCH_ARGS="--reps=5" or
+# "--scale-channels=100000" to change it. Not part of `make test` (its smoke
+# test is).
+BENCH_ARGS ?=
+bench: build
+	node test/bench/peer/compare.js $(BUILD)/bin/chanstate-bench \
+	  test/bench/peer/peer.exs $(BENCH_ARGS)
 
 # Installs only what dpkg does not already have, so a ready machine pays nothing.
 apt-deps:

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "app/allocator.hpp"
 #include "app/demo.hpp"
 #include "app/node.hpp"
 #include "app/node_config.hpp"
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
   chanstate::node_config cfg;
   // CAF prints the option list itself; say first what the command does.
   if (wants_help(argc, argv))
-    std::cout << usage << '\n';
+    std::cout << usage << "allocator: " << chanstate::allocator_name()
+              << "\n\n";
   if (auto err = cfg.parse(argc, argv)) {
     std::cerr << "chanstate-node: " << caf::actor_system_config::render(err)
               << '\n';

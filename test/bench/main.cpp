@@ -10,8 +10,10 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
+#include "app/allocator.hpp"
 #include "test/bench/bench_util.hpp"
 #include "test/bench/in_process.hpp"
+#include "test/bench/scale.hpp"
 #include "test/bench/soak.hpp"
 #include "test/bench/ws_client.hpp"
 
@@ -45,6 +47,11 @@ Scenarios (defaults in brackets):
   memory  --backups=N [100000] --payload=list100|bin1k [list100]
           -> bytes_per_backup (RSS delta / N after a settle),
              bytes_per_channel (N idle live channels, RSS delta / N)
+  scale   --channels=N [1000000] [--transports=K [64]]
+          N channels (bench channel, one integer each) joined by K client
+          transports, all crashed at once (`oopsy`); every client rejoins
+          and checks its state with a `get`.
+          -> restored_ok, lost, stale, join_s, restore_all_s, peak_rss_mb
   ws      --url=ws://HOST:PORT/socket --clients=C [50] --requests=R [2000]
           [--adds=A [3]] [--crash] [--threads=T [1]]
           Phoenix v2 load generator (Beast): C sockets with distinct client
@@ -93,6 +100,7 @@ const std::map<std::string, std::set<std::string>> known_flags = {
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
   {"memory", {"backups", "payload", "pubsub"}},
+  {"scale", {"channels", "transports", "pubsub"}},
   {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
   {"soak",
    {"url", "clients", "seconds", "node-pid", "rate", "storm-every-ms",
@@ -147,9 +155,12 @@ int run_in_process(const std::string& scenario, const options& opts,
       out = chanstate::bench::run_recover(sys, opts);
     else if (scenario == "kill")
       out = chanstate::bench::run_kill(sys, opts);
+    else if (scenario == "scale")
+      out = chanstate::bench::run_scale(sys, opts);
     else
       out = chanstate::bench::run_memory(sys, opts);
     out["scheduler"] = std::move(sched);
+    out["allocator"] = chanstate::allocator_name();
   } catch (const std::exception& e) {
     // Actors are still running and ~actor_system would wait for them
     // forever: report and leave at once.

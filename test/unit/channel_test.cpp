@@ -6,6 +6,7 @@
 
 #include "actors/demo_channel.hpp"
 #include "actors/testing/channel_case.hpp"
+#include "actors/transport_watch.hpp"
 #include "probe_channel.hpp"
 
 using namespace chanstate;
@@ -135,6 +136,26 @@ TEST_CASE_FIXTURE(probe_case, "an ended channel leaves no reference on its "
     auto* ctrl = caf::actor_cast<caf::actor_control_block*>(addr);
     CHECK(ctrl->weak_refs.load() == 2);
   }
+}
+
+// Channels of one transport share one watch on it (not a monitor each, whose
+// removal walks every other channel's in CAF 0.17): each join adds one entry,
+// each end removes it, and the transport's end still reaches those left.
+TEST_CASE_FIXTURE(probe_case, "channels sharing a transport are watched once "
+                              "and forgotten as they end") {
+  auto a = join("room:a", "alice");
+  auto b = join("room:b", "alice");
+  auto c = join("room:c", "alice");
+  auto tr = transport_of("alice").address();
+  CHECK(watched_channels(tr) == 3);
+  leave(a);
+  crash(b);
+  run();
+  CHECK(watched_channels(tr) == 1);
+  drop_transport("alice");
+  REQUIRE(exit_reason(c));
+  CHECK(*exit_reason(c) == channel_exit::transport_lost);
+  CHECK(watched_channels(tr) == 0);
 }
 
 TEST_CASE_FIXTURE(probe_case, "a dropped transport keeps the backup without "
