@@ -14,7 +14,7 @@ APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
 
 .PHONY: run test build configure deps apt-deps npm-deps clean \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
-        soak
+        soak package
 
 # The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
 # `chanstate-node demo` still runs the seed scenario in-process.
@@ -26,6 +26,11 @@ test: build npm-deps
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The Debian package (CPack): chanstate-node, its systemd unit and
+# /etc/chanstate/node.ini, the headers, libraries and CMake package.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 configure: apt-deps
 	cmake -S . -B $(BUILD) -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
