@@ -1,4 +1,4 @@
-// The Phoenix WebSocket endpoint of chanstate-node (Beast stays behind this
+// The Phoenix WebSocket endpoint that serve() runs (Beast stays behind this
 // header: only ws_server.cpp includes it).
 #pragma once
 
