@@ -18,7 +18,7 @@ APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
 
 .PHONY: run test build configure deps apt-deps npm-deps clean bench \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
-        soak soak-chaos
+        soak soak-chaos package
 
 # The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
 # `chanstate-node demo` still runs the seed scenario in-process.
@@ -30,6 +30,11 @@ test: build npm-deps
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The Debian package (CPack): chanstate-node, its systemd unit and
+# /etc/chanstate/node.ini, the headers, libraries and CMake package.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 configure: apt-deps
 	cmake -S . -B $(BUILD) -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
@@ -88,12 +93,13 @@ build-asan: apt-deps
 	  -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(SAN_JOBS) --target $(ASAN_TARGETS)
 
-# The bench targets are not built here; their tests run in `make test`.
+# The bench targets are not built here; their tests run in `make test`, and
+# so do the examples and the package check (they install the build).
 test-asan: build-asan npm-deps
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@status=0; \
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(SAN_JOBS) \
-	  -E '^(bench_smoke|soak_smoke|soak_chaos_smoke|soak_model)$$' || status=$$?; \
+	  -E '^(bench_smoke|soak_smoke|soak_chaos_smoke|soak_model|peer_smoke|package_deb|examples?_.*)$$' || status=$$?; \
 	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
 	  echo "sanitizer reports:"; for f in $(ASAN_LOGS)/*; do echo "== $$f"; cat "$$f"; done; \
 	  status=1; \

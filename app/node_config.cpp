@@ -2,11 +2,14 @@
 #include "app/node_config.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include <caf/config_option_adder.hpp>
 
 #include "actors/join.hpp"
 #include "actors/message_types.hpp"
+#include "app/config_file.hpp"
 #include "app/connect_params.hpp"
 
 namespace chanstate {
@@ -121,6 +124,43 @@ node_config::node_config() {
     .add(cluster_heartbeat, "cluster-heartbeat",
          "middleman heartbeat between nodes when registries cross nodes; a "
          "peer silent for 3 heartbeats is lost (default 500ms)");
+}
+
+caf::error node_config::parse_command_line(int argc, char** argv) {
+  // --config-file is ours to read: CAF's INI parser knows no `#` comment
+  // and ignores keys it does not know.
+  const std::string flag = "--config-file=";
+  std::vector<std::string> args;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.compare(0, flag.size(), flag) == 0)
+      path = arg.substr(flag.size());
+    else
+      args.push_back(std::move(arg));
+  }
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in{path};
+    if (!in)
+      return caf::make_error(caf::sec::cannot_open_file,
+                             "cannot open config file " + path);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    auto known = [this](std::string_view section, std::string_view key) {
+      return custom_options_.qualified_name_lookup(section, key) != nullptr;
+    };
+    auto cleaned = clean_config(buf.str(), known);
+    if (!cleaned) {
+      const auto& ctx = cleaned.error().context();
+      auto why = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                   : render(cleaned.error());
+      return caf::make_error(caf::sec::invalid_argument, path + ": " + why);
+    }
+    text = std::move(*cleaned);
+  }
+  std::istringstream ini{text};
+  return parse(std::move(args), ini);
 }
 
 std::string node_config::invalid() const {

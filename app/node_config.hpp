@@ -21,6 +21,11 @@ namespace chanstate {
 struct node_config : caf::actor_system_config {
   node_config();
 
+  /// Parses the command line and the file named by --config-file=PATH
+  /// (config_file.hpp: `#` comments, an unknown key is an error naming it).
+  /// Unlike CAF's parse(), reads no caf-application.ini by itself.
+  caf::error parse_command_line(int argc, char** argv);
+
   /// The endpoint options as the server takes them.
   endpoint_options endpoint() const;
 

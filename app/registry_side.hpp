@@ -55,11 +55,6 @@ public:
   /// on a clean node shutdown) and stops the registry's actors.
   void stop(caf::actor_system& sys);
 
-  /// The journal writer, or null without a journal.
-  const caf::actor& journal() const noexcept {
-    return journal_;
-  }
-
 private:
   friend caf::expected<registry_side>
   start_registry_side(caf::actor_system&, const registry_config&,

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <iostream>
@@ -39,6 +40,20 @@ std::string_view sv(beast::string_view s) {
 
 class ws_connection;
 
+/// Counts the actors that may post into the io_context, so that the server
+/// is destroyed only after the last one ended (bridges hold no strong ref).
+struct actor_tracker {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::size_t live = 0;
+
+  void done() {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (--live == 0)
+      cv.notify_all();
+  }
+};
+
 /// What every connection of one server shares.
 struct server_shared {
   server_shared(caf::actor_system& sys, channel_env env, endpoint_options opts,
@@ -57,6 +72,17 @@ struct server_shared {
   join_limiter joins{opts.join_rate};
   std::mutex live_mtx;
   std::vector<std::weak_ptr<ws_connection>> live; // for shutdown
+  std::shared_ptr<actor_tracker> tracker = std::make_shared<actor_tracker>();
+
+  caf::actor track(caf::actor a) {
+    {
+      std::lock_guard<std::mutex> guard{tracker->mtx};
+      ++tracker->live;
+    }
+    // Runs at once if `a` is already gone.
+    a->attach_functor([t = tracker] { t->done(); });
+    return a;
+  }
 
   void add_live(std::weak_ptr<ws_connection> c) {
     std::lock_guard<std::mutex> guard{live_mtx};
@@ -154,7 +180,7 @@ private:
     ws_.text(true);
     std::weak_ptr<bridge_sink> sink = shared_from_this();
     session_.emplace(shared_.sys, shared_.env, client_id_,
-                     spawn_bridge(shared_.sys, std::move(sink)),
+                     shared_.track(spawn_bridge(shared_.sys, std::move(sink))),
                      shared_.opts.max_channels, shared_.joins,
                      shared_.counters,
                      [this](std::string text) { enqueue(std::move(text)); });
@@ -375,7 +401,8 @@ private:
     if (!origin_allowed(shared_.opts.allowed_origins,
                         sv(req[http::field::origin])))
       return refuse(http::status::forbidden, "origin not allowed");
-    auto verdict = check_connect(query);
+    auto verdict = check_connect(query, shared_.opts.connect,
+                                 sv(req[http::field::origin]));
     if (verdict.status != 0)
       return refuse(static_cast<http::status>(verdict.status),
                     verdict.reason);
@@ -397,8 +424,9 @@ private:
                                 "application/json");
                 });
     };
-    fetch_registry_stats(shared_.sys, shared_.env.registry,
-                         std::chrono::seconds{5}, std::move(done));
+    shared_.track(fetch_registry_stats(shared_.sys, shared_.env.registry,
+                                       std::chrono::seconds{5},
+                                       std::move(done)));
   }
 
   // For load balancers: answered on this thread, no actor involved.
@@ -503,7 +531,8 @@ struct ws_server::impl {
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   net::steady_timer accept_pause{ioc};
-  net::signal_set signals{ioc, SIGINT, SIGTERM};
+  // Only when asked: a signal_set takes the signals over as it is built.
+  std::optional<net::signal_set> signals;
 };
 
 ws_server::ws_server(caf::actor_system& sys, channel_env env,
@@ -542,11 +571,24 @@ caf::expected<std::string> ws_server::listen() {
   return socket_url(opts.host, acc.local_endpoint().port());
 }
 
-void ws_server::run() {
-  impl_->signals.async_wait([this](beast::error_code ec, int) {
-    if (!ec)
-      impl_->stop_all();
-  });
+void ws_server::stop() {
+  net::post(impl_->ioc, [i = impl_.get()] { i->stop_all(); });
+}
+
+void ws_server::wait_idle() {
+  auto& t = *impl_->shared.tracker;
+  std::unique_lock<std::mutex> guard{t.mtx};
+  t.cv.wait(guard, [&t] { return t.live == 0; });
+}
+
+void ws_server::run(bool stop_on_signals) {
+  if (stop_on_signals) {
+    impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
+    impl_->signals->async_wait([this](beast::error_code ec, int) {
+      if (!ec)
+        impl_->stop_all();
+    });
+  }
   impl_->do_accept();
   // A handler that throws must not take every other connection down: log
   // it and keep serving (that connection waits for its idle timeout).
