@@ -1,10 +1,12 @@
 // What a WebSocket upgrade request must carry: path, connect params, origin.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -54,12 +56,45 @@ struct connect_auth {
   std::string_view subprotocols;
 };
 
+/// What a connect callback sees: the upgrade request's decoded query
+/// params (phoenix.js's `params`, plus `vsn`) and its Origin header.
+struct connect_request {
+  std::map<std::string, std::string> params;
+  std::string origin; // empty when the client sent none
+};
+
+/// A connect callback's answer: accept with the client id that keys the
+/// socket's backups, or refuse (HTTP 403 with the reason).
+struct connect_decision {
+  bool accepted = false;
+  std::string client_id;
+  std::string reason;
+
+  static connect_decision accept(std::string client_id) {
+    return {true, std::move(client_id), {}};
+  }
+
+  static connect_decision refuse(std::string reason) {
+    return {false, {}, std::move(reason)};
+  }
+};
+
+/// Phoenix's connect/3: decides whether a socket may connect and which
+/// client id it gets. Runs on the endpoint's Asio thread for every upgrade
+/// request: keep it short and never wait for an actor in it. A throw
+/// refuses the connect with HTTP 500.
+using connect_callback = std::function<connect_decision(const connect_request&)>;
+
 /// Phoenix's rules for the v2 serializer: vsn defaults to "1.0.0" and must
-/// match ~> 2.0.0 (2.0.z). Without secrets, client_id must be present and
-/// non-empty. With secrets, the connect must carry a valid token (the
-/// authToken subprotocol first, else a `token` param); its `sub` becomes
-/// the client id and a `client_id` param, if any, must equal it.
+/// match ~> 2.0.0 (2.0.z). With `auth.secrets`, the connect must carry a
+/// valid token (the authToken subprotocol first, else a `token` param):
+/// its `sub` is the client id, a `client_id` param, if any, must equal it,
+/// and a `connect` callback, if set, must still accept (its client id is
+/// ignored: the token's wins). Without secrets `connect` decides; without
+/// either, client_id must be present and non-empty and is the client id.
 connect_verdict check_connect(std::string_view query,
+                              const connect_callback& connect = {},
+                              std::string_view origin = {},
                               const connect_auth& auth = {});
 
 /// The token phoenix.js's authToken option sends: the decoded

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
 #include "actors/registry_link.hpp"
@@ -54,7 +55,14 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
     auto hp = parse_host_port(opts.remote);
     if (!hp)
       return std::move(hp.error());
-    side.handle = spawn_registry_link(sys, hp->first, hp->second);
+    registry_link_options link;
+    link.join_wait = opts.link_join_wait;
+    // With cluster TLS, CAF's OpenSSL module connects: both nodes verify
+    // each other's certificate against the cluster CA.
+    if (opts.tls)
+      link.connector = caf::actor_cast<caf::actor>(
+        sys.openssl_manager().actor_handle());
+    side.handle = spawn_registry_link(sys, hp->first, hp->second, link);
     side.remote = true;
     // Our channels' refusals are ours to count: the remote registry's
     // counters are about its own node's channels.

@@ -192,7 +192,7 @@ TEST_CASE("connect with tokens: the token's sub is the client id") {
   auto alice = token_for("alice", now + 60);
   connect_auth auth{&keys, now, {}};
   SUBCASE("a token param") {
-    auto v = check_connect("token=" + alice + "&vsn=2.0.0", auth);
+    auto v = check_connect("token=" + alice + "&vsn=2.0.0", {}, {}, auth);
     CHECK(v.status == 0);
     CHECK(v.client_id == "alice");
     REQUIRE(v.claims);
@@ -201,35 +201,49 @@ TEST_CASE("connect with tokens: the token's sub is the client id") {
   SUBCASE("phoenix.js's authToken subprotocol wins over a token param") {
     auto header = "phoenix, base64url.bearer.phx." + base64url_encode(alice);
     auth.subprotocols = header;
-    auto v = check_connect("token=junk&vsn=2.0.0", auth);
+    auto v = check_connect("token=junk&vsn=2.0.0", {}, {}, auth);
     CHECK(v.status == 0);
     CHECK(v.client_id == "alice");
   }
   SUBCASE("a client_id param equal to sub is fine, another one is refused") {
-    CHECK(check_connect("client_id=alice&token=" + alice + "&vsn=2.0.0", auth)
+    CHECK(check_connect("client_id=alice&token=" + alice + "&vsn=2.0.0", {}, {}, auth)
             .status
           == 0);
-    auto v = check_connect("client_id=bob&token=" + alice + "&vsn=2.0.0",
-                           auth);
+    auto v = check_connect("client_id=bob&token=" + alice + "&vsn=2.0.0", {},
+                           {}, auth);
     CHECK(v.status == 403);
     CHECK(v.auth == auth_failure::client_id_mismatch);
   }
   SUBCASE("no token: a client_id alone is not enough") {
-    auto v = check_connect("client_id=alice&vsn=2.0.0", auth);
+    auto v = check_connect("client_id=alice&vsn=2.0.0", {}, {}, auth);
     CHECK(v.status == 403);
     CHECK(v.auth == auth_failure::no_token);
     CHECK(v.reason == "no_token");
   }
   SUBCASE("a refusal never echoes the token") {
     auto v = check_connect("token=" + token_for("alice", now - 100)
-                             + "&vsn=2.0.0",
-                           auth);
+                             + "&vsn=2.0.0", {},
+                           {}, auth);
     CHECK(v.auth == auth_failure::expired);
     CHECK(v.reason.find("eyJ") == std::string::npos);
   }
   SUBCASE("an authToken that is not base64 is malformed") {
     auth.subprotocols = "phoenix, base64url.bearer.phx.$$$";
-    CHECK(check_connect("vsn=2.0.0", auth).auth == auth_failure::malformed);
+    CHECK(check_connect("vsn=2.0.0", {}, {}, auth).auth == auth_failure::malformed);
+  }
+  SUBCASE("a connect callback must still accept; the token's sub wins") {
+    connect_callback cb = [](const connect_request& r) {
+      if (r.params.count("banned"))
+        return connect_decision::refuse("banned");
+      return connect_decision::accept("someone-else");
+    };
+    auto ok = check_connect("token=" + alice + "&vsn=2.0.0", cb, {}, auth);
+    CHECK(ok.status == 0);
+    CHECK(ok.client_id == "alice");
+    auto no = check_connect("banned=1&token=" + alice + "&vsn=2.0.0", cb, {},
+                            auth);
+    CHECK(no.status == 403);
+    CHECK(no.reason == "banned");
   }
   SUBCASE("without secrets a token param is ignored, client_id rules") {
     auto v = check_connect("client_id=bob&token=" + alice + "&vsn=2.0.0");

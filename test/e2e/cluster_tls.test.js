@@ -99,7 +99,8 @@ for (const [what, args] of [
 ]) {
   test(`a node with ${what} cannot attach to the registry: it says so and refuses joins`, async () => {
     const { arg } = await registry()
-    const n = await node([arg, ...args()])
+    // A short restore timeout: joins wait for the link only that long.
+    const n = await node([arg, ...args(), "--restore-timeout=2s", "--down-wait=1s"])
     await until(() => n.stderr().includes("cannot attach to the registry"), 10000, "the refusal line")
     const st = await stats(n.port)
     assert.ok(st.registry_error, JSON.stringify(st))

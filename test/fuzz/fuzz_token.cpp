@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   connect_auth auth{&secrets, now,
                     nl == std::string_view::npos ? std::string_view{}
                                                  : input.substr(nl + 1)};
-  auto v = check_connect(input.substr(0, nl), auth);
+  auto v = check_connect(input.substr(0, nl), {}, {}, auth);
   check(v.status == 0 || v.status == 400 || v.status == 403,
         "a verdict accepts, or refuses with 400 or 403");
   if (v.status == 0) {
