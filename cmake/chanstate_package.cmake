@@ -17,9 +17,9 @@ set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcaf-core0.17, libcaf-io0.17, libboost-json1.81.0, liblmdb0, libc6, libstdc++6")
+    "libcaf-core0.17, libcaf-io0.17, libcaf-openssl0.17, libssl3, libboost-json1.81.0, liblmdb0, libc6, libstdc++6")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libcaf-dev, libboost1.81-dev, libboost-json1.81-dev, liblmdb-dev")
+    "libcaf-dev, libboost1.81-dev, libboost-json1.81-dev, liblmdb-dev, libssl-dev")
 # The edited config survives an upgrade.
 file(WRITE "${PROJECT_BINARY_DIR}/packaging/conffiles" "/etc/chanstate/node.ini\n")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_BINARY_DIR}/packaging/conffiles")
