@@ -18,6 +18,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libcaf-core0.17, libcaf-io0.17, libboost-json1.81.0, liblmdb0, libc6, libstdc++6")
+# chanstate-node links the allocator chosen by CHANSTATE_ALLOCATOR.
+if(CHANSTATE_ALLOCATOR_DEB)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", ${CHANSTATE_ALLOCATOR_DEB}")
+endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
     "libcaf-dev, libboost1.81-dev, libboost-json1.81-dev, liblmdb-dev")
 # The edited config survives an upgrade.
