@@ -75,11 +75,16 @@ public:
   /// e.g. "ws://127.0.0.1:4000/socket" ("wss://" with TLS), or why not.
   caf::expected<std::string> listen();
 
-  /// Serves until stop() (or SIGINT/SIGTERM when `stop_on_signals`; SIGHUP
-  /// then also reloads the token secrets), then
-  /// ends every connection's channels with user_shutdown and returns. The
+  /// Makes SIGINT and SIGTERM stop the server as stop() does (and SIGHUP
+  /// reload the token secrets, when there are any). Call before
+  /// run(), on the thread that announces the server: a signal that arrives
+  /// after this call is never lost, even before run() started.
+  void catch_signals();
+
+  /// Serves until stop() (or a signal, after catch_signals()), then ends
+  /// every connection's channels with user_shutdown and returns. The
   /// calling thread is the one Asio thread.
-  void run(bool stop_on_signals = true);
+  void run();
 
   /// Asks run() to end as a signal would. Thread-safe; may come before run().
   void stop();
