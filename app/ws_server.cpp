@@ -21,6 +21,7 @@
 #include "app/connect_params.hpp"
 #include "app/phoenix_session.hpp"
 #include "app/transport_counters.hpp"
+#include "app/web_assets.hpp"
 
 namespace chanstate {
 
@@ -349,8 +350,18 @@ private:
       return serve_stats();
     if (target.path == "/socket/websocket")
       return upgrade(std::move(req), target.query);
+    if (auto asset = find_web_asset(target.path))
+      return serve_asset(*asset);
     respond(http::status::not_found,
-            "not found; the endpoint is /socket/websocket\n");
+            "not found; served: / (demo page), /stats, /socket/websocket\n");
+  }
+
+  // The demo page's files; one missing at build time is explained, not 404.
+  void serve_asset(const web_asset& a) {
+    if (!a.missing.empty())
+      return respond(http::status::internal_server_error,
+                     std::string{a.missing});
+    respond(http::status::ok, std::string{a.body}, a.content_type);
   }
 
   void upgrade(http::request<http::string_body> req, std::string_view query) {
