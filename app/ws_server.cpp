@@ -19,6 +19,7 @@
 #include "actors/channel_error.hpp"
 #include "app/bridge.hpp"
 #include "app/connect_params.hpp"
+#include "app/metrics.hpp"
 #include "app/phoenix_session.hpp"
 #include "app/transport_counters.hpp"
 #include "app/web_assets.hpp"
@@ -346,14 +347,15 @@ private:
     auto target = split_target(sv(req.target()));
     if (req.method() != http::verb::get)
       return respond(http::status::bad_request, "only GET is served\n");
-    if (target.path == "/stats")
-      return serve_stats();
+    if (target.path == "/stats" || target.path == "/metrics")
+      return serve_stats(target.path == "/metrics");
     if (target.path == "/socket/websocket")
       return upgrade(std::move(req), target.query);
     if (auto asset = find_web_asset(target.path))
       return serve_asset(*asset);
     respond(http::status::not_found,
-            "not found; served: / (demo page), /stats, /socket/websocket\n");
+            "not found; served: / (demo page), /stats, /metrics, "
+            "/socket/websocket\n");
   }
 
   // The demo page's files; one missing at build time is explained, not 404.
@@ -384,17 +386,22 @@ private:
       ->start(std::move(req));
   }
 
-  void serve_stats() {
-    auto done = [self = shared_from_this()](caf::expected<std::string> r) {
+  // /metrics renders the very document /stats serves, so the two agree.
+  void serve_stats(bool as_metrics) {
+    auto done = [self = shared_from_this(),
+                 as_metrics](caf::expected<std::string> r) {
       // On a CAF worker: hand the answer to this session's strand.
       auto text = r ? std::move(*r) : "registry: " + explain(r.error());
       net::post(self->stream_.get_executor(),
-                [self, text = std::move(text)] {
-                  self->respond(http::status::ok,
-                                stats_document(
-                                  text, self->shared_.counters,
-                                  self->shared_.env.counters.get()),
-                                "application/json");
+                [self, as_metrics, text = std::move(text)] {
+                  auto doc = stats_document(text, self->shared_.counters,
+                                            self->shared_.env.counters.get());
+                  if (as_metrics)
+                    self->respond(http::status::ok, metrics_document(doc),
+                                  metrics_content_type);
+                  else
+                    self->respond(http::status::ok, std::move(doc),
+                                  "application/json");
                 });
     };
     fetch_registry_stats(shared_.sys, shared_.env.registry,

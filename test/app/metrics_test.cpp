@@ -1,0 +1,56 @@
+// metrics_document: the /stats document as Prometheus text.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "app/metrics.hpp"
+
+using chanstate::metrics_document;
+
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos
+         || text.rfind(line + "\n", 0) == 0;
+}
+
+} // namespace
+
+TEST_CASE("each /stats figure becomes the sample with its labels") {
+  auto text = metrics_document(R"({
+    "live_channels": 3, "backups": 2, "backup_bytes": 120,
+    "restores": {"from_backup": 7, "from_takeover": 1, "fresh": 9,
+                 "refused_crash_loop": 0, "fallback": 2, "refused_poison": 4},
+    "exits": {"kept_after_crash": 5, "kept_after_other": 6,
+              "discarded_normal": 8},
+    "transport": {"frames_in": 11, "frames_out": 12,
+                  "closes": {"backpressure": 13}}})");
+  CHECK(has_line(text, "chanstate_registry_up 1"));
+  CHECK(has_line(text, "chanstate_live_channels 3"));
+  CHECK(has_line(text, "chanstate_backup_bytes 120"));
+  CHECK(has_line(text, R"(chanstate_joins_total{outcome="restored"} 7)"));
+  CHECK(has_line(text, R"(chanstate_joins_total{outcome="quarantined"} 4)"));
+  CHECK(has_line(text, "chanstate_joins_fallback_total 2"));
+  CHECK(has_line(
+    text, R"(chanstate_channel_exits_total{backup="kept",exit="crash"} 5)"));
+  CHECK(has_line(text, R"(chanstate_frames_total{direction="out"} 12)"));
+  CHECK(has_line(
+    text, R"(chanstate_connection_closes_total{cause="backpressure"} 13)"));
+  CHECK(text.find("# TYPE chanstate_joins_total counter") != std::string::npos);
+  CHECK(text.find("# TYPE chanstate_live_channels gauge") != std::string::npos);
+}
+
+TEST_CASE("a registry that did not answer leaves its figures out, says so") {
+  auto text = metrics_document(
+    R"({"registry_error": "registry: timeout",
+        "transport": {"connections_open": 2}})");
+  CHECK(has_line(text, "chanstate_registry_up 0"));
+  CHECK(has_line(text, "chanstate_connections_open 2"));
+  CHECK(text.find("chanstate_live_channels") == std::string::npos);
+  CHECK(text.find("chanstate_joins_total") == std::string::npos);
+}
+
+TEST_CASE("a document that is not JSON still gives valid text") {
+  auto text = metrics_document("not json");
+  CHECK(has_line(text, "chanstate_registry_up 0"));
+}
