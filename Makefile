@@ -11,7 +11,7 @@ CMAKE_FLAGS ?=
 
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
                 libboost-json1.81-dev doctest-dev liblmdb-dev \
-                chromium prometheus-cpp-dev prometheus
+                chromium prometheus-cpp-dev prometheus libspdlog-dev
 
 .PHONY: run test build configure deps apt-deps npm-deps clean \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \

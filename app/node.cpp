@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include <sys/resource.h>
 
@@ -11,6 +12,7 @@
 #include "actors/channel_error.hpp"
 #include "actors/demo_channel.hpp"
 #include "actors/pubsub.hpp"
+#include "app/log.hpp"
 #include "app/registry_side.hpp"
 #include "app/ws_server.hpp"
 
@@ -37,6 +39,35 @@ void ensure_descriptors(std::size_t max_connections) {
     std::cerr << "chanstate-node: warning: only " << lim.rlim_cur
               << " file descriptors (ulimit -n) for --max-connections="
               << max_connections << "; connections past that fail to accept\n";
+}
+
+// The options in effect, once, so that a log says what the node ran with.
+void log_start(const node_config& cfg, const std::string& url) {
+  auto ms = [](caf::timespan t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+  };
+  log_event(spdlog::level::info, "node_start", "chanstate-node started",
+            {{"url", url},
+             {"journal", cfg.journal.empty() ? "off" : cfg.journal},
+             {"registry", cfg.registry_at.empty() ? "own" : cfg.registry_at},
+             {"registry_listen", cfg.registry_listen},
+             {"max_connections", cfg.max_connections},
+             {"max_channels", cfg.max_channels},
+             {"max_frame_bytes", cfg.max_frame_bytes},
+             {"max_outbound_bytes", cfg.max_outbound_bytes},
+             {"join_rate", (std::ostringstream{} << cfg.join_rate).str()},
+             {"join_burst", cfg.join_burst},
+             {"idle_timeout_ms", ms(cfg.idle_timeout)},
+             {"max_assigns_bytes", cfg.max_assigns_bytes},
+             {"backup_ttl_ms", ms(cfg.backup_ttl)},
+             {"max_backups", cfg.max_backups},
+             {"max_backup_bytes", cfg.max_backup_bytes},
+             {"crash_loop_limit", cfg.crash_loop_limit},
+             {"generations", cfg.generations},
+             {"allowed_origins",
+              cfg.allowed_origins.empty() ? "any" : cfg.allowed_origins},
+             {"log_level", cfg.log_level},
+             {"log_format", cfg.log_format}});
 }
 
 } // namespace
@@ -77,12 +108,16 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
       return 1;
     }
     std::cout << "chanstate-node listening on " << *url << std::endl;
+    log_start(cfg, *url);
     server.run();
-    std::cerr << "chanstate-node: shutting down\n";
+    log_event(spdlog::level::info, "node_stop",
+              "chanstate-node: shutting down (SIGINT/SIGTERM)");
     // Every connection told its channels user_shutdown; once they are gone
     // the registry and pubsub may go too.
     stop_core();
     sys.await_all_actors_done();
+    flush_log_summaries();
+    log_event(spdlog::level::info, "node_stopped", "chanstate-node stopped");
   }
   return 0;
 }

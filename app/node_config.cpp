@@ -8,6 +8,7 @@
 #include "actors/join.hpp"
 #include "actors/message_types.hpp"
 #include "app/connect_params.hpp"
+#include "app/log.hpp"
 
 namespace chanstate {
 
@@ -124,7 +125,13 @@ node_config::node_config() {
          "(default off)")
     .add(cluster_heartbeat, "cluster-heartbeat",
          "middleman heartbeat between nodes when registries cross nodes; a "
-         "peer silent for 3 heartbeats is lost (default 500ms)");
+         "peer silent for 3 heartbeats is lost (default 500ms)")
+    .add(log_level, "log-level",
+         "error|warn|info|debug: the least severe log line written to "
+         "stderr (default info)")
+    .add(log_format, "log-format",
+         "text|json: one line per event as text or as a JSON object "
+         "(default text)");
 }
 
 std::string node_config::invalid() const {
@@ -144,6 +151,10 @@ std::string node_config::invalid() const {
   // sooner refuses every such rejoin.
   if (restore_timeout_span <= down_wait)
     return "restore-timeout must be longer than down-wait";
+  if (!parse_log_level(log_level))
+    return "log-level must be error, warn, info or debug";
+  if (!parse_log_format(log_format))
+    return "log-format must be text or json";
   return {};
 }
 

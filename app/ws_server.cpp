@@ -19,6 +19,7 @@
 #include "actors/channel_error.hpp"
 #include "app/bridge.hpp"
 #include "app/connect_params.hpp"
+#include "app/log.hpp"
 #include "app/metrics.hpp"
 #include "app/phoenix_session.hpp"
 #include "app/transport_counters.hpp"
@@ -139,6 +140,10 @@ private:
     if (c.connections_open.load(std::memory_order_relaxed)
         >= shared_.opts.max_connections) {
       c.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      log_limited(spdlog::level::warn, "connection_refused",
+                  "connection refused: --max-connections reached",
+                  {{"reason", "connection_limit"},
+                   {"max_connections", shared_.opts.max_connections}});
       ws_.async_close({websocket::close_code::try_again_later,
                        "too many connections"},
                       [self = shared_from_this()](beast::error_code) {});
@@ -370,6 +375,9 @@ private:
     auto refuse = [&](http::status s, std::string why) {
       shared_.counters.upgrades_refused.fetch_add(1,
                                                   std::memory_order_relaxed);
+      log_limited(spdlog::level::warn, "connection_refused",
+                  "WebSocket upgrade refused",
+                  {{"status", static_cast<int>(s)}, {"reason", why}});
       respond(s, std::move(why) + '\n');
     };
     if (!websocket::is_upgrade(req))
@@ -462,6 +470,8 @@ struct ws_server::impl {
   // accept fails again at once: pause instead of spinning the io thread.
   void on_accept_error() {
     shared.counters.accept_errors.fetch_add(1, std::memory_order_relaxed);
+    log_limited(spdlog::level::err, "accept_error",
+                "accepting a connection failed (out of descriptors?)");
     accept_pause.expires_after(std::chrono::milliseconds{50});
     accept_pause.async_wait([this](beast::error_code ec) {
       if (!ec && acceptor.is_open())
@@ -551,8 +561,8 @@ void ws_server::run() {
       impl_->ioc.run();
       return;
     } catch (const std::exception& e) {
-      std::cerr << "chanstate-node: a connection handler failed: " << e.what()
-                << '\n';
+      log_event(spdlog::level::err, "handler_failed",
+                "a connection handler failed", {{"what", e.what()}});
     }
   }
 }
