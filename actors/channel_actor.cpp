@@ -9,6 +9,9 @@
 #include "actors/channel.hpp"
 #include "actors/commit_sink.hpp"
 #include "actors/frames.hpp"
+#include "actors/outbound_gate.hpp"
+#include "registry/journal_actor.hpp"
+#include "actors/transport_watch.hpp"
 #include "registry/registry_error.hpp"
 #include "registry/remote_protocol.hpp"
 
@@ -17,10 +20,10 @@ namespace chanstate {
 /// The socket's private side: only the runtime commits and routes frames.
 class channel_runtime {
 public:
-  static void bind(socket& s, caf::event_based_actor* self, caf::actor transport,
+  static void bind(socket& s, caf::event_based_actor* self, outbound_gate& gate,
                    caf::actor pubsub) {
     s.self_ = self;
-    s.transport_ = std::move(transport);
+    s.gate_ = &gate;
     s.pubsub_ = std::move(pubsub);
   }
 
@@ -28,7 +31,7 @@ public:
   static void release_held(socket& s) {
     s.holding_ = false;
     for (auto& f : s.held_)
-      s.self_->send(s.transport_, std::move(f));
+      s.gate_->send(std::move(f));
     s.held_.clear();
   }
 
@@ -37,7 +40,8 @@ public:
   /// socket goes back to its last commit, and their size is returned.
   /// O(keys) like the commit itself: byte_size() is a running total.
   static std::optional<std::size_t>
-  commit(socket& s, commit_sink& sink, bool write_through, std::size_t limit) {
+  commit(socket& s, commit_sink& sink, outbound_gate& gate, bool write_through,
+         std::size_t limit) {
     if (!s.dirty_)
       return std::nullopt;
     s.dirty_ = false;
@@ -49,7 +53,7 @@ public:
     }
     s.committed_ = s.assigns_;
     if (write_through)
-      sink.publish(s.assigns_);
+      sink.publish(s.assigns_, gate);
     return std::nullopt;
   }
 };
@@ -62,6 +66,8 @@ struct channel_state {
   std::optional<socket> sock;
   std::optional<commit_sink> sink;
   caf::actor transport;
+  // Every frame to the client goes through it (durable acknowledgements).
+  outbound_gate gate;
   registry_actor registry;
   bool write_through = true;
   std::size_t max_assigns_bytes = 0;
@@ -81,14 +87,22 @@ std::string exception_text(const std::exception_ptr& e) {
   }
 }
 
+// Replies, pushes and broadcasts: after a commit they wait until it is
+// durable (outbound_gate).
 void send_frame(channel_ptr self, outbound_frame f) {
+  self->state.gate.send(std::move(f));
+}
+
+// A refused or crashed join acknowledges nothing (nothing was committed)
+// and nothing can be queued before it: it goes out at once.
+void send_join_error(channel_ptr self, outbound_frame f) {
   self->send(self->state.transport, std::move(f));
 }
 
 void refuse_join(channel_ptr self, const join_request& req,
                  boost::json::object response) {
   self->state.join_replied = true;
-  send_frame(self, make_reply(frame_kind::join_error, req.join_ref,
+  send_join_error(self, make_reply(frame_kind::join_error, req.join_ref,
                               req.join_ref, req.topic, "error",
                               std::move(response)));
   self->quit(caf::make_error(channel_exit::join_refused));
@@ -99,7 +113,8 @@ void refuse_join(channel_ptr self, const join_request& req,
 // for the client then.
 std::optional<boost::json::object> commit(channel_ptr self) {
   auto& st = self->state;
-  auto refused = channel_runtime::commit(*st.sock, *st.sink, st.write_through,
+  auto refused = channel_runtime::commit(*st.sock, *st.sink, st.gate,
+                                         st.write_through,
                                          st.max_assigns_bytes);
   if (!refused)
     return std::nullopt;
@@ -112,11 +127,16 @@ std::optional<boost::json::object> commit(channel_ptr self) {
 
 // Runs terminate and ends the actor. Phoenix runs terminate for leave, close
 // and stop, never for a crash. A refused commit here is only counted: the
-// channel ends with its last commit.
+// channel ends with its last commit. A normal end drops the state anyway,
+// so frames still waiting for durability go out (the leave reply must reach
+// the client); any other end keeps the state and sends no frame that was
+// never acknowledged.
 void end_channel(channel_ptr self, caf::error reason) {
   auto& st = self->state;
   st.impl->terminate(reason, *st.sock);
   commit(self);
+  if (!reason || reason == caf::exit_reason::user_shutdown)
+    st.gate.release_all();
   self->quit(std::move(reason));
 }
 
@@ -143,13 +163,36 @@ void finish(channel_ptr self, const std::string& ref, handle_result r) {
     end_channel(self, std::move(r.stop_reason));
 }
 
+// Durable acknowledgements (README, "Acknowledged means durable"): with a
+// journal the gate asks the journal writer to write the batch holding a
+// commit; with a registry on another node each commit's reply is its
+// acknowledgement. Without either (or with --ack=async) the commit cell
+// store is the durable point and no frame ever waits.
+void setup_durability(channel_ptr self, const channel_env& env) {
+  if (env.ack != ack_mode::durable)
+    return;
+  auto& st = self->state;
+  if (env.remote_registry || env.registry.node() != self->node()) {
+    st.gate.hold_until_durable(nullptr);
+  } else if (env.journal) {
+    st.gate.hold_until_durable([self, journal = env.journal](std::uint64_t seq) {
+      self->request(journal, caf::infinite, journal_sync_atom::value, seq)
+        .then([self](std::uint64_t done) { self->state.gate.durable(done); },
+              // The writer is gone: only at shutdown, which releases held
+              // frames on the channel's normal end.
+              [](caf::error&) {});
+    });
+  }
+}
+
 caf::behavior serving(channel_ptr self) {
   return {
     [self](client_event& ev) {
       auto& st = self->state;
-      st.sink->count_event(ev.event);
-      finish(self, ev.ref,
-             st.impl->handle_in(ev.event, ev.payload.value, *st.sock));
+      st.sink->event_started(ev.event);
+      auto r = st.impl->handle_in(ev.event, ev.payload.value, *st.sock);
+      st.sink->event_completed(); // the poison guard's "progress"
+      finish(self, ev.ref, std::move(r));
     },
     [self](caf::leave_atom, const std::string& ref) {
       auto& st = self->state;
@@ -166,12 +209,18 @@ caf::behavior serving(channel_ptr self) {
     [self](reattach_atom) {
       auto& st = self->state;
       auto assigns = st.sock->assigns();
+      // The registry holding these assigns makes every commit so far
+      // durable, including those it never saw while the link was down.
+      auto seq = st.gate.seq();
       self
         ->request(st.registry, caf::infinite, reattach_atom::value,
                   backup_key{st.sock->topic(), st.sock->client_id()},
                   caf::actor_cast<caf::actor>(self), to_json_text(assigns))
         .then(
-          [self, assigns](bool) { self->state.sink->rebase(assigns); },
+          [self, assigns, seq](bool) {
+            self->state.sink->rebase(assigns);
+            self->state.gate.durable(seq);
+          },
           [self](caf::error& err) {
             // A newer join owns the key now; anything else is retried on the
             // link's next reconnect.
@@ -197,7 +246,7 @@ void start_serving(channel_ptr self, const join_request& req,
   st.sink.emplace(std::move(sink));
   st.sock.emplace(req.topic, req.client_id, req.join_ref,
                   st.sink->initial(), restored, std::move(note), fallback);
-  channel_runtime::bind(*st.sock, self, st.transport, env.pubsub);
+  channel_runtime::bind(*st.sock, self, st.gate, env.pubsub);
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {
     refuse_join(self, req, std::move(jr.response));
@@ -234,14 +283,16 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   st.write_through = env.write_through;
   st.max_assigns_bytes = env.max_assigns_bytes;
   st.counters = env.counters;
+  st.gate.bind(self, req.transport);
+  setup_durability(self, env);
   // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
   self->set_default_handler(caf::skip);
-  self->monitor(req.transport);
-  // CAF 0.17 keeps a monitor on the monitored actor: without this, the
-  // transport (alive as long as the connection) would hold every channel
-  // it ever had, ended or not.
-  self->attach_functor([self, transport = req.transport.address()] {
-    self->demonitor(transport);
+  // Not a monitor per channel: n monitors on one transport make ending n
+  // channels O(n²) in CAF 0.17 (transport_watch.hpp). Unwatching at the end
+  // leaves no reference to this channel on a transport that lives on.
+  watch_transport(self, req.transport);
+  self->attach_functor([self, transport = req.transport] {
+    unwatch_transport(self, transport);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source != self->state.transport.address())
@@ -260,9 +311,10 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
     auto& st = self->state;
     if (!st.join_replied && st.sock) {
       st.join_replied = true;
-      send_frame(self, make_reply(frame_kind::join_error, st.sock->join_ref(),
-                                  st.sock->join_ref(), st.sock->topic(),
-                                  "error", {{"reason", "join crashed"}}));
+      send_join_error(self, make_reply(frame_kind::join_error,
+                                       st.sock->join_ref(),
+                                       st.sock->join_ref(), st.sock->topic(),
+                                       "error", {{"reason", "join crashed"}}));
     }
     return caf::make_error(channel_exit::crashed, std::move(what));
   });

@@ -7,12 +7,22 @@
 
 namespace chanstate {
 
-void commit_sink::publish(const snapshot& s) {
+void commit_sink::publish(const snapshot& s, outbound_gate& gate) {
+  auto seq = gate.committed();
   if (cell_) {
+    // A journal, if any, already has the change in its inbox: the gate asks
+    // it for durability only when a frame has to wait.
     cell_->store(s);
     return;
   }
-  self_->send(registry_, commit_atom::value, key_, encode_delta(last_, s));
+  auto* g = &gate;
+  self_
+    ->request(registry_, caf::infinite, commit_atom::value, key_,
+              encode_delta(last_, s))
+    .then([g, seq](bool) { g->durable(seq); },
+          // Unreachable registry: the reattach after the reconnect carries
+          // the full state and acknowledges every commit before it.
+          [](caf::error&) {});
   last_ = s;
 }
 

@@ -5,6 +5,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/outbound_gate.hpp"
 #include "registry/backup_key.hpp"
 #include "registry/commit_cell.hpp"
 #include "registry/registry_actor.hpp"
@@ -14,7 +15,8 @@ namespace chanstate {
 
 /// Same process: one atomic store into the registry's commit cell. Another
 /// node: a {set, unset} delta against the last commit, sent to the registry
-/// (its middleman keeps the order of one sender's messages).
+/// (its middleman keeps the order of one sender's messages) as a request
+/// whose reply acknowledges it to the channel's outbound gate.
 class commit_sink {
 public:
   explicit commit_sink(commit_cell_ptr cell) : cell_(std::move(cell)) {
@@ -33,12 +35,24 @@ public:
     return cell_ ? cell_->load() : last_;
   }
 
-  void publish(const snapshot& s);
+  /// Publishes `s` as commit number gate.committed(); a remote registry's
+  /// acknowledgement reaches gate.durable(). The gate must outlive the
+  /// channel's pending requests (it lives in the channel's state).
+  void publish(const snapshot& s, outbound_gate& gate);
 
-  /// Before each client event: the registry's probation check reads it.
-  void count_event(std::string_view name) {
+  /// Before each client event (names the event a crash without progress
+  /// happened in; see commit_cell).
+  void event_started(std::string_view name) {
     if (cell_)
-      cell_->count_event(name);
+      cell_->event_started(name);
+  }
+
+  /// After a client event handler returned: the poison guard's progress.
+  /// A channel on another node has no cell, and its registry never blames
+  /// its state (README, "Poison state").
+  void event_completed() noexcept {
+    if (cell_)
+      cell_->event_completed();
   }
 
   /// After a reattach the registry holds `s`: later deltas start from it.

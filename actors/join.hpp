@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,17 @@
 #include "registry/registry_actor.hpp"
 
 namespace chanstate {
+
+/// When a client sees a commit acknowledged (README, "Acknowledged means
+/// durable").
+enum class ack_mode : std::uint8_t {
+  /// A frame that follows a commit leaves once the commit is durable: in the
+  /// journal (`journal`), or acknowledged by a registry on another node.
+  durable,
+  /// Frames leave at once; the journal or remote registry catches up later
+  /// (a crash of the process in between loses what the client saw).
+  async,
+};
 
 /// What every channel of a node shares.
 struct channel_env {
@@ -40,6 +52,11 @@ struct channel_env {
   /// registry_link): assigns then travel as JSON and commits as deltas.
   /// A direct handle to a remote registry is detected without it.
   bool remote_registry = false;
+  /// See ack_mode; only matters with a journal or a remote registry.
+  ack_mode ack = ack_mode::durable;
+  /// The journal writer of the local registry's table (spawn_journal), asked
+  /// for durability before held frames leave; null = no journal.
+  caf::actor journal = nullptr;
 };
 
 /// One client's join of one topic.

@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include "actors/frames.hpp"
+#include "actors/outbound_gate.hpp"
 
 namespace chanstate {
 
@@ -40,10 +41,10 @@ void socket::push(std::string event, boost::json::object payload) {
   f.topic = topic_;
   f.event = std::move(event);
   f.payload.value = std::move(payload);
-  if (holding_ || !self_)
+  if (holding_ || !gate_)
     held_.push_back(std::move(f));
   else
-    self_->send(transport_, std::move(f));
+    gate_->send(std::move(f));
 }
 
 void socket::broadcast(std::string event, boost::json::object payload) {

@@ -16,6 +16,8 @@
 
 namespace chanstate {
 
+class outbound_gate;
+
 /// Topic, client id, join ref and assigns of one channel, plus the ways a
 /// handler talks to its client. Assigns are immutable JSON values shared by
 /// pointer: `assign` replaces one key's value, so a commit never copies the
@@ -43,8 +45,8 @@ public:
     return restored_;
   }
 
-  /// Why nothing was restored although something had been saved (a crash
-  /// loop, or a state quarantined for crashing its channel), else empty.
+  /// Why nothing was restored although something had been saved (a state
+  /// the poison guard quarantined), else empty.
   const std::string& restore_note() const noexcept {
     return restore_note_;
   }
@@ -100,7 +102,7 @@ private:
   bool holding_ = true; // until the join reply is out
   std::vector<outbound_frame> held_;
   caf::event_based_actor* self_ = nullptr;
-  caf::actor transport_;
+  outbound_gate* gate_ = nullptr; // the channel's: pushes wait for durability
   caf::actor pubsub_;
 };
 

@@ -138,7 +138,6 @@ std::string metrics_document(std::string_view stats_json) {
             {{{{"outcome", "restored"}}, {"restores", "from_backup"}},
              {{{"outcome", "taken_over"}}, {"restores", "from_takeover"}},
              {{{"outcome", "fresh"}}, {"restores", "fresh"}},
-             {{{"outcome", "crash_loop"}}, {"restores", "refused_crash_loop"}},
              {{{"outcome", "quarantined"}}, {"restores", "refused_poison"}}});
   m.counter("chanstate_joins_fallback_total",
             "Restored joins that started from an older generation because "
@@ -161,14 +160,17 @@ std::string metrics_document(std::string_view stats_json) {
             "Backups dropped before a join restored them, by cause",
             {{{{"cause", "expired"}}, {"drops", "expired"}},
              {{{"cause", "evicted"}}, {"drops", "evicted"}},
-             {{{"cause", "crash_loop"}}, {"drops", "crash_loop"}}});
+             {{{"cause", "quarantined"}}, {"drops", "quarantined"}}});
   m.counter("chanstate_backups_evicted_bytes_total",
             "Bytes of backups evicted by the size or count cap",
             {{{}, {"drops", "evicted_bytes"}}});
-  m.counter("chanstate_quarantined_total",
-            "States set aside because they crashed their channel right after "
-            "a restore",
-            {{{}, {"quarantine", "count"}}});
+  m.counter("chanstate_crashes_without_progress_total",
+            "Crashes of a restored channel before any client event completed",
+            {{{}, {"quarantine", "crashes_without_progress"}}});
+  m.counter("chanstate_guard_actions_total",
+            "Times the poison guard set a restored state aside, by action",
+            {{{{"action", "fallback"}}, {"quarantine", "fallbacks"}},
+             {{{"action", "quarantine"}}, {"quarantine", "quarantined"}}});
   m.counter("chanstate_backups_imported_total",
             "Backups loaded from the journal or imported",
             {{{}, {"imported"}}});

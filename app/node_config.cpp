@@ -2,11 +2,14 @@
 #include "app/node_config.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include <caf/config_option_adder.hpp>
 
 #include "actors/join.hpp"
 #include "actors/message_types.hpp"
+#include "app/config_file.hpp"
 #include "app/connect_params.hpp"
 #include "app/log.hpp"
 
@@ -36,15 +39,12 @@ node_config::node_config() {
   backup_ttl = reg.backup_ttl;
   max_backups = reg.max_backups;
   max_backup_bytes = reg.max_backup_bytes;
-  crash_loop_limit = reg.crash_loop_limit;
-  crash_window = reg.crash_window;
   down_wait = reg.down_wait;
   sweep_interval = reg.sweep_interval;
   restore_timeout_span = channel_env{}.restore_timeout;
   max_assigns_bytes = channel_env{}.max_assigns_bytes;
   generations = reg.generations;
-  probation_events = reg.probation_events;
-  probation_time = reg.probation_time;
+  poison_crashes = reg.poison_crashes;
   // Two cores: more workers than cores only adds wake-up latency
   // (caf-0.17-notes §0, §6). The command line still overrides it.
   set("scheduler.max-threads", 2);
@@ -88,10 +88,6 @@ node_config::node_config() {
          "most backups kept; the oldest is evicted (default 100000)")
     .add(max_backup_bytes, "max-backup-bytes",
          "most bytes of backups kept (default 256 MiB)")
-    .add(crash_loop_limit, "crash-loop-limit",
-         "crashes within crash-window that drop a key's backup (default 5)")
-    .add(crash_window, "crash-window",
-         "window of the crash-loop guard (default 60s)")
     .add(down_wait, "down-wait",
          "how long a rejoin waits for the old channel's down (default 5s)")
     .add(sweep_interval, "sweep-interval",
@@ -104,17 +100,20 @@ node_config::node_config() {
          "stays as it was; 0 = no limit (default 1 MiB)")
     .add(generations, "generations",
          "generations of a key's state kept for the poison guard (default 2)")
-    .add(probation_events, "probation-events",
-         "a restored channel's probation ends after this many events "
+    .add(poison_crashes, "poison-crashes",
+         "a restored state that crashes its channel before any client event "
+         "completed this many restores in a row falls back a generation, "
+         "then is quarantined; crashes after progress never count; 0 = off "
          "(default 3)")
-    .add(probation_time, "probation-time",
-         "... or after this time, whichever comes first; 0s turns the poison "
-         "guard off (default 2s)")
     .add(journal, "journal",
          "keep backups and live commits in an LMDB journal in this "
          "directory: they survive a crash of the process (default off)")
     .add(journal_map_mb, "journal-map-mb",
          "the journal's largest size in MiB (default 1024)")
+    .add(ack, "ack",
+         "durable: a reply or push after a commit leaves only once the "
+         "journal (or the remote registry) holds it; async: at once, as "
+         "before (default durable)")
     .add(registry_listen, "registry-listen",
          "publish this node's registry on this port through CAF's "
          "middleman; 0 picks one (default off)")
@@ -132,6 +131,43 @@ node_config::node_config() {
     .add(log_format, "log-format",
          "text|json: one line per event as text or as a JSON object "
          "(default text)");
+}
+
+caf::error node_config::parse_command_line(int argc, char** argv) {
+  // --config-file is ours to read: CAF's INI parser knows no `#` comment
+  // and ignores keys it does not know.
+  const std::string flag = "--config-file=";
+  std::vector<std::string> args;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.compare(0, flag.size(), flag) == 0)
+      path = arg.substr(flag.size());
+    else
+      args.push_back(std::move(arg));
+  }
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in{path};
+    if (!in)
+      return caf::make_error(caf::sec::cannot_open_file,
+                             "cannot open config file " + path);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    auto known = [this](std::string_view section, std::string_view key) {
+      return custom_options_.qualified_name_lookup(section, key) != nullptr;
+    };
+    auto cleaned = clean_config(buf.str(), known);
+    if (!cleaned) {
+      const auto& ctx = cleaned.error().context();
+      auto why = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                   : render(cleaned.error());
+      return caf::make_error(caf::sec::invalid_argument, path + ": " + why);
+    }
+    text = std::move(*cleaned);
+  }
+  std::istringstream ini{text};
+  return parse(std::move(args), ini);
 }
 
 std::string node_config::invalid() const {
@@ -155,6 +191,8 @@ std::string node_config::invalid() const {
     return "log-level must be error, warn, info or debug";
   if (!parse_log_format(log_format))
     return "log-format must be text or json";
+  if (ack != "durable" && ack != "async")
+    return "ack must be durable or async, got '" + ack + "'";
   return {};
 }
 
@@ -170,6 +208,7 @@ endpoint_options node_config::endpoint() const {
   ep.handshake_timeout = to_ms(handshake_timeout);
   ep.max_outbound_bytes = max_outbound_bytes;
   ep.allowed_origins = parse_origin_list(allowed_origins);
+  ep.demo_page = true; // the node serves the demo channel room:*
   return ep;
 }
 
@@ -178,13 +217,10 @@ registry_config node_config::registry() const {
   reg.backup_ttl = to_ms(backup_ttl);
   reg.max_backups = max_backups;
   reg.max_backup_bytes = max_backup_bytes;
-  reg.crash_loop_limit = crash_loop_limit;
-  reg.crash_window = to_ms(crash_window);
   reg.down_wait = to_ms(down_wait);
   reg.sweep_interval = to_ms(sweep_interval);
   reg.generations = generations;
-  reg.probation_events = probation_events;
-  reg.probation_time = to_ms(probation_time);
+  reg.poison_crashes = poison_crashes;
   return reg;
 }
 
@@ -205,6 +241,11 @@ void node_config::prepare_cluster() {
   // CAF's default never notices a frozen peer (caf-0.17-notes §5).
   set("middleman.heartbeat-interval", cluster_heartbeat);
   set("middleman.connection-timeout", cluster_heartbeat * 3);
+}
+
+chanstate::ack_mode node_config::ack_mode() const {
+  return ack == "async" ? chanstate::ack_mode::async
+                        : chanstate::ack_mode::durable;
 }
 
 std::chrono::milliseconds node_config::restore_timeout() const {

@@ -2,6 +2,7 @@
 // published) or a link to one on another node.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ struct registry_options {
   std::string listen_host = "127.0.0.1";
   /// "HOST:PORT" of another node's registry to use instead of our own.
   std::string remote;
+  /// With `remote`: how long a join waits for the link while it is down.
+  std::chrono::milliseconds link_join_wait = std::chrono::seconds{5};
 };
 
 /// Started by start_registry_side; stop() it after every channel has ended.
@@ -42,6 +45,11 @@ public:
   /// (channel_env::counters): our registry's, or our own with a remote
   /// registry. /stats shows them as "commits_refused" either way.
   std::shared_ptr<limit_counters> counters;
+
+  /// The journal writer (channel_env::journal), or null without a journal.
+  const caf::actor& journal() const noexcept {
+    return journal_;
+  }
 
   /// A clean shutdown: clears the journal (the exit matrix drops every state
   /// on a clean node shutdown) and stops the registry's actors.

@@ -17,6 +17,9 @@ namespace chanstate {
 namespace {
 
 using wake_atom = caf::atom_constant<caf::atom("cs_jwake")>;
+// Writes a batch for the syncs waiting in the mailbox (group commit).
+using sync_now_atom = caf::atom_constant<caf::atom("cs_jsnow")>;
+using retry_atom = caf::atom_constant<caf::atom("cs_jretry")>;
 
 /// Changes waiting for the writer, latest per key. Commits arrive on every
 /// channel's thread at event rate; here they cost one uncontended lock and
@@ -37,6 +40,11 @@ struct change_inbox {
     return true;
   }
 
+  bool empty() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return changes.empty();
+  }
+
   std::unordered_map<backup_key, std::optional<snapshot>> drain() {
     std::lock_guard<std::mutex> guard{mtx};
     wake_sent = false;
@@ -52,6 +60,15 @@ struct journal_state {
   // Latest wanted state per key since the last batch; nullopt = erase.
   std::unordered_map<backup_key, std::optional<snapshot>> staged;
   bool closed = false; // after a reset: a clean shutdown writes nothing more
+  std::chrono::milliseconds retry{50};
+  // Syncs waiting for the next successful batch, with their seq.
+  std::vector<std::pair<caf::response_promise, std::uint64_t>> syncs;
+  bool sync_now_sent = false;
+  bool retry_scheduled = false;
+  bool failing = false; // since the last failed write, until one succeeds
+  std::uint64_t failed_in_burst = 0;
+  std::uint64_t sync_requests = 0;
+  std::uint64_t sync_batches = 0;
   std::uint64_t changes_seen = 0;
   std::uint64_t batches = 0;
   std::uint64_t records_written = 0;
@@ -82,13 +99,31 @@ void drain(journal_ptr self) {
     st.staged[key] = std::move(what);
 }
 
-void flush(journal_ptr self) {
+// Answers every waiting sync: everything they waited for is on disk.
+void release_syncs(journal_ptr self) {
+  auto& st = self->state;
+  if (st.syncs.empty())
+    return;
+  ++st.sync_batches;
+  for (auto& [rp, seq] : st.syncs)
+    rp.deliver(seq);
+  st.syncs.clear();
+}
+
+// Writes what is staged in one transaction. On failure the staged changes
+// stay (the next attempt writes them together with anything newer) and
+// waiting syncs stay unanswered: frames are never released as if durable.
+// Returns true if everything staged is on disk.
+bool flush(journal_ptr self) {
   drain(self);
   auto& st = self->state;
   if (st.staged.empty())
-    return;
+    return true;
   std::vector<journal_store::key_change> batch;
   batch.reserve(st.staged.size());
+  // What on_disk becomes once the batch is written; nullopt = erased.
+  std::vector<std::pair<backup_key, std::optional<snapshot>>> disk_after;
+  std::uint64_t records = 0;
   for (auto& [key, what] : st.staged) {
     journal_store::key_change change;
     change.key = key;
@@ -97,44 +132,104 @@ void flush(journal_ptr self) {
       if (disk == st.on_disk.end())
         continue;
       change.erase_all = true;
-      st.on_disk.erase(disk);
+      disk_after.emplace_back(key, std::nullopt);
     } else {
       diff(disk == st.on_disk.end() ? snapshot{} : disk->second, *what,
            change.assigns);
       if (change.assigns.empty())
         continue;
-      st.on_disk[key] = std::move(*what);
+      disk_after.emplace_back(key, *what);
     }
-    st.records_written += change.assigns.size() + (change.erase_all ? 1 : 0);
+    records += change.assigns.size() + (change.erase_all ? 1 : 0);
     batch.push_back(std::move(change));
   }
-  st.staged.clear();
-  if (batch.empty())
-    return;
-  ++st.batches;
-  if (auto err = st.store->apply(batch)) {
-    // Nothing in memory is lost, but a process crash now would lose these
-    // changes: say so loudly and count it.
-    ++st.write_errors;
-    std::cerr << "chanstate journal: write failed: " << describe(err) << '\n';
+  if (!batch.empty()) {
+    ++st.batches;
+    if (auto err = st.store->apply(batch)) {
+      // Nothing in memory is lost, but a process crash now would lose these
+      // changes: keep them, hold every acknowledgement that waits for them,
+      // say so once per burst, count every attempt, and retry.
+      ++st.write_errors;
+      ++st.failed_in_burst;
+      if (!st.failing) {
+        st.failing = true;
+        std::cerr << "chanstate journal: write failed: " << describe(err)
+                  << "; retrying every " << st.retry.count()
+                  << " ms, replies after a commit are held until it works\n";
+      }
+      if (!st.retry_scheduled) {
+        st.retry_scheduled = true;
+        self->delayed_send(self, st.retry, retry_atom::value);
+      }
+      return false;
+    }
   }
+  st.records_written += records;
+  for (auto& [key, what] : disk_after) {
+    if (what)
+      st.on_disk[key] = std::move(*what);
+    else
+      st.on_disk.erase(key);
+  }
+  st.staged.clear();
+  if (st.failing) {
+    std::cerr << "chanstate journal: writes work again after "
+              << st.failed_in_burst << " failed attempts\n";
+    st.failing = false;
+    st.failed_in_burst = 0;
+  }
+  return true;
+}
+
+// Any successful batch releases every waiting sync: their changes were in
+// the inbox before their request arrived, so this batch holds them.
+void flush_and_release(journal_ptr self) {
+  if (flush(self))
+    release_syncs(self);
 }
 
 caf::behavior journal_impl(journal_ptr self,
                            std::shared_ptr<journal_store> store,
                            std::shared_ptr<change_inbox> inbox,
-                           std::vector<std::pair<backup_key, snapshot>> disk) {
+                           std::vector<std::pair<backup_key, snapshot>> disk,
+                           std::chrono::milliseconds retry) {
   auto& st = self->state;
+  st.retry = retry;
   st.store = std::move(store);
   st.inbox = std::move(inbox);
   for (auto& [k, s] : disk)
     st.on_disk.emplace(std::move(k), std::move(s));
   return {
-    [self](wake_atom) { flush(self); },
+    [self](wake_atom) { flush_and_release(self); },
+    [self](journal_sync_atom, std::uint64_t seq) -> caf::result<std::uint64_t> {
+      auto& st = self->state;
+      ++st.sync_requests;
+      // Nothing staged and nothing new: an earlier batch, written after the
+      // caller's changes arrived, already holds them (or a clean shutdown
+      // dropped them on purpose).
+      if (st.closed
+          || (st.syncs.empty() && st.staged.empty() && st.inbox->empty()))
+        return seq;
+      st.syncs.emplace_back(self->make_response_promise(), seq);
+      // Every sync already in the mailbox joins the batch sync_now writes.
+      if (!st.sync_now_sent && !st.failing) {
+        st.sync_now_sent = true;
+        self->send(self, sync_now_atom::value);
+      }
+      return caf::delegated<std::uint64_t>{};
+    },
+    [self](sync_now_atom) {
+      self->state.sync_now_sent = false;
+      flush_and_release(self);
+    },
+    [self](retry_atom) {
+      self->state.retry_scheduled = false;
+      flush_and_release(self);
+    },
     // Also a barrier for callers: everything they sent before is on disk
-    // once the reply arrives.
+    // once the reply arrives (or the write failed and is being retried).
     [self](caf::flush_atom) -> caf::unit_t {
-      flush(self);
+      flush_and_release(self);
       return caf::unit;
     },
     [self](caf::reset_atom) -> caf::result<caf::unit_t> {
@@ -143,12 +238,14 @@ caf::behavior journal_impl(journal_ptr self,
       st.inbox->drain();
       st.staged.clear();
       st.on_disk.clear();
+      // A clean shutdown drops every state: nothing is left to wait for.
+      release_syncs(self);
       if (auto err = st.store->clear())
         return err;
       return caf::unit;
     },
     [self](caf::get_atom) -> caf::result<std::vector<std::pair<backup_key, snapshot>>> {
-      flush(self);
+      flush_and_release(self);
       auto all = self->state.store->load();
       if (!all)
         return std::move(all.error());
@@ -161,6 +258,10 @@ caf::behavior journal_impl(journal_ptr self,
         {"batches", st.batches},
         {"records_written", st.records_written},
         {"write_errors", st.write_errors},
+        {"sync_requests", st.sync_requests},
+        {"sync_batches", st.sync_batches},
+        {"syncs_waiting", st.syncs.size()},
+        {"failing", st.failing},
         {"refused_long_keys", st.store->refused_long_keys()},
         {"keys_on_disk", st.on_disk.size()},
       });
@@ -201,11 +302,12 @@ private:
 
 journal_handle
 spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
-              std::vector<std::pair<backup_key, snapshot>> on_disk) {
+              std::vector<std::pair<backup_key, snapshot>> on_disk,
+              std::chrono::milliseconds retry) {
   auto inbox = std::make_shared<change_inbox>();
   auto writer = sys.spawn<caf::detached>(
     journal_impl, std::shared_ptr<journal_store>{std::move(store)}, inbox,
-    std::move(on_disk));
+    std::move(on_disk), retry);
   return {writer, std::make_shared<journal_observer>(inbox, writer)};
 }
 

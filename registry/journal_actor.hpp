@@ -1,6 +1,7 @@
 // The journal writer: batches the backup table's changes into LMDB.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -24,6 +25,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chanstate_journal_contents)
 namespace chanstate {
 
 using journal_atom = caf::atom_constant<caf::atom("cs_journal")>;
+/// (journal_sync_atom, seq) → seq once every change the caller made before
+/// the request is written (see spawn_journal).
+using journal_sync_atom = caf::atom_constant<caf::atom("cs_jsync")>;
 
 /// The writer and the observer that feeds it (install the observer with
 /// backup_table::set_observer).
@@ -42,9 +46,15 @@ struct journal_handle {
 /// change (a clean shutdown: nothing may be left to restore), replies
 /// caf::unit or an error; (caf::flush_atom) → writes what is staged, then
 /// replies caf::unit; (caf::get_atom) → what is on disk after a flush;
-/// (journal_atom) → the writer's counters as JSON text.
+/// (journal_atom) → the writer's counters as JSON text;
+/// (journal_sync_atom, seq) → seq, once a batch written after the request
+/// arrived holds every change made before it (group commit: all syncs
+/// waiting in the mailbox share one transaction). A failed write keeps its
+/// changes staged, is retried every `retry`, and answers no sync until it
+/// succeeds (counted, said on stderr once per burst of failures).
 journal_handle
 spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
-              std::vector<std::pair<backup_key, snapshot>> on_disk);
+              std::vector<std::pair<backup_key, snapshot>> on_disk,
+              std::chrono::milliseconds retry = std::chrono::milliseconds{50});
 
 } // namespace chanstate

@@ -4,7 +4,7 @@
 //        │
 //        └─key live──▶ exit(old, taken_over) ──down(old) or down_wait──▶ attach
 //
-// down(ch) ──exit matrix──▶ discard | keep | keep + crash-loop check
+// down(ch) ──exit matrix──▶ discard | keep | keep + poison guard (progress?)
 #pragma once
 
 #include <cstdint>
@@ -42,12 +42,14 @@ using wait_over_atom = caf::atom_constant<caf::atom("cs_waitend")>;
 /// - remote_restore / commit: the same for a channel on another node, where
 ///   no commit cell can be shared: assigns travel as JSON text, commits as
 ///   deltas (see remote_protocol.hpp); reattach re-registers a live channel
-///   after its node lost the registry for a while.
+///   after its node lost the registry for a while. A commit's reply (true)
+///   is its acknowledgement: the channel's frames after it wait for it
+///   (outbound_gate); a refused commit replies an error.
 using registry_actor = caf::typed_actor<
   caf::replies_to<restore_atom, backup_key, caf::actor>::with<restore_outcome>,
   caf::replies_to<remote_restore_atom, backup_key,
                   caf::actor>::with<remote_restore>,
-  caf::reacts_to<commit_atom, backup_key, std::string>,
+  caf::replies_to<commit_atom, backup_key, std::string>::with<bool>,
   caf::replies_to<reattach_atom, backup_key, caf::actor,
                   std::string>::with<bool>,
   caf::replies_to<caf::put_atom, backup_key, std::string>::with<std::uint64_t>,

@@ -20,7 +20,8 @@ TEST_CASE("each /stats figure becomes the sample with its labels") {
   auto text = metrics_document(R"({
     "live_channels": 3, "backups": 2, "backup_bytes": 120,
     "restores": {"from_backup": 7, "from_takeover": 1, "fresh": 9,
-                 "refused_crash_loop": 0, "fallback": 2, "refused_poison": 4},
+                 "fallback": 2, "refused_poison": 4},
+    "quarantine": {"fallbacks": 3, "quarantined": 4},
     "exits": {"kept_after_crash": 5, "kept_after_other": 6,
               "discarded_normal": 8},
     "transport": {"frames_in": 11, "frames_out": 12,
@@ -31,6 +32,8 @@ TEST_CASE("each /stats figure becomes the sample with its labels") {
   CHECK(has_line(text, R"(chanstate_joins_total{outcome="restored"} 7)"));
   CHECK(has_line(text, R"(chanstate_joins_total{outcome="quarantined"} 4)"));
   CHECK(has_line(text, "chanstate_joins_fallback_total 2"));
+  CHECK(has_line(
+    text, R"(chanstate_guard_actions_total{action="fallback"} 3)"));
   CHECK(has_line(
     text, R"(chanstate_channel_exits_total{backup="kept",exit="crash"} 5)"));
   CHECK(has_line(text, R"(chanstate_frames_total{direction="out"} 12)"));

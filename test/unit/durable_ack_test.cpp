@@ -1,0 +1,292 @@
+// Acknowledged means durable: frames after a commit wait for the journal
+// (or a remote registry's acknowledgement); nothing else waits.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <unistd.h>
+
+#include "actors/demo_channel.hpp"
+#include "actors/testing/channel_case.hpp"
+#include "registry/backup_table.hpp"
+#include "registry/journal_actor.hpp"
+#include "registry/journal_store.hpp"
+
+using namespace chanstate;
+using chanstate::testing::channel_case;
+using chanstate::testing::channel_handle;
+using chanstate::testing::case_options;
+
+namespace {
+
+using write_atom = caf::atom_constant<caf::atom("t_write")>;
+
+/// What the stand-in journal writer was asked.
+struct sync_log {
+  std::vector<std::uint64_t> asked;
+};
+
+/// A journal writer that answers syncs only when the test says the batch is
+/// written (write_atom), so the test controls when durability arrives.
+caf::behavior fake_journal(caf::event_based_actor* self,
+                           std::shared_ptr<sync_log> log) {
+  auto waiting = std::make_shared<
+    std::vector<std::pair<caf::response_promise, std::uint64_t>>>();
+  return {
+    [self, log, waiting](journal_sync_atom,
+                         std::uint64_t seq) -> caf::result<std::uint64_t> {
+      log->asked.push_back(seq);
+      waiting->emplace_back(self->make_response_promise(), seq);
+      return caf::delegated<std::uint64_t>{};
+    },
+    [waiting](write_atom) {
+      for (auto& [rp, seq] : *waiting)
+        rp.deliver(seq);
+      waiting->clear();
+    },
+  };
+}
+
+/// The demo channel on a node with a (stand-in) journal.
+struct journaled {
+  channel_case t;
+  std::shared_ptr<sync_log> log = std::make_shared<sync_log>();
+  caf::actor journal;
+
+  explicit journaled(ack_mode mode = ack_mode::durable) {
+    t.route("room:*", demo_channel_factory());
+    journal = t.system().spawn(fake_journal, log);
+    t.env().journal = journal;
+    t.env().ack = mode;
+    t.run();
+  }
+
+  ~journaled() {
+    caf::anon_send_exit(journal, caf::exit_reason::kill);
+    t.run();
+  }
+
+  /// The journal writes its batch: every waiting sync is answered.
+  void write_batch() {
+    caf::anon_send(journal, write_atom::value);
+    t.run();
+  }
+
+  std::vector<frame_kind> kinds(const channel_handle& ch) const {
+    std::vector<frame_kind> out;
+    for (const auto& f : t.frames(ch))
+      out.push_back(f.kind);
+    return out;
+  }
+};
+
+boost::json::array ns_of(const std::optional<reply>& r) {
+  REQUIRE(r);
+  return r->response.at("ns").as_array();
+}
+
+} // namespace
+
+TEST_CASE("a reply after a commit is held until the journal batch holding "
+          "the commit is written, and released by it") {
+  journaled j;
+  // join: nothing committed, so the join reply goes out at once.
+  auto ch = j.t.join("room:1", "alice");
+  REQUIRE(j.t.joined(ch));
+  // add commits; get replies: the reply waits for the commit.
+  j.t.push(ch, "add", {{"n", 7}});
+  auto ref = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK_FALSE(j.t.reply_to(ch, ref));
+  REQUIRE(j.log->asked.size() == 1);
+  CHECK(j.log->asked[0] == 1);
+  // The channel did not wait: it handles the next event meanwhile.
+  j.t.push(ch, "add", {{"n", 8}});
+  CHECK(j.t.live("room:1", "alice")->size() > 0);
+  // The batch is written: the reply leaves, with the value it acknowledges.
+  j.write_batch();
+  CHECK(ns_of(j.t.reply_to(ch, ref)) == boost::json::array{7});
+}
+
+TEST_CASE("a run of commits without a frame asks the journal nothing; the "
+          "next frame asks once for all of them") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  for (int i = 1; i <= 5; ++i)
+    j.t.push(ch, "add", {{"n", i}});
+  CHECK(j.log->asked.empty());
+  auto ref = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK(j.log->asked == std::vector<std::uint64_t>{5});
+  j.write_batch();
+  CHECK(ns_of(j.t.reply_to(ch, ref)) == boost::json::array{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("a frame with no commit before it is not delayed") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  // Nothing committed yet.
+  CHECK(j.t.call(ch, "get"));
+  CHECK(j.t.call(ch, "ping"));
+  // Once a commit is durable, frames after it flow freely again.
+  j.t.push(ch, "add", {{"n", 1}});
+  auto held = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK_FALSE(j.t.reply_to(ch, held));
+  j.write_batch();
+  CHECK(j.t.reply_to(ch, held));
+  auto asked = j.log->asked.size();
+  CHECK(j.t.call(ch, "get"));
+  CHECK(j.log->asked.size() == asked);
+}
+
+TEST_CASE("held frames keep their order, also frames that commit nothing") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  j.t.push(ch, "add", {{"n", 1}});
+  auto get = j.t.send_call(ch, "get");
+  auto ping = j.t.send_call(ch, "ping"); // push pong + reply, no commit
+  j.t.run();
+  CHECK(j.kinds(ch) == std::vector<frame_kind>{frame_kind::join_ok});
+  j.write_batch();
+  CHECK(j.kinds(ch)
+        == std::vector<frame_kind>{frame_kind::join_ok, frame_kind::reply,
+                                   frame_kind::push, frame_kind::reply});
+  CHECK(j.t.frames(ch)[1].ref == get);
+  CHECK(j.t.frames(ch)[3].ref == ping);
+}
+
+TEST_CASE("--ack=async does not hold frames") {
+  journaled j{ack_mode::async};
+  auto ch = j.t.join("room:1", "alice");
+  j.t.push(ch, "add", {{"n", 1}});
+  CHECK(ns_of(j.t.call(ch, "get")) == boost::json::array{1});
+  CHECK(j.log->asked.empty());
+}
+
+TEST_CASE("without a journal the commit cell is the durable point: nothing "
+          "waits") {
+  channel_case t;
+  t.route("room:*", demo_channel_factory());
+  auto ch = t.join("room:1", "alice");
+  t.push(ch, "add", {{"n", 1}});
+  CHECK(ns_of(t.call(ch, "get")) == boost::json::array{1});
+}
+
+TEST_CASE("a leave releases held frames; the leave reply follows them") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  j.t.push(ch, "add", {{"n", 1}});
+  auto get = j.t.send_call(ch, "get");
+  j.t.run();
+  j.t.leave(ch);
+  CHECK_FALSE(j.t.alive(ch));
+  REQUIRE(j.kinds(ch)
+          == std::vector<frame_kind>{frame_kind::join_ok, frame_kind::reply,
+                                     frame_kind::reply});
+  CHECK(j.t.frames(ch)[1].ref == get);
+}
+
+TEST_CASE("a crash drops held frames (never acknowledged); the state is "
+          "kept") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  j.t.push(ch, "add", {{"n", 1}});
+  auto get = j.t.send_call(ch, "get");
+  j.t.run();
+  j.t.crash(ch);
+  CHECK_FALSE(j.t.alive(ch));
+  CHECK_FALSE(j.t.reply_to(ch, get));
+  j.write_batch(); // a late answer reaches nobody
+  auto again = j.t.rejoin(ch);
+  REQUIRE(j.t.joined(again));
+  CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
+}
+
+TEST_CASE("with a registry on another node, a reply waits for the registry's "
+          "acknowledgement of the delta") {
+  case_options o;
+  o.autorun = false;
+  channel_case t{o};
+  t.route("room:*", demo_channel_factory());
+  // Commits travel as deltas, as they do to another node's registry.
+  t.env().remote_registry = true;
+  auto ch = t.join("room:1", "alice");
+  t.run();
+  REQUIRE(t.joined(ch));
+  t.push(ch, "add", {{"n", 1}});
+  auto get = t.send_call(ch, "get");
+  // The channel handles add (delta sent) and get (reply held) ...
+  CHECK(t.run_one(ch));
+  CHECK(t.run_one(ch));
+  CHECK_FALSE(t.reply_to(ch, get));
+  // ... the registry stores the delta and acknowledges it ...
+  CHECK(t.run_one(t.env().registry));
+  CHECK_FALSE(t.reply_to(ch, get));
+  // ... and the acknowledgement releases the reply.
+  t.run();
+  CHECK(ns_of(t.reply_to(ch, get)) == boost::json::array{1});
+  CHECK(t.live("room:1", "alice"));
+}
+
+namespace {
+
+struct temp_journal {
+  std::filesystem::path path;
+  temp_journal() {
+    path = std::filesystem::temp_directory_path()
+           / ("chanstate-durable-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+  }
+  ~temp_journal() {
+    std::filesystem::remove_all(path);
+  }
+};
+
+} // namespace
+
+TEST_CASE("the journal writer answers a sync once the change made before it "
+          "is on disk, and one batch answers every sync waiting") {
+  temp_journal d;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  auto store = journal_store::open(d.path.string(), std::size_t{64} << 20);
+  REQUIRE(store);
+  auto j = spawn_journal(sys, std::move(*store), {});
+  backup_table table{registry_config{}};
+  table.set_observer(j.observer);
+  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  caf::scoped_actor self{sys};
+  // Commits go into the writer's inbox synchronously; the syncs follow.
+  out.cell->store(snapshot{}.with("ns", boost::json::array{1}));
+  for (std::uint64_t seq = 1; seq <= 3; ++seq)
+    self->request(j.writer, caf::infinite, journal_sync_atom::value, seq)
+      .receive([seq](std::uint64_t done) { CHECK(done == seq); },
+               [](caf::error& err) { FAIL(describe(err)); });
+  // What the answered syncs waited for is on disk (reopened elsewhere it
+  // would be restored).
+  self->request(j.writer, caf::infinite, caf::get_atom::value)
+    .receive(
+      [](std::vector<std::pair<backup_key, snapshot>>& xs) {
+        REQUIRE(xs.size() == 1);
+        CHECK(xs[0].second.to_object()
+              == boost::json::object{{"ns", {1}}});
+      },
+      [](caf::error& err) { FAIL(describe(err)); });
+  self->request(j.writer, caf::infinite, journal_atom::value)
+    .receive(
+      [](std::string& json) {
+        auto st = boost::json::parse(json).as_object();
+        CHECK(st["sync_requests"] == 3);
+        CHECK(st["syncs_waiting"] == 0);
+        CHECK(st["write_errors"] == 0);
+      },
+      [](caf::error& err) { FAIL(describe(err)); });
+  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+  self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
