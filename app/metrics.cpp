@@ -17,6 +17,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -77,6 +78,39 @@ public:
                    double value) {
     prometheus::BuildGauge().Name(name).Help(help).Register(reg_).Add({}).Set(
       value);
+  }
+
+  /// A histogram from {"bounds_s": [...], "counts": [...], "sum_s": x}
+  /// at `path` (per-bucket counts, the last one past every bound).
+  void histogram(const std::string& name, const std::string& help,
+                 const std::vector<std::string_view>& path) {
+    const json::value* v = &doc_;
+    for (auto key : path) {
+      auto obj = v->if_object();
+      auto next = obj ? obj->if_contains(key) : nullptr;
+      if (!next)
+        return;
+      v = next;
+    }
+    auto obj = v->if_object();
+    auto bounds = obj ? obj->if_contains("bounds_s") : nullptr;
+    auto counts = obj ? obj->if_contains("counts") : nullptr;
+    auto sum = number_at(*v, {"sum_s"});
+    if (!bounds || !counts || !bounds->is_array() || !counts->is_array()
+        || !sum || counts->get_array().size() != bounds->get_array().size() + 1)
+      return;
+    prometheus::Histogram::BucketBoundaries b;
+    for (const auto& x : bounds->get_array())
+      b.push_back(x.to_number<double>());
+    std::vector<double> c;
+    for (const auto& x : counts->get_array())
+      c.push_back(x.to_number<double>());
+    prometheus::BuildHistogram()
+      .Name(name)
+      .Help(help)
+      .Register(reg_)
+      .Add({}, b)
+      .ObserveMultiple(c, *sum);
   }
 
   std::string text() const {
@@ -241,6 +275,9 @@ std::string metrics_document(std::string_view stats_json) {
               {"transport", "stale_frames_dropped"}},
              {{{"cause", "connection_gone"}},
               {"transport", "outbound_frames_dropped"}}});
+  m.histogram("chanstate_restore_latency_seconds",
+              "Join frame to join reply of joins that restored a saved state",
+              {"transport", "restore_latency"});
   m.counter("chanstate_error_replies_total",
             "Error replies sent to clients (unmatched topic, bad payload, "
             "unknown event, refused join, ...)",

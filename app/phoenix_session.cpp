@@ -93,6 +93,16 @@ void log_join_reply(const outbound_frame& f) {
                {"note", field("note")}});
 }
 
+// A join reply that says the channel starts from saved state.
+bool restored(const outbound_frame& f) {
+  if (f.kind != frame_kind::join_ok)
+    return false;
+  auto resp = f.payload.value.if_contains("response");
+  auto obj = resp ? resp->if_object() : nullptr;
+  auto flag = obj ? obj->if_contains("restored") : nullptr;
+  return flag && flag->is_bool() && flag->get_bool();
+}
+
 } // namespace
 
 phoenix_session::~phoenix_session() {
@@ -254,6 +264,9 @@ void phoenix_session::on_channel_frame(const caf::actor_addr& from,
   if (join_reply) {
     f.ref = e->join_msg_ref; // Phoenix echoes the join's ref, not its JR
     log_join_reply(f);
+    if (restored(f))
+      counters_.restore_latency.observe(std::chrono::steady_clock::now()
+                                        - e->join_started);
   }
   send_frame(f);
   if (!join_reply)

@@ -57,3 +57,20 @@ TEST_CASE("a document that is not JSON still gives valid text") {
   auto text = metrics_document("not json");
   CHECK(has_line(text, "chanstate_registry_up 0"));
 }
+
+TEST_CASE("restore latency buckets become a cumulative Prometheus histogram") {
+  auto text = metrics_document(R"({"transport": {"restore_latency":
+    {"bounds_s": [0.1, 1], "counts": [2, 1, 0], "sum_s": 0.5}}})");
+  CHECK(has_line(text,
+                 R"(chanstate_restore_latency_seconds_bucket{le="0.1"} 2)"));
+  CHECK(has_line(text,
+                 R"(chanstate_restore_latency_seconds_bucket{le="1"} 3)"));
+  CHECK(has_line(text,
+                 R"(chanstate_restore_latency_seconds_bucket{le="+Inf"} 3)"));
+  CHECK(has_line(text, "chanstate_restore_latency_seconds_count 3"));
+  CHECK(has_line(text, "chanstate_restore_latency_seconds_sum 0.5"));
+  // Counts that do not fit the bounds are left out, not misread.
+  auto bad = metrics_document(R"({"transport": {"restore_latency":
+    {"bounds_s": [0.1, 1], "counts": [2, 1], "sum_s": 0.5}}})");
+  CHECK(bad.find("chanstate_restore_latency_seconds") == std::string::npos);
+}

@@ -69,6 +69,10 @@ test("counters move as a client crashes, rejoins and leaves", async () => {
   assert.ok(moved('chanstate_frames_total{direction="out"}') >= 3)
   assert.ok(moved('chanstate_transferred_bytes_total{direction="in"}') > 0)
   assert.equal(get(mid, "chanstate_registry_up"), 1)
+  // The restore (join frame → restored join reply) was timed once.
+  assert.equal(moved("chanstate_restore_latency_seconds_count"), 1)
+  assert.equal(moved('chanstate_restore_latency_seconds_bucket{le="+Inf"}'), 1)
+  assert.ok(moved("chanstate_restore_latency_seconds_sum") > 0)
 
   await new Promise(resolve => ch.leave().receive("ok", resolve))
   const after = parse((await scrape()).body)
