@@ -184,6 +184,10 @@ caf::expected<endpoint> serve(caf::actor_system& sys,
   auto colon = st->url.rfind(':');
   st->port = static_cast<std::uint16_t>(std::stoul(st->url.substr(colon + 1)));
   auto* raw = st.get();
+  // Before the io thread starts: a SIGTERM right after the caller printed
+  // the URL must stop the endpoint, not kill the process.
+  if (opts.stop_on_signals)
+    raw->server->watch_signals();
   raw->io = std::thread{[raw, signals = opts.stop_on_signals] {
     raw->server->run(signals);
     std::lock_guard<std::mutex> guard{raw->mtx};

@@ -612,14 +612,19 @@ void ws_server::wait_idle() {
   t.cv.wait(guard, [&t] { return t.live == 0; });
 }
 
+void ws_server::watch_signals() {
+  if (impl_->signals)
+    return;
+  impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
+  impl_->signals->async_wait([this](beast::error_code ec, int) {
+    if (!ec)
+      impl_->stop_all();
+  });
+}
+
 void ws_server::run(bool stop_on_signals) {
-  if (stop_on_signals) {
-    impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
-    impl_->signals->async_wait([this](beast::error_code ec, int) {
-      if (!ec)
-        impl_->stop_all();
-    });
-  }
+  if (stop_on_signals)
+    watch_signals();
   impl_->do_accept();
   // A handler that throws must not take every other connection down: log
   // it and keep serving (that connection waits for its idle timeout).

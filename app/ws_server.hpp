@@ -76,6 +76,11 @@ public:
   /// calling thread is the one Asio thread.
   void run(bool stop_on_signals = true);
 
+  /// Takes SIGINT and SIGTERM over now; they stop the server once run()
+  /// runs. Call it before starting the thread that runs the server, so a
+  /// signal that comes right after listen() cannot kill the process.
+  void watch_signals();
+
   /// Asks run() to end as a signal would. Thread-safe; may come before run().
   void stop();
 
