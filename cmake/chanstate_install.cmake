@@ -35,7 +35,7 @@ install(FILES "${PROJECT_BINARY_DIR}/chanstateConfig.cmake"
 # folder must not be missing from the package. app/ also holds the node's
 # own headers and the endpoint's private ones (log, metrics, web assets),
 # which are not installed.
-set(_node_only_headers config_file.hpp demo.hpp node.hpp node_config.hpp
+set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_config.hpp
                        log.hpp metrics.hpp web_assets.hpp)
 foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
   string(REPLACE "=" ";" _pair "${_pair}")
