@@ -92,6 +92,9 @@ struct node_config : caf::actor_system_config {
   std::string cluster_key;
   std::string cluster_ca;
   bool cluster_insecure = false;
+
+  std::string log_level = "info";  // error|warn|info|debug
+  std::string log_format = "text"; // text|json
 };
 
 } // namespace chanstate
