@@ -90,8 +90,9 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
       return 1;
     }
   } else {
-    std::cerr << "chanstate-node: warning: no --token-secret-file: any "
-                 "client may claim any client_id and get its state\n";
+    log_event(spdlog::level::warn, "no_token_secret",
+              "no --token-secret-file: any client may claim any client_id "
+              "and get its state");
   }
   opts.registry = cfg.registry();
   opts.registry_home = cfg.registry_side();

@@ -198,7 +198,7 @@ test("a rotated secret keeps old tokens valid until they expire; dropping it end
 test("without a secret the node warns that any client may claim any client id", async () => {
   const node = await startNode()
   try {
-    await until(() => node.stderr().includes("warning: no --token-secret-file"), 2000, "warning")
+    await until(() => /warn.*no --token-secret-file: any client may claim any client_id/.test(node.stderr()), 2000, "warning")
   } finally {
     await node.stop()
   }
