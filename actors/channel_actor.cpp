@@ -67,6 +67,7 @@ struct channel_state {
   caf::actor transport;
   // Every frame to the client goes through it (durable acknowledgements).
   outbound_gate gate;
+  bool journaled = false; // the gate asks a journal writer for durability
   registry_actor registry;
   bool write_through = true;
   std::size_t max_assigns_bytes = 0;
@@ -174,6 +175,7 @@ void setup_durability(channel_ptr self, const channel_env& env) {
   if (env.remote_registry || env.registry.node() != self->node()) {
     st.gate.hold_until_durable(nullptr);
   } else if (env.journal) {
+    st.journaled = true;
     st.gate.hold_until_durable([self, journal = env.journal](std::uint64_t seq) {
       self->request(journal, caf::infinite, journal_sync_atom::value, seq)
         .then([self](std::uint64_t done) { self->state.gate.durable(done); },
@@ -245,6 +247,12 @@ void start_serving(channel_ptr self, const join_request& req,
   st.sock.emplace(req.topic, req.client_id, req.join_ref,
                   st.sink->initial(), restored, std::move(note), fallback);
   channel_runtime::bind(*st.sock, self, st.gate, env.pubsub);
+  // A restored state came from memory (a crashed or taken-over channel's
+  // last commit), maybe ahead of the journal: the join reply shows it, so it
+  // waits like a frame after a commit. A remote registry's state is already
+  // held by the registry.
+  if (restored && st.journaled)
+    st.gate.committed();
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {
     refuse_join(self, req, std::move(jr.response));

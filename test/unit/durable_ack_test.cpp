@@ -202,6 +202,7 @@ TEST_CASE("a crash drops held frames (never acknowledged); the state is "
   CHECK_FALSE(j.t.reply_to(ch, get));
   j.write_batch(); // a late answer reaches nobody
   auto again = j.t.rejoin(ch);
+  j.write_batch(); // the restored state's join reply waits too
   REQUIRE(j.t.joined(again));
   CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
 }
@@ -289,4 +290,17 @@ TEST_CASE("the journal writer answers a sync once the change made before it "
       [](caf::error& err) { FAIL(describe(err)); });
   self->send_exit(j.writer, caf::exit_reason::user_shutdown);
   self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a join restored from memory waits until the journal holds what "
+          "its reply shows") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  j.t.push(ch, "add", {{"n", 1}});
+  j.t.crash(ch); // the commit is in the cell, maybe not yet on disk
+  auto again = j.t.rejoin(ch);
+  CHECK_FALSE(j.t.join_reply(again));
+  j.write_batch();
+  REQUIRE(j.t.joined(again));
+  CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
 }
