@@ -304,3 +304,43 @@ TEST_CASE("a join restored from memory waits until the journal holds what "
   REQUIRE(j.t.joined(again));
   CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
 }
+
+TEST_CASE("a failed journal write answers no sync: the changes stay staged "
+          "and the failure is counted") {
+  temp_journal d;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  // A map far too small for the value below: every write fails (map full).
+  auto store = journal_store::open(d.path.string(), std::size_t{64} << 10);
+  REQUIRE(store);
+  auto j = spawn_journal(sys, std::move(*store), {});
+  backup_table table{registry_config{}};
+  table.set_observer(j.observer);
+  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  out.cell->store(
+    snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
+  caf::scoped_actor self{sys};
+  // Sent, not requested: an answer would wait in the mailbox as a message.
+  self->send(j.writer, journal_sync_atom::value, std::uint64_t{1});
+  // A barrier behind the sync: the write has been tried once it replies.
+  self->request(j.writer, caf::infinite, caf::flush_atom::value)
+    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
+  self->request(j.writer, caf::infinite, journal_atom::value)
+    .receive(
+      [](std::string& json) {
+        auto st = boost::json::parse(json).as_object();
+        CHECK(st["write_errors"].to_number<int>() >= 1);
+        CHECK(st["syncs_waiting"] == 1);
+        CHECK(st["failing"] == true);
+        CHECK(st["keys_on_disk"] == 0);
+      },
+      [](caf::error& err) { FAIL(describe(err)); });
+  bool answered = false;
+  self->receive([&](std::uint64_t) { answered = true; },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK_FALSE(answered);
+  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+  self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
