@@ -272,6 +272,7 @@ struct steady_figures {
   double joins_per_s = 0;
   std::size_t bad = 0;
   std::int64_t p50_us = 0, p99_us = 0; // get round trips
+  json::object journal; // the writer's counters (batches, syncs)
 };
 
 steady_figures steady_once(caf::actor_system& sys, std::size_t n,
@@ -305,6 +306,15 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
   // With a journal the run ends when the journal has caught up, not before.
   nd.journal_barrier(sys);
   auto t1 = nd.journal ? now_us() : run->done.last_us();
+  json::object journal_counters;
+  if (nd.journal) {
+    caf::scoped_actor self{sys};
+    self->request(nd.journal, caf::infinite, journal_atom::value)
+      .receive([&](std::string& s) {
+                 journal_counters = json::parse(s).as_object();
+               },
+               [](caf::error&) {});
+  }
   auto cpu1 = cpu_seconds();
   for (auto& c : clients)
     caf::anon_send(c, caf::leave_atom::value);
@@ -326,6 +336,7 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
   std::sort(all.begin(), all.end());
   out.p50_us = percentile(all, 50);
   out.p99_us = percentile(all, 99);
+  out.journal = std::move(journal_counters);
   return out;
 }
 
@@ -797,6 +808,7 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
                 << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
                 << ms(c.p99_us) << " ms\n";
       with_journal.push_back(c.events_per_s);
+      std::cerr << "steady:   journal " << json::serialize(c.journal) << '\n';
       p50_j.push_back(static_cast<double>(c.p50_us));
       p99_j.push_back(static_cast<double>(c.p99_us));
       bad += c.bad;
