@@ -305,7 +305,7 @@ spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
               std::vector<std::pair<backup_key, snapshot>> on_disk,
               std::chrono::milliseconds retry) {
   auto inbox = std::make_shared<change_inbox>();
-  auto writer = sys.spawn(
+  auto writer = sys.spawn<caf::detached>(
     journal_impl, std::shared_ptr<journal_store>{std::move(store)}, inbox,
     std::move(on_disk), retry);
   return {writer, std::make_shared<journal_observer>(inbox, writer)};

@@ -36,10 +36,10 @@ struct journal_handle {
   std::shared_ptr<table_observer> observer;
 };
 
-/// Spawns the writer as a scheduled actor: with durable acknowledgements
-/// its answers are on the path of every reply after a commit, and an answer
-/// sent from a detached thread may wait for a sleeping work-stealing worker;
-/// with MDB_NOSYNC|MDB_WRITEMAP a batch is memory work, not disk waits. `on_disk` is what the store already holds (from load()), so
+/// Spawns the writer on its own thread: disk work never blocks a scheduler
+/// worker, and with durable acknowledgements its answers never queue behind
+/// the channels a busy scheduler is running (measured: a scheduled writer
+/// halved `steady` throughput with 1000 channels waiting on it). `on_disk` is what the store already holds (from load()), so
 /// unchanged assigns are not written again. Writes are coalesced: changes
 /// collect in a locked inbox (latest per key) while a batch is written and go
 /// into the next transaction, so a key committed many times in between is

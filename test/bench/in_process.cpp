@@ -806,7 +806,8 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
                            ack_mode::durable);
       std::cerr << "steady:   " << rounded(c.events_per_s)
                 << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
-                << ms(c.p99_us) << " ms\n";
+                << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
+                << " us/event\n";
       with_journal.push_back(c.events_per_s);
       std::cerr << "steady:   journal " << json::serialize(c.journal) << '\n';
       p50_j.push_back(static_cast<double>(c.p50_us));
@@ -821,7 +822,8 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
                            ack_mode::async);
       std::cerr << "steady:   " << rounded(c.events_per_s)
                 << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
-                << ms(c.p99_us) << " ms\n";
+                << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
+                << " us/event\n";
       with_journal_async.push_back(c.events_per_s);
       p50_ja.push_back(static_cast<double>(c.p50_us));
       p99_ja.push_back(static_cast<double>(c.p99_us));
