@@ -1,7 +1,8 @@
 # The two commands: `make run` and `make test`. Each installs what is missing
 # (Debian packages, npm packages), configures, builds, then runs.
 # CI adds `make test-asan`, `make test-tsan` and `make fuzz` (README,
-# "Sanitizers and fuzzing"); `make soak` runs by hand (README, "Soak").
+# "Sanitizers and fuzzing"); `make soak` and `make soak-chaos` run by hand
+# (README, "Soak").
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -9,12 +10,15 @@ JOBS ?= $(shell nproc)
 WERROR := $(if $(filter true 1 yes,$(CI)),ON,OFF)
 CMAKE_FLAGS ?=
 
+# libmimalloc-dev: the allocator linked by default (CHANSTATE_ALLOCATOR);
+# elixir: the OTP peer of `make bench`, whose smoke test runs in `make test`.
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
-                libboost-json1.81-dev doctest-dev liblmdb-dev
+                libboost-json1.81-dev doctest-dev liblmdb-dev libmimalloc-dev \
+                elixir
 
-.PHONY: run test build configure deps apt-deps npm-deps clean \
+.PHONY: run test build configure deps apt-deps npm-deps clean bench \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
-        soak
+        soak soak-chaos package
 
 # The node on 127.0.0.1:4000; pass options with ARGS="--port=4001 ...".
 # `chanstate-node demo` still runs the seed scenario in-process.
@@ -27,10 +31,24 @@ test: build npm-deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Debian package (CPack): chanstate-node, its systemd unit and
+# /etc/chanstate/node.ini, the headers, libraries and CMake package.
+package: build
+	cd $(BUILD) && cpack -G DEB
+
 configure: apt-deps
 	cmake -S . -B $(BUILD) -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
 
 deps: apt-deps npm-deps
+
+# chanstate-bench against the OTP peer (test/bench/peer), alternating runs in
+# one sitting, medians of 3; ~15 min on 2 cores. BENCH_ARGS="--reps=5" or
+# "--scale-channels=100000" to change it. Not part of `make test` (its smoke
+# test is).
+BENCH_ARGS ?=
+bench: build
+	node test/bench/peer/compare.js $(BUILD)/bin/chanstate-bench \
+	  test/bench/peer/peer.exs $(BENCH_ARGS)
 
 # Installs only what dpkg does not already have, so a ready machine pays nothing.
 apt-deps:
@@ -75,12 +93,13 @@ build-asan: apt-deps
 	  -DCHANSTATE_WARNINGS_AS_ERRORS=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(SAN_JOBS) --target $(ASAN_TARGETS)
 
-# The bench targets are not built here; their tests run in `make test`.
+# The bench targets are not built here; their tests run in `make test`, and
+# so do the examples and the package check (they install the build).
 test-asan: build-asan npm-deps
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@status=0; \
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(SAN_JOBS) \
-	  -E '^(bench_smoke|soak_smoke|soak_model)$$' || status=$$?; \
+	  -E '^(bench_smoke|soak_smoke|soak_chaos_smoke|soak_model|peer_smoke|package_deb|examples?_.*)$$' || status=$$?; \
 	if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
 	  echo "sanitizer reports:"; for f in $(ASAN_LOGS)/*; do echo "== $$f"; cat "$$f"; done; \
 	  status=1; \
@@ -153,3 +172,18 @@ soak: build
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) \
 	  test/bench/soak.sh $(BUILD)/bin/chanstate-node $(BUILD)/bin/chanstate-bench \
 	  --max-rss-growth-pct=$(SOAK_MAX_RSS_GROWTH_PCT) $(SOAK_ARGS)
+
+# The same soak against a node with a journal that is SIGKILLed and
+# restarted on its port every 20-40 s (seeded by SOAK_SEED), with crash
+# storms in which clients crash back-to-back, one add between crashes. Its
+# JSON adds node_kills; lost/stale/leaked/mismatched count acknowledged
+# values only. SOAK_SECONDS defaults to 180 here.
+SOAK_SEED ?= 1
+
+soak-chaos: build
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	SOAK_CHAOS=1 SOAK_SEED=$(SOAK_SEED) \
+	  SOAK_SECONDS=$(if $(filter file,$(origin SOAK_SECONDS)),180,$(SOAK_SECONDS)) \
+	  SOAK_CLIENTS=$(SOAK_CLIENTS) \
+	  test/bench/soak.sh $(BUILD)/bin/chanstate-node $(BUILD)/bin/chanstate-bench \
+	  --seed=$(SOAK_SEED) $(SOAK_ARGS)

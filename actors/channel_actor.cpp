@@ -11,6 +11,7 @@
 #include "actors/frames.hpp"
 #include "actors/outbound_gate.hpp"
 #include "registry/journal_actor.hpp"
+#include "actors/transport_watch.hpp"
 #include "registry/registry_error.hpp"
 #include "registry/remote_protocol.hpp"
 
@@ -190,9 +191,10 @@ caf::behavior serving(channel_ptr self) {
   return {
     [self](client_event& ev) {
       auto& st = self->state;
-      st.sink->count_event(ev.event);
-      finish(self, ev.ref,
-             st.impl->handle_in(ev.event, ev.payload.value, *st.sock));
+      st.sink->event_started(ev.event);
+      auto r = st.impl->handle_in(ev.event, ev.payload.value, *st.sock);
+      st.sink->event_completed(); // the poison guard's "progress"
+      finish(self, ev.ref, std::move(r));
     },
     [self](caf::leave_atom, const std::string& ref) {
       auto& st = self->state;
@@ -293,12 +295,12 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   setup_durability(self, env);
   // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
   self->set_default_handler(caf::skip);
-  self->monitor(req.transport);
-  // CAF 0.17 keeps a monitor on the monitored actor: without this, the
-  // transport (alive as long as the connection) would hold every channel
-  // it ever had, ended or not.
-  self->attach_functor([self, transport = req.transport.address()] {
-    self->demonitor(transport);
+  // Not a monitor per channel: n monitors on one transport make ending n
+  // channels O(n²) in CAF 0.17 (transport_watch.hpp). Unwatching at the end
+  // leaves no reference to this channel on a transport that lives on.
+  watch_transport(self, req.transport);
+  self->attach_functor([self, transport = req.transport] {
+    unwatch_transport(self, transport);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source != self->state.transport.address())

@@ -40,10 +40,19 @@ public:
   /// channel's pending requests (it lives in the channel's state).
   void publish(const snapshot& s, outbound_gate& gate);
 
-  /// Before each client event: the registry's probation check reads it.
-  void count_event(std::string_view name) {
+  /// Before each client event (names the event a crash without progress
+  /// happened in; see commit_cell).
+  void event_started(std::string_view name) {
     if (cell_)
-      cell_->count_event(name);
+      cell_->event_started(name);
+  }
+
+  /// After a client event handler returned: the poison guard's progress.
+  /// A channel on another node has no cell, and its registry never blames
+  /// its state (README, "Poison state").
+  void event_completed() noexcept {
+    if (cell_)
+      cell_->event_completed();
   }
 
   /// After a reattach the registry holds `s`: later deltas start from it.

@@ -1,7 +1,10 @@
-// The registry link: delegate while connected, refuse joins while not.
+// The registry link: delegate while connected; joins wait for it while not.
 #include "actors/registry_link.hpp"
 
+#include <algorithm>
+#include <map>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
@@ -16,29 +19,68 @@ namespace chanstate {
 namespace {
 
 using reconnect_atom = caf::atom_constant<caf::atom("cs_reconn")>;
+using join_wait_atom = caf::atom_constant<caf::atom("cs_jwait")>;
+
+// A join that arrived while the link was down (caf-0.17-notes §1: the
+// promise stays in the state, it cannot travel in a message).
+struct waiting_join {
+  backup_key key;
+  caf::actor channel;
+  caf::response_promise promise;
+};
 
 struct link_state {
   static inline const char* name = "chanstate.registry_link";
   std::string host;
   std::uint16_t port = 0;
-  std::chrono::milliseconds retry{500};
+  registry_link_options opts;
   caf::actor remote;
   bool connecting = false;
   // Channels that restored through this link; told to reattach on reconnect.
   std::unordered_map<caf::actor_addr, caf::actor> channels;
+  // Joins waiting for the link, by arrival number (oldest first).
+  std::map<std::uint64_t, waiting_join> waiting;
+  std::uint64_t next_waiting = 0;
+  std::vector<caf::actor> subscribers;
   std::uint64_t connects = 0;
   std::uint64_t disconnects = 0;
   std::uint64_t deferred_commits = 0;
+  std::uint64_t waited_joins = 0;
   std::uint64_t refused_joins = 0;
+
+  std::string registry() const {
+    return host + ":" + std::to_string(port);
+  }
 };
 
 using link_ptr = caf::stateful_actor<link_state>*;
 
-caf::error unreachable(link_ptr self) {
+caf::error unreachable(link_ptr self, const std::string& why = "reconnecting") {
   return caf::make_error(registry_error::unreachable,
-                         "registry at " + self->state.host + ":"
-                           + std::to_string(self->state.port)
-                           + " is unreachable; reconnecting");
+                         "registry at " + self->state.registry()
+                           + " is unreachable; " + why);
+}
+
+void notify(link_ptr self) {
+  auto& st = self->state;
+  for (auto& sub : st.subscribers)
+    self->send(sub, link_status_atom::value, static_cast<bool>(st.remote),
+               st.registry());
+}
+
+// The link is up: every waiting join goes to the registry in arrival order,
+// as if it had just arrived.
+void release_waiting(link_ptr self) {
+  auto& st = self->state;
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& [id, w] : waiting) {
+    // Monitored since it started waiting; from now on it is tracked.
+    if (w.channel)
+      st.channels.emplace(w.channel.address(), w.channel);
+    w.promise.delegate(st.remote, remote_restore_atom::value,
+                       std::move(w.key), std::move(w.channel));
+  }
 }
 
 void connect(link_ptr self) {
@@ -46,16 +88,20 @@ void connect(link_ptr self) {
   if (st.connecting || st.remote)
     return;
   st.connecting = true;
-  auto mm = self->home_system().middleman().actor_handle();
+  auto connector = st.opts.connector
+                     ? st.opts.connector
+                     : caf::actor_cast<caf::actor>(
+                       self->home_system().middleman().actor_handle());
   self
-    ->request(mm, caf::infinite, caf::connect_atom::value, st.host, st.port)
+    ->request(connector, caf::infinite, caf::connect_atom::value, st.host,
+              st.port)
     .then(
       [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
              const std::set<std::string>&) {
         auto& st = self->state;
         st.connecting = false;
         if (!ptr) {
-          self->delayed_send(self, st.retry, reconnect_atom::value);
+          self->delayed_send(self, st.opts.retry, reconnect_atom::value);
           return;
         }
         st.remote = caf::actor_cast<caf::actor>(std::move(ptr));
@@ -63,33 +109,55 @@ void connect(link_ptr self) {
         ++st.connects;
         for (auto& [addr, ch] : st.channels)
           self->send(ch, reattach_atom::value);
+        release_waiting(self);
+        notify(self);
       },
       [self](caf::error&) {
         auto& st = self->state;
         st.connecting = false;
-        self->delayed_send(self, st.retry, reconnect_atom::value);
+        self->delayed_send(self, st.opts.retry, reconnect_atom::value);
       });
 }
 
 caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
-                        std::chrono::milliseconds retry) {
+                        registry_link_options opts) {
   auto& st = self->state;
   st.host = std::move(host);
   st.port = port;
-  st.retry = retry;
+  st.opts = std::move(opts);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.remote && dm.source == st.remote.address()) {
       st.remote = nullptr;
       ++st.disconnects;
+      notify(self);
       connect(self);
       return;
     }
     st.channels.erase(dm.source);
+    // A channel that ended while waiting has nobody left to answer.
+    for (auto i = st.waiting.begin(); i != st.waiting.end();)
+      i = i->second.channel.address() == dm.source ? st.waiting.erase(i)
+                                                    : std::next(i);
+    auto& subs = st.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& a) {
+                                return a.address() == dm.source;
+                              }),
+               subs.end());
   });
   connect(self);
   return {
     [self](reconnect_atom) { connect(self); },
+    [self](caf::subscribe_atom, caf::actor& who) {
+      if (!who)
+        return;
+      self->monitor(who);
+      self->send(who, link_status_atom::value,
+                 static_cast<bool>(self->state.remote),
+                 self->state.registry());
+      self->state.subscribers.push_back(std::move(who));
+    },
     [self](restore_atom, const backup_key&,
            const caf::actor&) -> caf::result<restore_outcome> {
       return caf::make_error(registry_error::unreachable,
@@ -99,13 +167,43 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
            caf::actor& channel) -> caf::result<caf::message> {
       auto& st = self->state;
       if (!st.remote) {
-        ++st.refused_joins;
-        return unreachable(self);
+        if (st.opts.join_wait.count() <= 0) {
+          ++st.refused_joins;
+          return unreachable(self);
+        }
+        if (st.waiting.size() >= st.opts.max_waiting_joins) {
+          ++st.refused_joins;
+          return unreachable(self, std::to_string(st.waiting.size())
+                                     + " joins already wait for it");
+        }
+        // Wait for the link instead of failing a join that arrives a
+        // moment before it is up (at start, or during a registry restart).
+        auto id = ++st.next_waiting;
+        if (channel)
+          self->monitor(channel);
+        auto rp = self->make_response_promise();
+        st.waiting.emplace(id, waiting_join{std::move(key), std::move(channel),
+                                            rp});
+        ++st.waited_joins;
+        self->delayed_send(self, st.opts.join_wait, join_wait_atom::value, id);
+        return rp;
       }
       if (channel && st.channels.emplace(channel.address(), channel).second)
         self->monitor(channel);
       return self->delegate(st.remote, atm, std::move(key),
                             std::move(channel));
+    },
+    [self](join_wait_atom, std::uint64_t id) {
+      auto& st = self->state;
+      auto i = st.waiting.find(id);
+      if (i == st.waiting.end())
+        return; // released or gone
+      ++st.refused_joins;
+      i->second.promise.deliver(unreachable(
+        self, "waited " + std::to_string(st.opts.join_wait.count())
+                + " ms for it"));
+      // Still monitored: untracked channels are simply not found on down.
+      st.waiting.erase(i);
     },
     [self](commit_atom atm, backup_key& key,
            std::string& delta) -> caf::result<caf::message> {
@@ -146,11 +244,13 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
     [self](link_stats_atom) {
       auto& st = self->state;
       return boost::json::serialize(boost::json::object{
-        {"registry", st.host + ":" + std::to_string(st.port)},
+        {"registry", st.registry()},
         {"connected", static_cast<bool>(st.remote)},
         {"connects", st.connects},
         {"disconnects", st.disconnects},
         {"deferred_commits", st.deferred_commits},
+        {"waiting_joins", st.waiting.size()},
+        {"waited_joins", st.waited_joins},
         {"refused_joins", st.refused_joins},
         {"tracked_channels", st.channels.size()},
       });
@@ -162,9 +262,9 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
 
 registry_actor spawn_registry_link(caf::actor_system& sys, std::string host,
                                    std::uint16_t port,
-                                   std::chrono::milliseconds retry) {
+                                   registry_link_options opts) {
   return caf::actor_cast<registry_actor>(
-    sys.spawn(link_impl, std::move(host), port, retry));
+    sys.spawn(link_impl, std::move(host), port, std::move(opts)));
 }
 
 } // namespace chanstate

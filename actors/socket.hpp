@@ -45,8 +45,8 @@ public:
     return restored_;
   }
 
-  /// Why nothing was restored although something had been saved (a crash
-  /// loop, or a state quarantined for crashing its channel), else empty.
+  /// Why nothing was restored although something had been saved (a state
+  /// the poison guard quarantined), else empty.
   const std::string& restore_note() const noexcept {
     return restore_note_;
   }

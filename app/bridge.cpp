@@ -57,11 +57,11 @@ caf::actor spawn_bridge(caf::actor_system& sys,
   return sys.spawn(bridge_impl, std::move(sink));
 }
 
-void fetch_registry_stats(caf::actor_system& sys,
-                          const registry_actor& registry,
-                          std::chrono::milliseconds timeout,
-                          stats_callback done) {
-  sys.spawn(stats_fetch_impl, registry, timeout, std::move(done));
+caf::actor fetch_registry_stats(caf::actor_system& sys,
+                                const registry_actor& registry,
+                                std::chrono::milliseconds timeout,
+                                stats_callback done) {
+  return sys.spawn(stats_fetch_impl, registry, timeout, std::move(done));
 }
 
 } // namespace chanstate

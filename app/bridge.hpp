@@ -44,8 +44,9 @@ caf::actor spawn_bridge(caf::actor_system& sys,
                         std::weak_ptr<bridge_sink> sink);
 
 /// Asks the registry for its stats without blocking the caller: `done` runs
-/// on a CAF worker thread with the JSON text or the error.
-void fetch_registry_stats(
+/// on a CAF worker thread with the JSON text or the error. Returns the actor
+/// that asks (it ends after calling `done`).
+caf::actor fetch_registry_stats(
   caf::actor_system& sys, const registry_actor& registry,
   std::chrono::milliseconds timeout,
   std::function<void(caf::expected<std::string>)> done);

@@ -2,6 +2,8 @@
 #include "app/connect_params.hpp"
 
 #include <cctype>
+#include <exception>
+#include <utility>
 
 namespace chanstate {
 
@@ -35,7 +37,40 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// The service's connect/3. A throw refuses the connect (500) instead of
+// unwinding into the endpoint's Asio thread.
+connect_verdict decide_connect(const connect_callback& connect,
+                               std::map<std::string, std::string> params,
+                               std::string_view origin, connect_verdict v) {
+  connect_decision d;
+  try {
+    d = connect(connect_request{std::move(params), std::string{origin}});
+  } catch (const std::exception& e) {
+    v.status = 500;
+    v.reason = std::string{"connect callback failed: "} + e.what();
+    return v;
+  } catch (...) {
+    v.status = 500;
+    v.reason = "connect callback failed";
+    return v;
+  }
+  if (!d.accepted) {
+    v.status = 403;
+    v.reason = d.reason.empty() ? "connect refused" : std::move(d.reason);
+    return v;
+  }
+  if (d.client_id.empty()) {
+    // Backups are keyed by client id: an empty one would share them.
+    v.status = 500;
+    v.reason = "connect callback accepted with an empty client id";
+    return v;
+  }
+  v.client_id = std::move(d.client_id);
+  return v;
+}
+
 } // namespace
+
 
 request_target split_target(std::string_view target) {
   auto q = target.find('?');
@@ -99,7 +134,9 @@ bool vsn_supported(std::string_view vsn) {
   return true;
 }
 
-connect_verdict check_connect(std::string_view query) {
+connect_verdict check_connect(std::string_view query,
+                              const connect_callback& connect,
+                              std::string_view origin) {
   connect_verdict v;
   auto params = parse_query(query);
   if (!params) {
@@ -115,6 +152,8 @@ connect_verdict check_connect(std::string_view query) {
                + " (this server speaks ~> 2.0.0)";
     return v;
   }
+  if (connect)
+    return decide_connect(connect, std::move(*params), origin, std::move(v));
   auto id = params->find("client_id");
   if (id == params->end() || id->second.empty()) {
     v.status = 403;

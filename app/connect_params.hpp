@@ -1,10 +1,12 @@
 // What a WebSocket upgrade request must carry: path, connect params, origin.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chanstate {
@@ -35,9 +37,41 @@ struct connect_verdict {
   std::string vsn;
 };
 
+/// What a connect callback sees: the upgrade request's decoded query
+/// params (phoenix.js's `params`, plus `vsn`) and its Origin header.
+struct connect_request {
+  std::map<std::string, std::string> params;
+  std::string origin; // empty when the client sent none
+};
+
+/// A connect callback's answer: accept with the client id that keys the
+/// socket's backups, or refuse (HTTP 403 with the reason).
+struct connect_decision {
+  bool accepted = false;
+  std::string client_id;
+  std::string reason;
+
+  static connect_decision accept(std::string client_id) {
+    return {true, std::move(client_id), {}};
+  }
+
+  static connect_decision refuse(std::string reason) {
+    return {false, {}, std::move(reason)};
+  }
+};
+
+/// Phoenix's connect/3: decides whether a socket may connect and which
+/// client id it gets. Runs on the endpoint's Asio thread for every upgrade
+/// request: keep it short and never wait for an actor in it. A throw
+/// refuses the connect with HTTP 500.
+using connect_callback = std::function<connect_decision(const connect_request&)>;
+
 /// Phoenix's rules for the v2 serializer: vsn defaults to "1.0.0" and must
-/// match ~> 2.0.0 (2.0.z); client_id must be present and non-empty.
-connect_verdict check_connect(std::string_view query);
+/// match ~> 2.0.0 (2.0.z). Then `connect` decides; without one, client_id
+/// must be present and non-empty and is the client id.
+connect_verdict check_connect(std::string_view query,
+                              const connect_callback& connect = {},
+                              std::string_view origin = {});
 
 /// True if `vsn` matches Elixir's `~> 2.0.0`: "2.0.<digits>".
 bool vsn_supported(std::string_view vsn);

@@ -1,4 +1,5 @@
-// chanstate-node: the command. Subcommands live in their own files.
+// chanstate-node: the command. Subcommands live in their own files; serving
+// is chanstate::serve (app/node.cpp), as in any other service.
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -6,6 +7,10 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/version.hpp>
+
+#include "app/allocator.hpp"
 #include "app/demo.hpp"
 #include "app/node.hpp"
 #include "app/node_config.hpp"
@@ -14,38 +19,33 @@ namespace {
 
 constexpr const char* usage
   = "usage: chanstate-node [options]       serve the Phoenix endpoint\n"
-    "       chanstate-node demo [options]  run the seed scenario in-process\n";
+    "       chanstate-node demo [options]  run the seed scenario in-process\n"
+    "       chanstate-node --version       print the version\n";
 
-bool wants_help(int argc, char** argv) {
+bool has_flag(int argc, char** argv, std::initializer_list<const char*> opts) {
   for (int i = 1; i < argc; ++i)
-    for (auto opt : {"-h", "-?", "--help", "--long-help"})
+    for (auto opt : opts)
       if (std::strcmp(argv[i], opt) == 0)
         return true;
   return false;
 }
 
-int run(caf::actor_system& sys, const chanstate::node_config& cfg) {
-  const auto& args = cfg.remainder;
-  if (args.empty())
-    return chanstate::run_node(sys, cfg);
-  if (args[0] == "demo")
-    return chanstate::run_demo(sys);
-  std::cerr << usage;
-  return 2;
-}
-
 } // namespace
 
 // Our own main instead of CAF_MAIN: CAF_MAIN always exits 0, and the exit code
-// of every subcommand matters to scripts and tests.
+// of every subcommand matters to scripts and tests (2: bad options).
 int main(int argc, char** argv) {
-  chanstate::node_config cfg;
+  if (has_flag(argc, argv, {"--version", "-V"})) {
+    std::cout << "chanstate-node " << chanstate::version << '\n';
+    return 0;
+  }
   // CAF prints the option list itself; say first what the command does.
-  if (wants_help(argc, argv))
-    std::cout << usage << '\n';
-  if (auto err = cfg.parse(argc, argv)) {
-    std::cerr << "chanstate-node: " << caf::actor_system_config::render(err)
-              << '\n';
+  if (has_flag(argc, argv, {"-h", "-?", "--help", "--long-help"}))
+    std::cout << usage << "allocator: " << chanstate::allocator_name()
+              << "\n\n";
+  chanstate::node_config cfg;
+  if (auto err = cfg.parse_command_line(argc, argv)) {
+    std::cerr << "chanstate-node: " << chanstate::explain(err) << '\n';
     return 2;
   }
   if (cfg.cli_helptext_printed)
@@ -57,5 +57,11 @@ int main(int argc, char** argv) {
   cfg.prepare_cluster();
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  return run(sys, cfg);
+  const auto& args = cfg.remainder;
+  if (args.empty())
+    return chanstate::run_node(sys, cfg);
+  if (args[0] == "demo")
+    return chanstate::run_demo(sys);
+  std::cerr << usage;
+  return 2;
 }

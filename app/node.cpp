@@ -1,4 +1,4 @@
-// The serving node: wiring, the one stdout line, and the shutdown order.
+// The serving node: the demo routes, chanstate::serve, the stdout lines.
 #include "app/node.hpp"
 
 #include <algorithm>
@@ -8,11 +8,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/channel_error.hpp"
-#include "actors/demo_channel.hpp"
-#include "actors/pubsub.hpp"
-#include "app/registry_side.hpp"
-#include "app/ws_server.hpp"
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/endpoint/serve.hpp>
 
 namespace chanstate {
 
@@ -49,43 +47,26 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
     return 1;
   }
   ensure_descriptors(cfg.max_connections);
-  auto side = start_registry_side(sys, cfg.registry(), cfg.registry_side());
-  if (!side) {
-    std::cerr << "chanstate-node: " << explain(side.error()) << '\n';
+  serve_options opts;
+  opts.endpoint = cfg.endpoint();
+  opts.registry = cfg.registry();
+  opts.registry_home = cfg.registry_side();
+  opts.restore_timeout = cfg.restore_timeout();
+  opts.max_assigns_bytes = cfg.max_assigns_bytes;
+  opts.ack = cfg.ack_mode();
+  opts.stop_on_signals = true;
+  auto ep = serve(sys, std::move(routes), std::move(opts));
+  if (!ep) {
+    std::cerr << "chanstate-node: " << explain(ep.error()) << '\n';
     return 1;
   }
-  if (side->published_port)
+  if (auto p = ep->registry_port())
     std::cout << "chanstate-node registry on " << cfg.registry_listen_host
-              << ':' << *side->published_port << std::endl;
-  channel_env env{side->handle, spawn_pubsub(sys), routes,
-                  cfg.restore_timeout()};
-  env.remote_registry = side->remote;
-  env.max_assigns_bytes = cfg.max_assigns_bytes;
-  env.counters = side->counters;
-  env.ack = cfg.ack_mode();
-  env.journal = side->journal();
-  auto stop_core = [&] {
-    side->stop(sys);
-    caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
-  };
-  {
-    // The server outlives every actor: bridges post into its io_context.
-    ws_server server{sys, env, cfg.endpoint()};
-    auto url = server.listen();
-    if (!url) {
-      std::cerr << "chanstate-node: " << explain(url.error()) << '\n';
-      stop_core();
-      sys.await_all_actors_done();
-      return 1;
-    }
-    std::cout << "chanstate-node listening on " << *url << std::endl;
-    server.run();
-    std::cerr << "chanstate-node: shutting down\n";
-    // Every connection told its channels user_shutdown; once they are gone
-    // the registry and pubsub may go too.
-    stop_core();
-    sys.await_all_actors_done();
-  }
+              << ':' << *p << std::endl;
+  // "listening on URL (ready)", then a line at every change of readiness.
+  ep->announce(std::cout);
+  ep->wait();
+  std::cerr << "chanstate-node: shutting down\n";
   return 0;
 }
 

@@ -2,11 +2,14 @@
 #include "app/node_config.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include <caf/config_option_adder.hpp>
 
 #include "actors/join.hpp"
 #include "actors/message_types.hpp"
+#include "app/config_file.hpp"
 #include "app/connect_params.hpp"
 
 namespace chanstate {
@@ -35,15 +38,12 @@ node_config::node_config() {
   backup_ttl = reg.backup_ttl;
   max_backups = reg.max_backups;
   max_backup_bytes = reg.max_backup_bytes;
-  crash_loop_limit = reg.crash_loop_limit;
-  crash_window = reg.crash_window;
   down_wait = reg.down_wait;
   sweep_interval = reg.sweep_interval;
   restore_timeout_span = channel_env{}.restore_timeout;
   max_assigns_bytes = channel_env{}.max_assigns_bytes;
   generations = reg.generations;
-  probation_events = reg.probation_events;
-  probation_time = reg.probation_time;
+  poison_crashes = reg.poison_crashes;
   // Two cores: more workers than cores only adds wake-up latency
   // (caf-0.17-notes §0, §6). The command line still overrides it.
   set("scheduler.max-threads", 2);
@@ -87,10 +87,6 @@ node_config::node_config() {
          "most backups kept; the oldest is evicted (default 100000)")
     .add(max_backup_bytes, "max-backup-bytes",
          "most bytes of backups kept (default 256 MiB)")
-    .add(crash_loop_limit, "crash-loop-limit",
-         "crashes within crash-window that drop a key's backup (default 5)")
-    .add(crash_window, "crash-window",
-         "window of the crash-loop guard (default 60s)")
     .add(down_wait, "down-wait",
          "how long a rejoin waits for the old channel's down (default 5s)")
     .add(sweep_interval, "sweep-interval",
@@ -103,12 +99,11 @@ node_config::node_config() {
          "stays as it was; 0 = no limit (default 1 MiB)")
     .add(generations, "generations",
          "generations of a key's state kept for the poison guard (default 2)")
-    .add(probation_events, "probation-events",
-         "a restored channel's probation ends after this many events "
+    .add(poison_crashes, "poison-crashes",
+         "a restored state that crashes its channel before any client event "
+         "completed this many restores in a row falls back a generation, "
+         "then is quarantined; crashes after progress never count; 0 = off "
          "(default 3)")
-    .add(probation_time, "probation-time",
-         "... or after this time, whichever comes first; 0s turns the poison "
-         "guard off (default 2s)")
     .add(journal, "journal",
          "keep backups and live commits in an LMDB journal in this "
          "directory: they survive a crash of the process (default off)")
@@ -129,6 +124,43 @@ node_config::node_config() {
     .add(cluster_heartbeat, "cluster-heartbeat",
          "middleman heartbeat between nodes when registries cross nodes; a "
          "peer silent for 3 heartbeats is lost (default 500ms)");
+}
+
+caf::error node_config::parse_command_line(int argc, char** argv) {
+  // --config-file is ours to read: CAF's INI parser knows no `#` comment
+  // and ignores keys it does not know.
+  const std::string flag = "--config-file=";
+  std::vector<std::string> args;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.compare(0, flag.size(), flag) == 0)
+      path = arg.substr(flag.size());
+    else
+      args.push_back(std::move(arg));
+  }
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in{path};
+    if (!in)
+      return caf::make_error(caf::sec::cannot_open_file,
+                             "cannot open config file " + path);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    auto known = [this](std::string_view section, std::string_view key) {
+      return custom_options_.qualified_name_lookup(section, key) != nullptr;
+    };
+    auto cleaned = clean_config(buf.str(), known);
+    if (!cleaned) {
+      const auto& ctx = cleaned.error().context();
+      auto why = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                   : render(cleaned.error());
+      return caf::make_error(caf::sec::invalid_argument, path + ": " + why);
+    }
+    text = std::move(*cleaned);
+  }
+  std::istringstream ini{text};
+  return parse(std::move(args), ini);
 }
 
 std::string node_config::invalid() const {
@@ -173,13 +205,10 @@ registry_config node_config::registry() const {
   reg.backup_ttl = to_ms(backup_ttl);
   reg.max_backups = max_backups;
   reg.max_backup_bytes = max_backup_bytes;
-  reg.crash_loop_limit = crash_loop_limit;
-  reg.crash_window = to_ms(crash_window);
   reg.down_wait = to_ms(down_wait);
   reg.sweep_interval = to_ms(sweep_interval);
   reg.generations = generations;
-  reg.probation_events = probation_events;
-  reg.probation_time = to_ms(probation_time);
+  reg.poison_crashes = poison_crashes;
   return reg;
 }
 

@@ -21,6 +21,11 @@ namespace chanstate {
 struct node_config : caf::actor_system_config {
   node_config();
 
+  /// Parses the command line and the file named by --config-file=PATH
+  /// (config_file.hpp: `#` comments, an unknown key is an error naming it).
+  /// Unlike CAF's parse(), reads no caf-application.ini by itself.
+  caf::error parse_command_line(int argc, char** argv);
+
   /// The endpoint options as the server takes them.
   endpoint_options endpoint() const;
 
@@ -61,15 +66,12 @@ struct node_config : caf::actor_system_config {
   caf::timespan backup_ttl;
   std::size_t max_backups;
   std::size_t max_backup_bytes;
-  std::size_t crash_loop_limit;
-  caf::timespan crash_window;
   caf::timespan down_wait;
   caf::timespan sweep_interval;
   caf::timespan restore_timeout_span;
   std::size_t max_assigns_bytes; // 0 = no limit
   std::size_t generations;
-  std::size_t probation_events;
-  caf::timespan probation_time;
+  std::size_t poison_crashes;
 
   std::string journal;
   std::size_t journal_map_mb = 1024;

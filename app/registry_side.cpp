@@ -53,7 +53,9 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
     auto hp = parse_host_port(opts.remote);
     if (!hp)
       return std::move(hp.error());
-    side.handle = spawn_registry_link(sys, hp->first, hp->second);
+    registry_link_options link;
+    link.join_wait = opts.link_join_wait;
+    side.handle = spawn_registry_link(sys, hp->first, hp->second, link);
     side.remote = true;
     // Our channels' refusals are ours to count: the remote registry's
     // counters are about its own node's channels.

@@ -2,6 +2,7 @@
 // published) or a link to one on another node.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ struct registry_options {
   std::string listen_host = "127.0.0.1";
   /// "HOST:PORT" of another node's registry to use instead of our own.
   std::string remote;
+  /// With `remote`: how long a join waits for the link while it is down.
+  std::chrono::milliseconds link_join_wait = std::chrono::seconds{5};
 };
 
 /// Started by start_registry_side; stop() it after every channel has ended.

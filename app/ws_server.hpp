@@ -1,4 +1,4 @@
-// The Phoenix WebSocket endpoint of chanstate-node (Beast stays behind this
+// The Phoenix WebSocket endpoint that serve() runs (Beast stays behind this
 // header: only ws_server.cpp includes it).
 #pragma once
 
@@ -13,7 +13,9 @@
 #include <caf/expected.hpp>
 
 #include "actors/join.hpp"
+#include "app/connect_params.hpp"
 #include "app/join_limiter.hpp"
+#include "app/readiness.hpp"
 
 namespace chanstate {
 
@@ -40,13 +42,19 @@ struct endpoint_options {
   std::size_t max_outbound_bytes = std::size_t{8} << 20;
   /// Allowed Origin header values; empty allows every origin.
   std::vector<std::string> allowed_origins;
+  /// Decides each connect and its client id (Phoenix's connect/3); empty
+  /// takes the `client_id` connect param as the client id.
+  connect_callback connect;
 };
 
-/// Serves /socket/websocket (Phoenix serializer v2) and GET /stats on one
-/// io_context run by the calling thread.
+/// Serves /socket/websocket (Phoenix serializer v2), GET /stats, GET
+/// /healthz (200 while serving) and GET /readyz (200 when `ready` says so,
+/// else 503 with the reason; always 200 without one) on one io_context run
+/// by the calling thread.
 class ws_server {
 public:
-  ws_server(caf::actor_system& sys, channel_env env, endpoint_options opts);
+  ws_server(caf::actor_system& sys, channel_env env, endpoint_options opts,
+            std::shared_ptr<const readiness> ready = nullptr);
 
   /// Destroy only after every actor is done: bridges may still post into the
   /// io_context until then.
@@ -59,9 +67,18 @@ public:
   /// "ws://127.0.0.1:4000/socket", or why binding failed.
   caf::expected<std::string> listen();
 
-  /// Serves until SIGINT or SIGTERM, then ends every connection's channels
-  /// with user_shutdown and returns.
-  void run();
+  /// Serves until stop() (or SIGINT/SIGTERM when `stop_on_signals`), then
+  /// ends every connection's channels with user_shutdown and returns. The
+  /// calling thread is the one Asio thread.
+  void run(bool stop_on_signals = true);
+
+  /// Asks run() to end as a signal would. Thread-safe; may come before run().
+  void stop();
+
+  /// Blocks until every actor that may still post into this server (the
+  /// connections' bridges, /stats requests) has ended. Call after run()
+  /// returned and before destroying the server.
+  void wait_idle();
 
 private:
   struct impl;

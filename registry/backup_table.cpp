@@ -15,12 +15,12 @@ backup_table::live_channel(const backup_key& key) const {
 }
 
 restore_outcome backup_table::attach(const backup_key& key,
-                                     caf::actor_addr channel,
-                                     time_point now) {
+                                     caf::actor_addr channel, time_point now,
+                                     bool sees_progress) {
   restore_outcome out;
   snapshot start;
   std::vector<snapshot> older;
-  crash_log crashes;
+  streak guard;
   if (auto i = backups_.find(key); i != backups_.end()) {
     auto& b = i->second;
     if (b.expires_at <= now) {
@@ -29,14 +29,11 @@ restore_outcome backup_table::attach(const backup_key& key,
         observer_->dropped(key);
     } else if (b.quarantined) {
       out.reason = b.exit_reason;
-      ++(b.poison ? counters_.restores_refused_poison
-                  : counters_.restores_refused_crash_loop);
-      if (b.poison)
-        crashes = std::move(b.crashes);
+      ++counters_.restores_refused_poison;
     } else {
       start = b.assigns;
       older = std::move(b.older);
-      crashes = std::move(b.crashes);
+      guard = b.guard;
       out.restored = true;
       out.fallback_generation = b.fallback;
       out.source = b.from_takeover ? "takeover" : "backup";
@@ -51,8 +48,8 @@ restore_outcome backup_table::attach(const backup_key& key,
     ++counters_.restores_fresh;
   out.cell = make_cell(key, std::move(start), std::move(older));
   by_channel_[channel] = key;
-  live_[key] = live_entry{std::move(channel), out.cell, std::move(crashes),
-                          now, out.restored};
+  live_[key] = live_entry{std::move(channel), out.cell, guard, out.restored,
+                          sees_progress};
   return out;
 }
 
@@ -74,18 +71,17 @@ void backup_table::reattach(const backup_key& key, caf::actor_addr channel,
                             snapshot assigns) {
   if (auto i = backups_.find(key); i != backups_.end())
     erase_backup(i);
-  crash_log crashes;
-  if (auto l = live_.find(key); l != live_.end()) {
-    crashes = std::move(l->second.crashes);
+  // A reattached channel has been serving all along: its state is past
+  // any suspicion, and its node cannot report progress anyway.
+  if (auto l = live_.find(key); l != live_.end())
     by_channel_.erase(l->second.channel);
-  }
   ++counters_.reattached;
   auto cell = make_cell(key, assigns, {});
   if (observer_)
     observer_->committed(key, assigns);
   by_channel_[channel] = key;
-  live_[key] = live_entry{std::move(channel), std::move(cell),
-                          std::move(crashes), time_point{}, false};
+  live_[key] = live_entry{std::move(channel), std::move(cell), streak{},
+                          false, false};
 }
 
 std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
@@ -111,32 +107,14 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   backup_entry b;
   b.exit_reason = describe(reason);
   b.from_takeover = reason == channel_exit::taken_over;
-  b.crashes = std::move(entry.crashes);
   auto gens = entry.cell->generations();
   b.assigns = gens.front();
   b.older.assign(gens.begin() + 1, gens.end());
-  if (verdict == exit_verdict::keep_crash) {
-    ++counters_.kept_after_crash;
-    // Only a crash of the channel's own code can blame its state (a kill or
-    // a lost node cannot), and only during probation, which ends after
-    // probation_events events or probation_time, whichever comes first.
-    if (entry.on_probation && reason == channel_exit::crashed
-        && cfg_.probation_time.count() > 0
-        && entry.cell->events() <= cfg_.probation_events
-        && now - entry.attached_at <= cfg_.probation_time)
-      blame_restored_state(key, entry, b);
-    if (!b.quarantined && crash_loop(b.crashes, now)) {
-      ++counters_.crash_loop_drops;
-      b.quarantined = true;
-      b.exit_reason = "crash_loop: " + std::to_string(b.crashes.size())
-                      + " crashes within "
-                      + std::to_string(cfg_.crash_window.count())
-                      + " ms, last: " + b.exit_reason;
-      b.crashes.clear();
-    }
-  } else {
-    ++counters_.kept_after_other;
-  }
+  ++(verdict == exit_verdict::keep_crash ? counters_.kept_after_crash
+                                         : counters_.kept_after_other);
+  judge_progress(entry, verdict, b);
+  if (cfg_.poison_crashes > 0 && b.guard.crashes >= cfg_.poison_crashes)
+    set_aside(key, entry, b);
   if (b.quarantined) {
     b.assigns = snapshot{};
     b.older.clear();
@@ -155,33 +133,59 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   return key;
 }
 
-// The channel crashed soon after starting from a restored state: blame that
-// state. Skip every commit made since the restore and the restored state
-// itself; restore the generation before it, or nothing if none is left.
-void backup_table::blame_restored_state(const backup_key& key,
-                                        const live_entry& entry,
-                                        backup_entry& b) {
-  ++counters_.poison_detected;
-  auto skip = static_cast<std::size_t>(entry.cell->commits()) + 1;
+// The poison guard's one rule (README, "Poison state"). Progress (a client
+// event handler completed) clears the streak: the state has shown it can
+// serve, so whatever it crashes on later is not the state's fault and the
+// newest commit is kept. Without progress, a crash of the channel's own code
+// (a throw, a stop with an error) of a channel that started from a saved
+// state extends the streak; an end from outside (kill, lost transport or
+// node, takeover) neither counts nor clears. A channel whose progress the
+// registry cannot see (on another node) is never blamed.
+void backup_table::judge_progress(const live_entry& entry,
+                                  exit_verdict verdict, backup_entry& b) {
+  if (!entry.sees_progress || entry.cell->progressed())
+    return; // b.guard stays clear
+  b.guard = entry.guard;
+  // Whatever join or handle_info committed meanwhile rests on an unproven
+  // state; a fallback skips it together with that state.
+  b.guard.unproven += static_cast<std::size_t>(entry.cell->commits());
+  if (entry.restored && verdict == exit_verdict::keep_crash) {
+    ++b.guard.crashes;
+    ++counters_.crashes_without_progress;
+  }
+}
+
+// The streak reached poison_crashes: skip the state the streak restored and
+// everything committed on top of it since the key's last progress; restore
+// the generation before it, or nothing (quarantine) if none is left.
+void backup_table::set_aside(const backup_key& key, const live_entry& entry,
+                             backup_entry& b) {
+  auto skip = b.guard.unproven + 1;
   quarantine_record rec{key, b.exit_reason, entry.cell->last_event(),
-                        entry.cell->events(), skip, false};
+                        b.guard.crashes, skip, false};
   std::vector<snapshot> gens;
   gens.push_back(b.assigns);
   gens.insert(gens.end(), b.older.begin(), b.older.end());
   if (skip < gens.size()) {
+    ++counters_.poison_fallbacks;
     b.assigns = gens[skip];
     b.older.assign(gens.begin() + skip + 1, gens.end());
     b.fallback = skip;
   } else {
+    ++counters_.poison_quarantined;
     rec.exhausted = true;
     b.quarantined = true;
-    b.poison = true;
+    auto where = rec.last_event.empty()
+                   ? std::string{"before any client event reached it"}
+                   : "last in event '" + rec.last_event + "'";
     b.exit_reason = "quarantined: the restored state crashed its channel "
-                    "after " + std::to_string(rec.events)
-                    + " events (last: '" + rec.last_event
-                    + "') and no older generation is left; last exit: "
+                    + std::to_string(rec.crashes)
+                    + " times in a row before any client event completed ("
+                    + where + ") and no older generation is left; last exit: "
                     + b.exit_reason;
   }
+  // The older generation starts a new streak of its own.
+  b.guard = streak{};
   quarantine_.push_back(std::move(rec));
   while (quarantine_.size() > cfg_.quarantine_keep)
     quarantine_.pop_front();
@@ -281,22 +285,12 @@ void backup_table::drop_backup(
   erase_backup(i);
 }
 
-bool backup_table::crash_loop(crash_log& log, time_point now) const {
-  auto cutoff = now - cfg_.crash_window;
-  log.erase(std::remove_if(log.begin(), log.end(),
-                           [&](time_point t) { return t <= cutoff; }),
-            log.end());
-  log.push_back(now);
-  return cfg_.crash_loop_limit > 0 && log.size() >= cfg_.crash_loop_limit;
-}
-
 boost::json::object backup_table::stats() const {
   const auto& c = counters_;
   boost::json::object restores{
     {"from_backup", c.restores_from_backup},
     {"from_takeover", c.restores_from_takeover},
     {"fresh", c.restores_fresh},
-    {"refused_crash_loop", c.restores_refused_crash_loop},
     {"fallback", c.restores_fallback},
     {"refused_poison", c.restores_refused_poison},
   };
@@ -311,30 +305,30 @@ boost::json::object backup_table::stats() const {
       {"key", to_string(q.key)},
       {"exit_reason", q.exit_reason},
       {"last_event", q.last_event},
-      {"events", q.events},
+      {"crashes", q.crashes},
       {"skipped_generations", q.skipped},
       {"exhausted", q.exhausted},
     });
   boost::json::object quarantine{
-    {"count", c.poison_detected},
+    {"count", c.poison_fallbacks + c.poison_quarantined},
+    {"crashes_without_progress", c.crashes_without_progress},
+    {"fallbacks", c.poison_fallbacks},
+    {"quarantined", c.poison_quarantined},
     {"recent", std::move(recent)},
   };
   boost::json::object drops{
     {"expired", c.expired},
     {"evicted", c.evicted},
     {"evicted_bytes", c.evicted_bytes},
-    {"crash_loop", c.crash_loop_drops},
+    {"quarantined", c.poison_quarantined},
   };
   boost::json::object limits{
     {"backup_ttl_ms", cfg_.backup_ttl.count()},
     {"max_backups", cfg_.max_backups},
     {"max_backup_bytes", cfg_.max_backup_bytes},
-    {"crash_loop_limit", cfg_.crash_loop_limit},
-    {"crash_window_ms", cfg_.crash_window.count()},
     {"down_wait_ms", cfg_.down_wait.count()},
     {"generations", cfg_.generations},
-    {"probation_events", cfg_.probation_events},
-    {"probation_time_ms", cfg_.probation_time.count()},
+    {"poison_crashes", cfg_.poison_crashes},
     {"quarantine_keep", cfg_.quarantine_keep},
   };
   return boost::json::object{

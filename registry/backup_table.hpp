@@ -32,11 +32,13 @@ struct restore_outcome {
   bool restored = false;
   /// "backup", "takeover" (a live channel handed its state over) or "none".
   std::string source = "none";
-  /// Why nothing was restored when something had been saved (crash loop,
-  /// or every saved generation crashed its channel).
+  /// Why nothing was restored when something had been saved: the poison
+  /// guard quarantined it (every saved generation kept crashing its channel
+  /// before serving an event).
   std::string reason;
-  /// 0 when restored from the last commit; n when the n newest generations
-  /// were skipped because they crashed the channel right after a restore.
+  /// 0 when restored from the last commit; n when the poison guard skipped
+  /// the n newest generations (the state that kept crashing its channel
+  /// without progress, and what was committed on top of it meanwhile).
   std::size_t fallback_generation = 0;
   /// The cell the new channel commits into; holds the starting assigns.
   commit_cell_ptr cell;
@@ -47,17 +49,19 @@ struct registry_counters {
   std::uint64_t restores_from_backup = 0;
   std::uint64_t restores_from_takeover = 0;
   std::uint64_t restores_fresh = 0;
-  std::uint64_t restores_refused_crash_loop = 0;
   std::uint64_t restores_fallback = 0;
   std::uint64_t restores_refused_poison = 0;
-  std::uint64_t poison_detected = 0;
+  /// Crashes of a restored state before any client event completed.
+  std::uint64_t crashes_without_progress = 0;
+  /// Times the poison guard fell back a generation / quarantined a state.
+  std::uint64_t poison_fallbacks = 0;
+  std::uint64_t poison_quarantined = 0;
   std::uint64_t kept_after_crash = 0;
   std::uint64_t kept_after_other = 0;
   std::uint64_t discarded_normal = 0;
   std::uint64_t expired = 0;
   std::uint64_t evicted = 0;
   std::uint64_t evicted_bytes = 0;
-  std::uint64_t crash_loop_drops = 0;
   std::uint64_t imported = 0;
   std::uint64_t down_wait_timeouts = 0;
   std::uint64_t superseded_joins = 0;
@@ -66,12 +70,12 @@ struct registry_counters {
   std::uint64_t registry_restarts = 0;
 };
 
-/// A state that crashed its channel during probation, for inspection.
+/// A state the poison guard set aside, for inspection.
 struct quarantine_record {
   backup_key key;
   std::string exit_reason;
-  std::string last_event;
-  std::uint64_t events = 0;    // client events the channel handled
+  std::string last_event;      // the event it crashed in; empty: join/info
+  std::size_t crashes = 0;     // crashes without progress in a row
   std::size_t skipped = 0;     // generations skipped for the next restore
   bool exhausted = false;      // nothing older left: the next join is fresh
 };
@@ -97,9 +101,11 @@ public:
   std::optional<caf::actor_addr> live_channel(const backup_key& key) const;
 
   /// Makes `channel` the live channel of `key`, starting from the key's
-  /// backup if one is there. The key must not be live.
+  /// backup if one is there. The key must not be live. `sees_progress`:
+  /// the channel reports progress into its commit cell (a local channel);
+  /// the poison guard never blames the state of a channel that does not.
   restore_outcome attach(const backup_key& key, caf::actor_addr channel,
-                         time_point now);
+                         time_point now, bool sees_progress = true);
 
   /// Every tracked live channel (a registry taking the table over monitors
   /// them again).
@@ -163,14 +169,20 @@ public:
   boost::json::object stats() const;
 
 private:
-  using crash_log = std::vector<time_point>;
+  /// The poison guard's memory of a key, carried from channel to channel:
+  /// crashes without progress in a row, and how many of the newest
+  /// generations were committed since the key's last progress.
+  struct streak {
+    std::size_t crashes = 0;
+    std::size_t unproven = 0;
+  };
 
   struct live_entry {
     caf::actor_addr channel;
     commit_cell_ptr cell;
-    crash_log crashes;
-    time_point attached_at;
-    bool on_probation = false; // started from a restored state
+    streak guard;
+    bool restored = false;      // started from a saved state
+    bool sees_progress = false; // its cell learns of progress (local)
   };
 
   struct backup_entry {
@@ -180,10 +192,9 @@ private:
     std::size_t bytes = 0;
     time_point expires_at;
     std::string exit_reason;
-    bool quarantined = false; // dropped by the crash-loop guard or poison
-    bool poison = false;
+    bool quarantined = false; // dropped by the poison guard
     bool from_takeover = false;
-    crash_log crashes;
+    streak guard;
     std::list<backup_key>::iterator age;
   };
 
@@ -191,11 +202,12 @@ private:
   void erase_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void enforce_caps();
-  bool crash_loop(crash_log& log, time_point now) const;
   commit_cell_ptr make_cell(const backup_key& key, snapshot start,
                             std::vector<snapshot> older) const;
-  void blame_restored_state(const backup_key& key, const live_entry& entry,
-                            backup_entry& b);
+  void judge_progress(const live_entry& entry, exit_verdict verdict,
+                      backup_entry& b);
+  void set_aside(const backup_key& key, const live_entry& entry,
+                 backup_entry& b);
 
   registry_config cfg_;
   std::unordered_map<backup_key, live_entry> live_;

@@ -20,10 +20,11 @@ namespace chanstate {
 /// down, so even a kill, which runs no channel code, finds the last commit.
 ///
 /// The cell also keeps the previous generations (up to `keep` in all, by
-/// pointer: unchanged values are shared) so that a state which makes its
-/// channel crash right after a restore can be skipped, and it counts the
-/// events the channel handled (the registry's probation check).
-/// Everything but load() is read only after the channel is down.
+/// pointer: unchanged values are shared) so that a state which crashes its
+/// channel before serving anything can be skipped, and it records whether a
+/// client event handler completed since the channel started (the poison
+/// guard's "progress"). Everything but load() is read only after the channel
+/// is down (the down message orders those reads after the channel's writes).
 class commit_cell {
 public:
   /// `older`: generations before `initial`, newest first.
@@ -71,16 +72,27 @@ public:
     return out;
   }
 
-  /// Called by the channel before each client event.
-  void count_event(std::string_view name) {
-    events_.fetch_add(1, std::memory_order_relaxed);
-    last_event_.assign(name.data(), name.size());
+  /// Called by the channel before each client event: names the event a
+  /// crash without progress happened in. Once the channel made progress it
+  /// only reads a flag.
+  void event_started(std::string_view name) {
+    if (!progressed_.load(std::memory_order_relaxed))
+      last_event_.assign(name.data(), name.size());
   }
 
-  std::uint64_t events() const noexcept {
-    return events_.load(std::memory_order_relaxed);
+  /// Called by the channel after a client event handler returned: the state
+  /// has served an event. One relaxed store.
+  void event_completed() noexcept {
+    progressed_.store(true, std::memory_order_relaxed);
   }
 
+  /// True once a client event handler completed in this channel.
+  bool progressed() const noexcept {
+    return progressed_.load(std::memory_order_relaxed);
+  }
+
+  /// The client event the channel was handling before it made progress
+  /// (empty if none reached it: it crashed in join or in handle_info).
   const std::string& last_event() const noexcept {
     return last_event_;
   }
@@ -98,7 +110,7 @@ private:
   backup_key key_;
   std::shared_ptr<table_observer> observer_;
   std::atomic<std::uint64_t> commits_{0};
-  std::atomic<std::uint64_t> events_{0};
+  std::atomic<bool> progressed_{false};
   std::string last_event_;
 };
 

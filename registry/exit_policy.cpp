@@ -11,8 +11,8 @@ exit_verdict classify_exit(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::user_shutdown)
     return exit_verdict::discard;
   // These end a channel from outside, not through its own code: keep the
-  // state, but do not count a crash, or a flaky network or an operator's
-  // kill would trip the crash-loop guard.
+  // state, but never count a crash, or a flaky network or an operator's
+  // kill could make the poison guard set a good state aside.
   if (reason == caf::exit_reason::kill
       || reason == channel_exit::transport_lost
       || reason == channel_exit::taken_over

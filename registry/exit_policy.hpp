@@ -9,7 +9,7 @@ namespace chanstate {
 enum class exit_verdict {
   discard,    // ended on purpose (leave, clean close, normal stop, shutdown)
   keep,       // ended by something outside the state (transport, node, takeover)
-  keep_crash, // ended abnormally in a way that counts toward the crash-loop guard
+  keep_crash, // ended abnormally by its own code (the poison guard looks)
 };
 
 /// Applies the exit matrix of design.md to a down reason.

@@ -19,6 +19,7 @@ struct pending_restore {
   std::function<void(caf::expected<restore_outcome>)> deliver;
   caf::actor channel;
   std::uint64_t token = 0;
+  bool sees_progress = true;
 };
 
 struct registry_state {
@@ -45,11 +46,14 @@ void schedule_sweep(registry_ptr self) {
                      sweep_atom::value);
 }
 
+// `sees_progress`: the channel shares our commit cell and marks progress in
+// it. A channel on another node commits by message and reports no progress,
+// so the poison guard never blames its state.
 restore_outcome attach(registry_ptr self, const backup_key& key,
-                       const caf::actor& channel) {
+                       const caf::actor& channel, bool sees_progress) {
   self->monitor(channel);
   auto out = self->state.table->attach(key, channel.address(),
-                                       self->clock().now());
+                                       self->clock().now(), sees_progress);
   schedule_sweep(self);
   return out;
 }
@@ -62,7 +66,7 @@ void serve_waiting(registry_ptr self, const backup_key& key) {
     return;
   auto p = std::move(i->second);
   st.waiting.erase(i);
-  p.deliver(attach(self, key, p.channel));
+  p.deliver(attach(self, key, p.channel, p.sees_progress));
 }
 
 remote_restore to_remote(const restore_outcome& out) {
@@ -73,7 +77,7 @@ remote_restore to_remote(const restore_outcome& out) {
 // Restores `key` for `channel` now, or once the key's old channel is down.
 // `deliver` is called exactly once, maybe later.
 void restore(registry_ptr self, const backup_key& key,
-             const caf::actor& channel,
+             const caf::actor& channel, bool sees_progress,
              std::function<void(caf::expected<restore_outcome>)> deliver) {
   if (!valid(key)) {
     deliver(caf::make_error(registry_error::invalid_key,
@@ -88,7 +92,7 @@ void restore(registry_ptr self, const backup_key& key,
   auto& st = self->state;
   auto old = st.table->live_channel(key);
   if (!old) {
-    deliver(attach(self, key, channel));
+    deliver(attach(self, key, channel, sees_progress));
     return;
   }
   // The key is still live: either the old channel crashed and its down
@@ -102,7 +106,8 @@ void restore(registry_ptr self, const backup_key& key,
     st.waiting.erase(i);
   }
   auto token = ++st.next_token;
-  st.waiting.emplace(key, pending_restore{std::move(deliver), channel, token});
+  st.waiting.emplace(key, pending_restore{std::move(deliver), channel, token,
+                                          sees_progress});
   self->send_exit(*old, caf::make_error(channel_exit::taken_over));
   self->delayed_send(self, st.table->config().down_wait,
                      wait_over_atom::value, key, token);
@@ -136,7 +141,7 @@ registry_actor spawn_registry(caf::actor_system& sys,
       [self](restore_atom, const backup_key& key,
              const caf::actor& channel) -> caf::result<restore_outcome> {
         auto rp = self->make_response_promise<restore_outcome>();
-        restore(self, key, channel,
+        restore(self, key, channel, true,
                 [rp](caf::expected<restore_outcome> x) mutable {
                   if (x)
                     rp.deliver(std::move(*x));
@@ -148,7 +153,7 @@ registry_actor spawn_registry(caf::actor_system& sys,
       [self](remote_restore_atom, const backup_key& key,
              const caf::actor& channel) -> caf::result<remote_restore> {
         auto rp = self->make_response_promise<remote_restore>();
-        restore(self, key, channel,
+        restore(self, key, channel, false,
                 [rp](caf::expected<restore_outcome> x) mutable {
                   if (x)
                     rp.deliver(to_remote(*x));

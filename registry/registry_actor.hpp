@@ -4,7 +4,7 @@
 //        │
 //        └─key live──▶ exit(old, taken_over) ──down(old) or down_wait──▶ attach
 //
-// down(ch) ──exit matrix──▶ discard | keep | keep + crash-loop check
+// down(ch) ──exit matrix──▶ discard | keep | keep + poison guard (progress?)
 #pragma once
 
 #include <cstdint>

@@ -15,20 +15,17 @@ struct registry_config {
   std::size_t max_backups = 100'000;
   /// At most this many estimated bytes of backups; the oldest goes first.
   std::size_t max_backup_bytes = std::size_t{256} << 20;
-  /// A key whose channel crashed this often within `crash_window` loses its
-  /// backup, so a state that itself causes the crash cannot loop forever.
-  std::size_t crash_loop_limit = 5;
-  std::chrono::milliseconds crash_window = std::chrono::seconds{60};
   /// Generations of a key's state kept (the last commit and the ones before
-  /// it), so a state that crashes its channel right after a restore can be
-  /// skipped: the next restore falls back one generation, then to empty.
+  /// it), so that a state which keeps crashing its channel before serving
+  /// anything can be skipped: the restore falls back one generation, then
+  /// to empty (quarantine).
   std::size_t generations = 2;
-  /// A restored channel is on probation until it handled
-  /// `probation_events` client events or `probation_time` passed, whichever
-  /// comes first; a crash of its own code (not a kill) within it blames the
-  /// restored state. A probation_time of 0 turns this guard off.
-  std::uint64_t probation_events = 3;
-  std::chrono::milliseconds probation_time = std::chrono::seconds{2};
+  /// The poison guard: a restored state that crashed its channel (a throw
+  /// or a stop with an error) before any client event handler completed,
+  /// this many restores in a row, is set aside (fall back a generation, or
+  /// quarantine). A crash after progress always keeps the newest commit;
+  /// kills, lost transports and lost nodes never count. 0 turns it off.
+  std::size_t poison_crashes = 3;
   /// How many quarantine records /stats keeps (the newest).
   std::size_t quarantine_keep = 100;
   /// How long a restore waits for the down message of the key's old channel.

@@ -1,7 +1,8 @@
 // Helpers: option parsing, percentiles, /proc readings.
 #include "test/bench/bench_util.hpp"
 
-#include <malloc.h>
+#include "app/allocator.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,13 +81,12 @@ std::size_t resident_bytes() {
 }
 
 std::size_t heap_in_use_bytes() {
-  auto mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
+  return chanstate::heap_in_use_bytes();
 }
 
 void settle(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds{ms});
-  malloc_trim(0);
+  release_free_memory();
 }
 
 double cpu_seconds() {

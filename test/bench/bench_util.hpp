@@ -53,7 +53,7 @@ std::int64_t percentile(const std::vector<std::int64_t>& sorted, int p);
 /// Resident set size of this process in bytes, from /proc/self/statm.
 std::size_t resident_bytes();
 
-/// Bytes malloc has handed out and not taken back (mallinfo2).
+/// Bytes the linked allocator holds (app/allocator.hpp says how it counts).
 std::size_t heap_in_use_bytes();
 
 /// Returns freed heap to the OS, then waits `ms` so deferred frees land.

@@ -10,8 +10,10 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
+#include "app/allocator.hpp"
 #include "test/bench/bench_util.hpp"
 #include "test/bench/in_process.hpp"
+#include "test/bench/scale.hpp"
 #include "test/bench/soak.hpp"
 #include "test/bench/ws_client.hpp"
 
@@ -49,6 +51,11 @@ Scenarios (defaults in brackets):
   memory  --backups=N [100000] --payload=list100|bin1k [list100]
           -> bytes_per_backup (RSS delta / N after a settle),
              bytes_per_channel (N idle live channels, RSS delta / N)
+  scale   --channels=N [1000000] [--transports=K [64]]
+          N channels (bench channel, one integer each) joined by K client
+          transports, all crashed at once (`oopsy`); every client rejoins
+          and checks its state with a `get`.
+          -> restored_ok, lost, stale, join_s, restore_all_s, peak_rss_mb
   ws      --url=ws://HOST:PORT/socket --clients=C [50] --requests=R [2000]
           [--adds=A [3]] [--crash] [--threads=T [1]]
           Phoenix v2 load generator (Beast): C sockets with distinct client
@@ -64,6 +71,7 @@ Scenarios (defaults in brackets):
           [--max-rss-growth-pct=P [unchecked]] [--seed=N [1]]
           [--crash-loop-limit=N [5]] [--crash-window-ms=M [60000]]
           [--probation-ms=M [2000]] (the node's guards, to stay clear of)
+          [--chaos [--node-pid-file=F] [--crash-burst=K [4]]]
           C Phoenix clients (one socket, one channel, own client id, own
           values) for S seconds: E adds/gets per second in all; every M ms
           a storm (P% crash with `oopsy`, drop the TCP connection without a
@@ -74,6 +82,12 @@ Scenarios (defaults in brackets):
           mismatched are 0, errors <= max-errors and the node is alive.
           -> lost, stale, leaked, peak_rss_mb, rss_growth_pct (mean of the
              last quarter of the samples vs the second quarter), errors, …
+          --chaos (soak.sh with SOAK_CHAOS=1 drives it): the node is
+          SIGKILLed and restarted on its port (SIGUSR1 before each kill,
+          SIGUSR2 once back, its pid in F); clients reconnect with Phoenix's
+          back-off; crashing clients crash K times in a row, one add
+          between crashes, without staying clear of the guards.
+          -> also node_kills; lost/stale/... count acknowledged values only
 
 In-process scenarios also take:
   --warmup=0|1 [1]       a small unreported run first
@@ -90,12 +104,14 @@ const std::map<std::string, std::set<std::string>> known_flags = {
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
   {"memory", {"backups", "payload", "pubsub"}},
+  {"scale", {"channels", "transports", "pubsub"}},
   {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
   {"soak",
    {"url", "clients", "seconds", "node-pid", "rate", "storm-every-ms",
     "crash-pct", "drop-pct", "leave-pct", "max-ns", "topics", "timeout-ms",
     "connect-concurrency", "max-errors", "max-rss-growth-pct", "seed",
-    "crash-loop-limit", "crash-window-ms", "probation-ms"}},
+    "crash-loop-limit", "crash-window-ms", "probation-ms", "chaos",
+    "node-pid-file", "crash-burst"}},
 };
 
 bool is_caf_option(const std::string& arg) {
@@ -143,9 +159,12 @@ int run_in_process(const std::string& scenario, const options& opts,
       out = chanstate::bench::run_recover(sys, opts);
     else if (scenario == "kill")
       out = chanstate::bench::run_kill(sys, opts);
+    else if (scenario == "scale")
+      out = chanstate::bench::run_scale(sys, opts);
     else
       out = chanstate::bench::run_memory(sys, opts);
     out["scheduler"] = std::move(sched);
+    out["allocator"] = chanstate::allocator_name();
   } catch (const std::exception& e) {
     // Actors are still running and ~actor_system would wait for them
     // forever: report and leave at once.
@@ -225,6 +244,12 @@ int run_soak(const options& opts) {
   o.crash_loop_limit = num("crash-loop-limit", o.crash_loop_limit);
   o.crash_window_ms = num("crash-window-ms", o.crash_window_ms);
   o.probation_ms = num("probation-ms", o.probation_ms);
+  o.chaos = opts.flag("chaos");
+  o.node_pid_file = opts.str("node-pid-file", "");
+  o.crash_burst = num("crash-burst", o.chaos ? 4 : 1);
+  o.avoid_guards = !o.chaos;
+  if (o.crash_burst < 1)
+    return fail("soak", "--crash-burst must be at least 1");
   if (o.url.empty())
     return fail("soak", "soak needs --url=ws://HOST:PORT/socket");
   if (o.clients < 1 || o.rate < 1 || o.topics < 1 || o.max_ns < 1

@@ -3,9 +3,11 @@
 // nothing here is shared between threads.
 #include "test/bench/soak.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -32,6 +34,48 @@ constexpr std::int64_t tick_ms = 100;
 constexpr int max_refusals = 10;
 
 enum class action { none, crash, drop, leave };
+
+// Chaos: the soak script's signals. SIGUSR1 comes before each SIGKILL of
+// the node, SIGUSR2 once the restarted node listens. This process has one
+// thread, so a signal sent before the kill is handled before any reset the
+// kill causes can be read.
+std::atomic<int> kill_signals{0};
+std::atomic<int> up_signals{0};
+
+extern "C" void on_kill_signal(int) {
+  kill_signals.fetch_add(1);
+}
+
+extern "C" void on_up_signal(int) {
+  up_signals.fetch_add(1);
+}
+
+void install_chaos_signals() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sa.sa_handler = on_kill_signal;
+  sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_up_signal;
+  sigaction(SIGUSR2, &sa, nullptr);
+}
+
+/// The pid in `path` (the soak script writes it), 0 if there is none.
+int read_pid_file(const std::string& path) {
+  std::ifstream in{path};
+  int pid = 0;
+  in >> pid;
+  return pid > 0 ? pid : 0;
+}
+
+// Phoenix's default reconnectAfterMs: 10, 50, 100, 150, 200, 250, 500,
+// 1000, 2000, then 5000 ms.
+std::int64_t phoenix_backoff_ms(int tries) {
+  static constexpr std::int64_t steps[] = {10, 50, 100, 150, 200,
+                                           250, 500, 1000, 2000};
+  constexpr int n = sizeof(steps) / sizeof(steps[0]);
+  return tries < n ? steps[tries] : 5000;
+}
 
 /// One simulated phoenix.js client: one socket, one channel, its model.
 struct client {
@@ -62,6 +106,10 @@ struct client {
   std::int64_t retry_at = 0;
   int refusals = 0;
   bool joined_once = false;
+  // Chaos: the node kills seen when this connection was opened, and the
+  // failed reconnects in a row since (Phoenix's back-off).
+  int epoch = 0;
+  int backoff = 0;
 
   // The model: what the node acknowledged, what was sent since.
   std::vector<std::int64_t> acked;
@@ -76,6 +124,8 @@ struct client {
   action todo = action::none;
   bool check_due = false;
   bool storm_get = false;
+  // Crashes still to come in this storm's burst (one add before each).
+  int burst_left = 0;
   std::int64_t crashed_at = 0;
   std::int64_t restored_at = 0;
   std::deque<std::int64_t> crash_times;
@@ -133,6 +183,7 @@ public:
 
   soak_result run() {
     t0_ = now_us();
+    node_pid_ = o_.node_pid;
     end_at_ = t0_ + static_cast<std::int64_t>(o_.seconds) * 1'000'000;
     join_deadline_ = t0_
                      + std::max<std::int64_t>(120, o_.clients / 50) * 1'000'000;
@@ -141,6 +192,11 @@ public:
               << " ms (crash " << o_.crash_pct << "%, drop " << o_.drop_pct
               << "%, leave " << o_.leave_pct << "%), " << o_.rate
               << " events/s between storms\n";
+    if (o_.chaos) {
+      install_chaos_signals();
+      kills_seen_ = kill_signals.load();
+      ups_seen_ = up_signals.load();
+    }
     sample_rss(t0_);
     pool_.run();
     return report();
@@ -153,6 +209,7 @@ public:
     if (c.at != client::connecting)
       return;
     --connecting_;
+    c.backoff = 0;
     send_join(c, now_us());
   }
 
@@ -188,6 +245,7 @@ public:
   void on_end(int id, const ws_end& how) override {
     auto& c = at(id);
     auto now = now_us();
+    poll_chaos(now);
     if (c.at == client::closing) {
       c.at = client::closed;
       ++closed_;
@@ -200,6 +258,20 @@ public:
     if (c.at == client::connecting)
       --connecting_;
     lose_connection(c);
+    // Chaos: the connection's node was killed (or none listens yet).
+    if (o_.chaos && (c.epoch != kills_seen_ || node_down())) {
+      if (c.at == client::connecting && c.epoch == kills_seen_)
+        ++kill_connect_failures_;
+      else
+        ++kill_drops_;
+      // Only what a reply showed was acknowledged; a crash or add in flight
+      // may be gone with the node.
+      if (c.expect == soak_expect::exact)
+        c.expect = soak_expect::prefix;
+      c.at = client::down;
+      c.retry_at = now + phoenix_backoff_ms(c.backoff++) * ms;
+      return;
+    }
     bool busy_node = how.close_code == 1013 || how.http_status == 429
                      || how.http_status == 503;
     std::int64_t delay = 200 * ms;
@@ -221,6 +293,7 @@ public:
 
   void on_tick() override {
     auto now = now_us();
+    poll_chaos(now);
     sample_rss(now);
     if (node_gone_) {
       // Nothing left to measure; every client would only report the loss.
@@ -236,6 +309,33 @@ public:
 private:
   client& at(int id) {
     return clients_[static_cast<std::size_t>(id)];
+  }
+
+  // --- chaos --------------------------------------------------------------
+
+  bool node_down() const {
+    return o_.chaos && kills_seen_ != ups_seen_;
+  }
+
+  void poll_chaos(std::int64_t now) {
+    if (!o_.chaos)
+      return;
+    if (auto k = kill_signals.load(); k != kills_seen_) {
+      node_kills_ += k - kills_seen_;
+      kills_seen_ = k;
+      killed_at_ = now;
+      std::cerr << "soak: node kill " << node_kills_ << " at "
+                << (now - t0_) / 1'000'000 << " s\n";
+    }
+    if (auto u = up_signals.load(); u != ups_seen_) {
+      ups_seen_ = u;
+      if (!o_.node_pid_file.empty())
+        node_pid_ = read_pid_file(o_.node_pid_file);
+      auto down = now - killed_at_;
+      node_down_max_us_ = std::max(node_down_max_us_, down);
+      std::cerr << "soak: node back (pid " << node_pid_ << ") after "
+                << down / 1000 << " ms\n";
+    }
   }
 
   // --- the run's phases ---------------------------------------------------
@@ -301,11 +401,12 @@ private:
       c.storm = storm_id_;
       c.check_due = true;
       c.todo = action::none;
+      c.burst_left = 0;
       if (final || c.at != client::ready)
         continue;
       auto r = pct(rng_);
       if (r < o_.crash_pct) {
-        if (may_crash(c, now)) {
+        if (!o_.avoid_guards || may_crash(c, now)) {
           c.todo = action::crash;
           ++crashes;
         } else {
@@ -452,15 +553,21 @@ private:
       return;
     auto todo = c.todo;
     c.todo = action::none;
+    if (todo == action::none && c.burst_left > 0) {
+      // Back-to-back: one add (progress), then the next crash.
+      --c.burst_left;
+      add_then_crash(c, now);
+      return;
+    }
     switch (todo) {
       case action::crash:
-        c.at = client::busy;
-        c.op = client::op_crash;
-        c.deadline = now + o_.timeout_ms * ms;
-        c.crashed_at = now;
-        c.crash_times.push_back(now);
-        ++crashes_;
-        send(c, phx_frame(c.jr, next_ref(c), c.topic, "oopsy", "{}"), now);
+        c.burst_left = o_.crash_burst - 1;
+        // Without the margin every crash follows progress, also the first
+        // after a restore: a guard must never act on one.
+        if (o_.avoid_guards)
+          crash(c, now);
+        else
+          add_then_crash(c, now);
         return;
       case action::drop: {
         bool reset = (drops_++ % 2) == 1;
@@ -484,6 +591,27 @@ private:
     }
   }
 
+  void add_then_crash(client& c, std::int64_t now) {
+    auto v = soak_value(c.index, c.seq++);
+    c.sent.push_back(v);
+    ++adds_;
+    send(c,
+         phx_frame(c.jr, next_ref(c), c.topic, "add",
+                   "{\"n\":" + std::to_string(v) + "}"),
+         now);
+    crash(c, now);
+  }
+
+  void crash(client& c, std::int64_t now) {
+    c.at = client::busy;
+    c.op = client::op_crash;
+    c.deadline = now + o_.timeout_ms * ms;
+    c.crashed_at = now;
+    c.crash_times.push_back(now);
+    ++crashes_;
+    send(c, phx_frame(c.jr, next_ref(c), c.topic, "oopsy", "{}"), now);
+  }
+
   bool may_crash(client& c, std::int64_t now) {
     // The poison guard: a restored channel that crashes during its
     // probation falls back to an older generation (by design; not what
@@ -500,6 +628,7 @@ private:
 
   void connect(client& c, std::int64_t now) {
     c.at = client::connecting;
+    c.epoch = kills_seen_;
     c.ref = 0;
     c.jr.clear();
     c.deadline = now + o_.timeout_ms * ms;
@@ -751,13 +880,14 @@ private:
   }
 
   void sample_rss(std::int64_t now) {
-    if (o_.node_pid <= 0 || now < next_sample_)
+    // Between a kill and the restart there is no node to measure.
+    if (node_pid_ <= 0 || now < next_sample_ || node_down())
       return;
     next_sample_ = now + 1000 * ms;
-    auto kb = vm_rss_kb(o_.node_pid);
+    auto kb = vm_rss_kb(node_pid_);
     if (kb < 0) {
       if (!node_gone_)
-        error_global("node pid " + std::to_string(o_.node_pid)
+        error_global("node pid " + std::to_string(node_pid_)
                      + " is gone (no /proc/PID/status)");
       node_gone_ = true;
       return;
@@ -770,14 +900,15 @@ private:
 
   soak_result report() {
     auto now = now_us();
-    if (o_.node_pid > 0 && vm_rss_kb(o_.node_pid) < 0 && !node_gone_) {
+    poll_chaos(now);
+    if (node_pid_ > 0 && vm_rss_kb(node_pid_) < 0 && !node_gone_) {
       node_gone_ = true;
-      error_global("node pid " + std::to_string(o_.node_pid)
+      error_global("node pid " + std::to_string(node_pid_)
                    + " is gone at the end");
     }
     std::sort(recoveries_us_.begin(), recoveries_us_.end());
     json::object r{
-      {"scenario", "soak"},
+      {"scenario", o_.chaos ? "soak-chaos" : "soak"},
       {"lost", lost_},
       {"stale", stale_},
       {"leaked", leaked_},
@@ -816,13 +947,24 @@ private:
               / static_cast<double>(std::max<std::int64_t>(now - t0_, 1)))},
       {"seed", o_.seed},
     };
+    if (o_.chaos) {
+      r["node_kills"] = node_kills_;
+      r["kill_drops"] = kill_drops_;
+      r["kill_connect_failures"] = kill_connect_failures_;
+      r["node_down_max_ms"] = round2(static_cast<double>(node_down_max_us_)
+                                     / 1000);
+      r["crash_burst"] = o_.crash_burst;
+    }
     bool rss_ok = true;
     if (o_.node_pid > 0) {
       r["node_alive"] = !node_gone_;
       r["peak_rss_mb"] = round2(static_cast<double>(peak_rss_kb_) / 1024);
       r["rss_samples"] = rss_kb_.size();
       auto n = rss_kb_.size();
-      if (n >= 8) {
+      if (o_.chaos) {
+        // Every restart starts from an empty process: no growth to judge.
+        r["rss_growth_pct"] = nullptr;
+      } else if (n >= 8) {
         auto q = n / 4;
         auto q2 = mean(rss_kb_, q, 2 * q);
         auto q4 = mean(rss_kb_, n - q, n);
@@ -851,6 +993,7 @@ private:
             "lost, stale, leaked or mismatched state");
     because(errors_ > o_.max_errors, "errors over max_errors");
     because(node_gone_, "the node died");
+    because(node_down(), "the node was not back after a kill");
     because(joined_ != o_.clients,
             std::to_string(o_.clients - joined_) + " clients never joined");
     because(!rss_ok, r["rss_growth_pct"].is_null()
@@ -928,6 +1071,18 @@ private:
   std::int64_t last_rss_kb_ = 0;
   std::int64_t peak_rss_kb_ = 0;
   std::vector<std::int64_t> rss_kb_;
+
+  // Chaos: kills and restarts seen, and what they cost.
+  int kills_seen_ = 0;
+  int ups_seen_ = 0;
+  std::int64_t node_kills_ = 0;
+  std::int64_t kill_drops_ = 0;
+  std::int64_t kill_connect_failures_ = 0;
+  std::int64_t killed_at_ = 0;
+  std::int64_t node_down_max_us_ = 0;
+
+  // The node measured (chaos: the current one, from node_pid_file).
+  int node_pid_ = 0;
 
   // Last: its connections go first, while the clients they name still exist.
   ws_pool pool_;

@@ -40,6 +40,20 @@ struct soak_options {
   int crash_loop_limit = 5;
   int crash_window_ms = 60000;
   int probation_ms = 2000;
+  /// Chaos (make soak-chaos): the script SIGKILLs the node and restarts it
+  /// on the same port, sending this process SIGUSR1 just before each kill
+  /// and SIGUSR2 once the new node listens (its pid in node_pid_file).
+  /// Connections lost to a kill are expected and reconnect with Phoenix's
+  /// back-off; after a kill only what a reply showed counts as
+  /// acknowledged. RSS growth is not judged (every restart resets it).
+  bool chaos = false;
+  std::string node_pid_file;
+  /// A crashing client crashes this many times in a row in one storm, with
+  /// one add between crashes (every crash follows progress).
+  int crash_burst = 1;
+  /// Stay clear of the guards above (a crash-loop and probation margin);
+  /// off in chaos: a crash after progress must keep the newest commit.
+  bool avoid_guards = true;
 };
 
 struct soak_result {

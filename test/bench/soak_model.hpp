@@ -22,7 +22,9 @@ enum class soak_expect {
   /// or it crashed after handling all of them).
   exact,
   /// The acknowledged adds plus any prefix of the sent ones (the transport
-  /// dropped: frames in flight may never have reached the node).
+  /// dropped: frames in flight may never have reached the node; or the
+  /// node was killed: only what a reply showed is acknowledged, so a crash
+  /// or an add it had not confirmed may be gone with it).
   prefix,
   /// Nothing: a clean leave discarded the state.
   fresh,

@@ -92,3 +92,19 @@ TEST_CASE("the model continues from what the node served") {
              own);
   CHECK(own == std::vector<std::int64_t>{a, b});
 }
+
+TEST_CASE("after a node kill only what a reply showed must survive") {
+  // acked: the last reply showed a, b; c was sent (and maybe crashed on).
+  CHECK(check(ns({a, b}), {a, b}, {c}, soak_expect::prefix).ok());
+  CHECK(check(ns({a, b, c}), {a, b}, {c}, soak_expect::prefix).ok());
+  // A journal that lagged behind a reply: an older state is stale, none lost.
+  auto older = check(ns({a}), {a, b}, {c}, soak_expect::prefix);
+  CHECK(older.stale == 1);
+  CHECK(older.lost == 0);
+  // Nothing came back: every acknowledged value is lost.
+  CHECK(check(ns({}), {a, b}, {c}, soak_expect::prefix).lost == 2);
+  // Something new after a gap is not a prefix: lost and mismatched.
+  auto gap = check(ns({a, c}), {a, b}, {c}, soak_expect::prefix);
+  CHECK(gap.lost == 1);
+  CHECK(gap.mismatched == 0);
+}

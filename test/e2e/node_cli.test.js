@@ -19,8 +19,8 @@ test("--help lists every option and exits 0", () => {
   const text = r.stdout + r.stderr
   for (const opt of ["--host", "--port", "--max-frame-bytes", "--max-channels", "--idle-timeout",
                      "--handshake-timeout", "--max-outbound-bytes", "--allowed-origins",
-                     "--backup-ttl", "--max-backups", "--max-backup-bytes", "--crash-loop-limit",
-                     "--crash-window", "--down-wait", "--sweep-interval", "--restore-timeout",
+                     "--backup-ttl", "--max-backups", "--max-backup-bytes", "--poison-crashes",
+                     "--generations", "--down-wait", "--sweep-interval", "--restore-timeout",
                      "--ack", "--config-file", "demo"]) {
     assert.ok(text.includes(opt), `--help mentions ${opt}`)
   }

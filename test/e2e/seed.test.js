@@ -78,5 +78,5 @@ test("SIGTERM shuts the node down cleanly with exit code 0", async () => {
   for (const s of file.sockets.splice(0)) s.disconnect()
   const r = await file.node.stop("SIGTERM")
   assert.deepEqual(r, { code: 0, signal: null })
-  assert.match(file.node.stdout(), /^chanstate-node listening on ws:\/\/127\.0\.0\.1:\d+\/socket\n$/)
+  assert.match(file.node.stdout(), /^chanstate-node listening on ws:\/\/127\.0\.0\.1:\d+\/socket \(ready\)\n$/)
 })

@@ -1,4 +1,4 @@
-// The backup table on its own: TTL, caps and eviction, the crash-loop guard.
+// The backup table on its own: TTL, caps and eviction, the poison guard.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -35,14 +35,32 @@ struct table_case {
     return a.address();
   }
 
-  /// Attaches a channel to `key`, commits `x`, and ends it with `reason`.
+  /// Attaches a channel to `key`, commits `x` (after a completed client
+  /// event if `progress`), and ends it with `reason`.
   restore_outcome live_and_die(const backup_key& key, int x,
-                               const caf::error& reason) {
+                               const caf::error& reason,
+                               bool progress = true) {
     auto ch = channel();
     auto out = table.attach(key, ch, now);
     out.cell->store(assigns(x));
+    if (progress)
+      out.cell->event_completed();
     table.detach(ch, reason, now);
     return out;
+  }
+
+  /// Attaches a channel to `key` and crashes it before any client event
+  /// completed (in join); `sees_progress` as attach takes it.
+  restore_outcome crash_at_join(const backup_key& key,
+                                bool sees_progress = true) {
+    auto ch = channel();
+    auto out = table.attach(key, ch, now, sees_progress);
+    table.detach(ch, caf::make_error(channel_exit::crashed, "join"), now);
+    return out;
+  }
+
+  int restored_x(const restore_outcome& out) {
+    return static_cast<int>(out.cell->load().find("x")->as_int64());
   }
 
   testing::channel_case bench;
@@ -188,54 +206,96 @@ TEST_CASE("a stale channel's down does not touch the key's new channel") {
   CHECK_FALSE(c.table.detach(c.channel(), caf::none, c.now));
 }
 
-TEST_CASE("crashes within the window trip the crash-loop guard") {
+TEST_CASE("crashes after progress never trip the guard, however many") {
+  table_case c{registry_config{}};
+  auto crash = caf::make_error(channel_exit::crashed, "boom");
+  for (int i = 1; i <= 20; ++i) {
+    auto out = c.live_and_die(alice, i, crash);
+    CHECK(out.restored == (i > 1));
+    CHECK(out.fallback_generation == 0);
+  }
+  auto out = c.table.attach(alice, c.channel(), c.now);
+  CHECK(c.restored_x(out) == 20);
+  CHECK(c.table.counters().crashes_without_progress == 0);
+  CHECK(c.table.counters().poison_fallbacks == 0);
+}
+
+TEST_CASE("crashes without progress fall back after poison_crashes") {
   registry_config cfg;
-  cfg.crash_loop_limit = 3;
-  cfg.crash_window = 10s;
-  cfg.probation_time = 0ms; // the poison guard would fall back first
+  cfg.poison_crashes = 2;
   table_case c{cfg};
   auto crash = caf::make_error(channel_exit::crashed, "boom");
-  CHECK_FALSE(c.live_and_die(alice, 1, crash).restored); // crash 1, fresh
-  c.now += 1s;
-  CHECK(c.live_and_die(alice, 2, crash).restored); // crash 2
-  c.now += 1s;
-  CHECK(c.live_and_die(alice, 3, crash).restored); // crash 3: dropped
+  c.live_and_die(alice, 1, crash);
+  c.live_and_die(alice, 2, crash); // generations: x=2, x=1
+  CHECK(c.restored_x(c.crash_at_join(alice)) == 2); // 1 without progress
+  CHECK(c.table.counters().crashes_without_progress == 1);
+  CHECK(c.restored_x(c.crash_at_join(alice)) == 2); // 2: falls back
+  CHECK(c.table.counters().poison_fallbacks == 1);
+  auto out = c.crash_at_join(alice);
+  CHECK(out.fallback_generation == 1);
+  CHECK(c.restored_x(out) == 1);
+  out = c.crash_at_join(alice); // the older one's second: nothing left
+  CHECK(out.fallback_generation == 0);
+  CHECK(c.table.counters().poison_quarantined == 1);
   CHECK_FALSE(c.table.peek_backup(alice));
-  CHECK(c.table.counters().crash_loop_drops == 1);
-  auto out = c.table.attach(alice, c.channel(), c.now);
+  out = c.table.attach(alice, c.channel(), c.now);
   CHECK_FALSE(out.restored);
   CHECK(out.cell->load().empty());
-  CHECK(out.reason.find("crash_loop") == 0);
-  CHECK(out.reason.find("3 crashes") != std::string::npos);
-  CHECK(c.table.counters().restores_refused_crash_loop == 1);
-  CHECK(c.table.counters().restores_fresh == 1);
+  CHECK(out.reason.find("quarantined") == 0);
+  CHECK(c.table.counters().restores_refused_poison == 1);
 }
 
-TEST_CASE("crashes spread over more than the window do not trip the guard") {
+TEST_CASE("a fallback also skips what join committed on the unproven "
+          "state") {
   registry_config cfg;
-  cfg.crash_loop_limit = 3;
-  cfg.crash_window = 10s;
-  cfg.probation_time = 0ms; // the poison guard would fall back first
+  cfg.poison_crashes = 2;
+  cfg.generations = 4;
   table_case c{cfg};
   auto crash = caf::make_error(channel_exit::crashed, "boom");
-  for (int i = 0; i < 6; ++i) {
-    c.live_and_die(alice, i, crash);
-    c.now += 6s;
+  c.live_and_die(alice, 1, crash);
+  c.live_and_die(alice, 2, crash); // generations: x=2, x=1, {}
+  // Each restore's join commits on top of x=2, then the channel crashes
+  // before any event completed.
+  for (int join_commit : {20, 21}) {
+    auto ch = c.channel();
+    auto out = c.table.attach(alice, ch, c.now);
+    out.cell->store(assigns(join_commit));
+    c.table.detach(ch, crash, c.now);
   }
-  CHECK(c.table.counters().crash_loop_drops == 0);
+  // Skipped: x=21 and x=20 (committed without progress) and x=2.
   auto out = c.table.attach(alice, c.channel(), c.now);
-  CHECK(out.restored);
-  CHECK(out.cell->load().find("x")->as_int64() == 5);
+  CHECK(out.fallback_generation == 3);
+  CHECK(c.restored_x(out) == 1);
 }
 
-TEST_CASE("lost transports never trip the crash-loop guard") {
+TEST_CASE("lost transports, kills and lost nodes never count") {
   registry_config cfg;
-  cfg.crash_loop_limit = 2;
+  cfg.poison_crashes = 1;
   table_case c{cfg};
+  c.live_and_die(alice, 1, caf::make_error(channel_exit::crashed));
+  for (const caf::error& e :
+       {caf::make_error(channel_exit::transport_lost),
+        caf::make_error(caf::exit_reason::kill),
+        caf::make_error(caf::exit_reason::remote_link_unreachable)}) {
+    auto ch = c.channel();
+    c.table.attach(alice, ch, c.now);
+    c.table.detach(ch, e, c.now);
+  }
+  CHECK(c.table.counters().crashes_without_progress == 0);
+  CHECK(c.restored_x(c.table.attach(alice, c.channel(), c.now)) == 1);
+}
+
+TEST_CASE("a channel whose progress the registry cannot see is never "
+          "blamed") {
+  registry_config cfg;
+  cfg.poison_crashes = 1;
+  table_case c{cfg};
+  c.live_and_die(alice, 1, caf::make_error(channel_exit::crashed));
+  c.live_and_die(alice, 2, caf::make_error(channel_exit::crashed));
   for (int i = 0; i < 5; ++i)
-    c.live_and_die(alice, i, caf::make_error(channel_exit::transport_lost));
-  CHECK(c.table.counters().crash_loop_drops == 0);
-  CHECK(c.table.attach(alice, c.channel(), c.now).restored);
+    CHECK(c.restored_x(c.crash_at_join(alice, false)) == 2);
+  CHECK(c.table.counters().crashes_without_progress == 0);
+  CHECK(c.table.counters().poison_fallbacks == 0);
 }
 
 TEST_CASE("stats report every counter, the sizes and the limits") {
@@ -249,9 +309,13 @@ TEST_CASE("stats report every counter, the sizes and the limits") {
   CHECK(s.at("imported") == 1);
   CHECK(s.at("live_channels") == 0);
   CHECK(s.at("limits").at("max_backups") == 7);
-  for (const char* k : {"from_backup", "from_takeover", "fresh",
-                        "refused_crash_loop"})
+  for (const char* k : {"from_backup", "from_takeover", "fresh", "fallback",
+                        "refused_poison"})
     CHECK(s.at("restores").as_object().contains(k));
-  for (const char* k : {"expired", "evicted", "evicted_bytes", "crash_loop"})
+  for (const char* k : {"expired", "evicted", "evicted_bytes", "quarantined"})
     CHECK(s.at("drops").as_object().contains(k));
+  for (const char* k : {"count", "crashes_without_progress", "fallbacks",
+                        "quarantined", "recent"})
+    CHECK(s.at("quarantine").as_object().contains(k));
+  CHECK(s.at("limits").at("poison_crashes") == cfg.poison_crashes);
 }

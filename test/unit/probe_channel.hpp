@@ -19,8 +19,9 @@ inline std::vector<std::string>& terminate_log() {
   return log;
 }
 
-/// - join: params {"refuse": true} → refused; {"throw": true} → throws;
-///   else ok {"restored", "assigns", "note"?}
+/// - join: params {"refuse": true} → refused; {"throw": true}, or assigns
+///   with a "join_throws" key → throws; else ok {"restored", "assigns",
+///   "note"?}
 /// - set {"key", "value"} → assigns, no reply
 /// - get {} → ok {"assigns": {...}}
 /// - set_then_throw {"key", "value"} → assigns, then throws
@@ -31,7 +32,8 @@ public:
   join_result join(const boost::json::object& params, socket& s) override {
     if (params.contains("refuse"))
       return join_result::refuse({{"reason", "refused by probe"}});
-    if (params.contains("throw"))
+    // A restored state can make join throw too (the poison guard's case).
+    if (params.contains("throw") || s.assigns_object().contains("join_throws"))
       throw std::runtime_error("probe join throws");
     boost::json::object r{{"restored", s.restored()},
                           {"assigns", s.assigns_object()}};

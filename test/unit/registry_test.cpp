@@ -113,7 +113,7 @@ TEST_CASE_FIXTURE(channel_case, "stats report the configured limits") {
   CHECK(lim.at("backup_ttl_ms") == defaults.backup_ttl.count());
   CHECK(lim.at("max_backups") == defaults.max_backups);
   CHECK(lim.at("max_backup_bytes") == defaults.max_backup_bytes);
-  CHECK(lim.at("crash_loop_limit") == defaults.crash_loop_limit);
-  CHECK(lim.at("crash_window_ms") == defaults.crash_window.count());
+  CHECK(lim.at("poison_crashes") == defaults.poison_crashes);
+  CHECK(lim.at("generations") == defaults.generations);
   CHECK(lim.at("down_wait_ms") == defaults.down_wait.count());
 }

@@ -42,7 +42,8 @@ function startNode(args = []) {
     child.stderr.on("data", d => { err += d })
     child.stdout.on("data", d => {
       out += d
-      const m = out.match(/^chanstate-node listening on (ws:\/\/[^\s]+)\n/m)
+      // "chanstate-node listening on URL (ready)" or "(not ready: why)"
+      const m = out.match(/^chanstate-node listening on (ws:\/\/\S+) \(.*\)\n/m)
       if (!m) return
       clearTimeout(timer)
       const url = m[1]

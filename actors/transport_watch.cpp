@@ -1,0 +1,103 @@
+// One attached functor per transport instead of one monitor per channel.
+#include "actors/transport_watch.hpp"
+
+#include <array>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/all.hpp>
+
+namespace chanstate {
+
+namespace {
+
+using channel_set = std::unordered_set<caf::actor_addr>;
+
+// Striped so that channels of different transports rarely share a lock; the
+// channels of one transport share one stripe, which is a short critical
+// section (one hash insert or erase).
+struct stripe {
+  std::mutex mtx;
+  std::unordered_map<caf::actor_addr, channel_set> channels;
+};
+
+constexpr std::size_t stripe_count = 64;
+
+// Never destroyed: functors attached to transports may run during static
+// destruction of a process that did not stop its actors.
+std::array<stripe, stripe_count>& stripes() {
+  static auto* s = new std::array<stripe, stripe_count>;
+  return *s;
+}
+
+stripe& stripe_of(const caf::actor_addr& transport) {
+  return stripes()[std::hash<caf::actor_addr>{}(transport) % stripe_count];
+}
+
+// Runs once, in the transport's cleanup (or at once if it had ended).
+void transport_ended(const caf::actor_addr& transport,
+                     const caf::error& reason) {
+  channel_set watched;
+  {
+    auto& s = stripe_of(transport);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto i = s.channels.find(transport);
+    if (i == s.channels.end())
+      return;
+    watched = std::move(i->second);
+    s.channels.erase(i);
+  }
+  for (auto& addr : watched)
+    if (auto ch = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(ch, caf::down_msg{transport, reason});
+}
+
+} // namespace
+
+void watch_transport(caf::local_actor* channel, const caf::actor& transport) {
+  if (transport.node() != channel->node()) {
+    channel->monitor(transport);
+    return;
+  }
+  auto addr = transport.address();
+  bool first = false;
+  {
+    auto& s = stripe_of(addr);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto [i, added] = s.channels.try_emplace(addr);
+    first = added;
+    i->second.insert(channel->address());
+  }
+  // Outside the lock: on an ended transport the functor runs right here.
+  // A second watch racing with this one finds the entry and joins the set;
+  // the functor, attached or run, serves both.
+  if (first)
+    transport->attach_functor(
+      [addr](const caf::error& reason) { transport_ended(addr, reason); });
+}
+
+void unwatch_transport(caf::local_actor* channel, const caf::actor& transport) {
+  if (transport.node() != channel->node()) {
+    channel->demonitor(transport);
+    return;
+  }
+  auto addr = transport.address();
+  // The entry itself stays until the transport ends: it is one per
+  // transport, and its functor is already attached.
+  auto& s = stripe_of(addr);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  if (auto i = s.channels.find(addr); i != s.channels.end())
+    i->second.erase(channel->address());
+}
+
+std::size_t watched_channels(const caf::actor_addr& transport) {
+  auto& s = stripe_of(transport);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.channels.find(transport);
+  return i == s.channels.end() ? 0 : i->second.size();
+}
+
+} // namespace chanstate

@@ -1,0 +1,116 @@
+// Readiness: the registry link's up/down events and the journal writer's
+// down, turned into /readyz answers and one stdout line per change.
+#include "app/readiness.hpp"
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+
+#include "actors/registry_link.hpp"
+#include "registry/registry_error.hpp"
+
+namespace chanstate {
+
+readiness::readiness(std::string registry, bool journal)
+  : registry_(std::move(registry)),
+    registry_up_(registry_.empty()),
+    journal_(journal) {
+}
+
+bool readiness::ready_locked() const {
+  return registry_up_ && journal_lost_.empty();
+}
+
+std::string readiness::reason_locked() const {
+  if (!registry_up_)
+    return "registry " + registry_ + " is not connected";
+  if (!journal_lost_.empty())
+    return "journal stopped: " + journal_lost_;
+  return {};
+}
+
+bool readiness::check(std::string& json) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  boost::json::object doc{
+    {"ready", ready_locked()},
+    {"registry", registry_.empty() ? "local" : registry_},
+    {"registry_connected", registry_up_},
+    {"journal", !journal_             ? "off"
+                : journal_lost_.empty() ? "open"
+                                        : "stopped"},
+  };
+  if (!ready_locked())
+    doc["reason"] = reason_locked();
+  json = boost::json::serialize(doc) + '\n';
+  return ready_locked();
+}
+
+void readiness::announce(std::ostream& out, const std::string& url) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  out_ = &out;
+  out << "chanstate-node listening on " << url << " ("
+      << (ready_locked() ? "ready" : "not ready: " + reason_locked()) << ")"
+      << std::endl;
+}
+
+void readiness::changed_locked(bool was_ready) {
+  // Before the startup line the change is part of it.
+  if (!out_ || was_ready == ready_locked())
+    return;
+  if (ready_locked())
+    *out_ << "chanstate-node ready: registry "
+          << (registry_.empty() ? "local" : registry_ + " connected")
+          << std::endl;
+  else
+    *out_ << "chanstate-node not ready: " << reason_locked() << std::endl;
+}
+
+void readiness::set_registry(bool up) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto was = ready_locked();
+  registry_up_ = up;
+  changed_locked(was);
+}
+
+void readiness::journal_lost(std::string why) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto was = ready_locked();
+  journal_lost_ = why.empty() ? "stopped" : std::move(why);
+  changed_locked(was);
+}
+
+namespace {
+
+caf::behavior watch_impl(caf::event_based_actor* self,
+                         std::shared_ptr<readiness> r, caf::actor link,
+                         caf::actor journal) {
+  // Event-driven: the link tells us of every up/down as it happens (and
+  // its state when we subscribe), so nothing polls and no change is missed
+  // between two polls.
+  if (link)
+    self->send(link, caf::subscribe_atom::value,
+               caf::actor_cast<caf::actor>(self));
+  if (journal) {
+    self->monitor(journal);
+    self->set_down_handler([r, addr = journal.address()](caf::down_msg& dm) {
+      // user_shutdown: the node is stopping it on purpose.
+      if (dm.source == addr && dm.reason != caf::exit_reason::user_shutdown)
+        r->journal_lost(describe(dm.reason));
+    });
+  }
+  return {
+    [r](link_status_atom, bool up, const std::string&) {
+      r->set_registry(up);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_readiness_watch(caf::actor_system& sys,
+                                 std::shared_ptr<readiness> r, caf::actor link,
+                                 caf::actor journal) {
+  return sys.spawn(watch_impl, std::move(r), std::move(link),
+                   std::move(journal));
+}
+
+} // namespace chanstate
