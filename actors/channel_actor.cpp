@@ -177,12 +177,12 @@ void setup_durability(channel_ptr self, const channel_env& env) {
     st.gate.hold_until_durable(nullptr);
   } else if (env.journal) {
     st.journaled = true;
+    // No message per wait: the commit is already in the writer's inbox,
+    // which notes the wait and answers with journal_durable_atom after the
+    // batch that holds it (group commit: one transaction for all).
     st.gate.hold_until_durable([self, journal = env.journal](std::uint64_t seq) {
-      self->request(journal, caf::infinite, journal_sync_atom::value, seq)
-        .then([self](std::uint64_t done) { self->state.gate.durable(done); },
-              // The writer is gone: only at shutdown, which releases held
-              // frames on the channel's normal end.
-              [](caf::error&) {});
+      if (journal->await(caf::actor_cast<caf::actor>(self), seq))
+        self->state.gate.durable(seq);
     });
   }
 }
@@ -229,6 +229,9 @@ caf::behavior serving(channel_ptr self) {
             if (err == registry_error::superseded)
               self->quit(caf::make_error(channel_exit::taken_over));
           });
+    },
+    [self](journal_durable_atom, std::uint64_t seq) {
+      self->state.gate.durable(seq);
     },
     [self](topic_broadcast& b) {
       outbound_frame f;

@@ -28,12 +28,31 @@ using journal_atom = caf::atom_constant<caf::atom("cs_journal")>;
 /// (journal_sync_atom, seq) → seq once every change the caller made before
 /// the request is written (see spawn_journal).
 using journal_sync_atom = caf::atom_constant<caf::atom("cs_jsync")>;
+/// (journal_durable_atom, seq): what journal_waiter::await promised.
+using journal_durable_atom = caf::atom_constant<caf::atom("cs_jdurabl")>;
+
+/// Lets a channel wait until the journal holds its commits without a
+/// message to the writer: commits already sit in the writer's inbox (the
+/// observer puts them there synchronously), so waiting is a note in that
+/// inbox, and the writer tells every waiter its batch covered once that
+/// batch is written. Thread-safe.
+class journal_waiter {
+public:
+  virtual ~journal_waiter() = default;
+
+  /// True if every change the caller made before this call is on disk
+  /// already; otherwise `notify` later receives (journal_durable_atom, seq)
+  /// once it is (never while writes fail; at once after a clean reset).
+  virtual bool await(const caf::actor& notify, std::uint64_t seq) = 0;
+};
 
 /// The writer and the observer that feeds it (install the observer with
 /// backup_table::set_observer).
 struct journal_handle {
   caf::actor writer;
   std::shared_ptr<table_observer> observer;
+  /// For channels that hold frames until the journal has their commits.
+  std::shared_ptr<journal_waiter> waiter;
 };
 
 /// Spawns the writer on its own thread: disk work never blocks a scheduler

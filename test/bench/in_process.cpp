@@ -54,6 +54,7 @@ struct node {
   channel_env env;
 
   caf::actor journal;  // the journal writer, with --journal
+  std::shared_ptr<journal_waiter> journal_sync;
   std::string journal_dir;
 
   node(caf::actor_system& sys, bool write_through, bool with_pubsub,
@@ -74,6 +75,7 @@ struct node {
       auto j = spawn_journal(sys, std::move(*store), {});
       table->set_observer(j.observer);
       journal = j.writer;
+      journal_sync = j.waiter;
     }
     auto routes = std::make_shared<router>();
     if (auto err = routes->add("room:*", demo_channel_factory()))
@@ -283,7 +285,7 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
                            ack_mode ack = ack_mode::durable) {
   node nd{sys, write_through, pubsub, 0,
           journal_dir.empty() ? journal_dir : journal_dir + "/" + tag};
-  nd.env.journal = nd.journal;
+  nd.env.journal = nd.journal_sync;
   nd.env.ack = ack;
   auto run = std::make_shared<steady_run>(n);
   run->demo = demo;
