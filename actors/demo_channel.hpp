@@ -5,8 +5,8 @@
 
 namespace chanstate {
 
-/// - join → ok {"restored": bool, "ns": [...]} (plus "note" when a saved state
-///   was refused, e.g. after a crash loop)
+/// - join → ok {"restored": bool, "ns": [...]} (plus "fallback_generation"
+///   or "quarantined" when the poison guard set the newest state aside)
 /// - add {"n": integer} → appends n to ns, no reply; a bad n → error reply
 /// - get {} → ok {"ns": [...]}
 /// - oopsy {} → throws (the channel crashes)

@@ -40,7 +40,7 @@ struct serve_options {
   /// channels per socket, connections, join rate, timeouts, origins) and
   /// the connect callback (`endpoint.connect`, see connect_params.hpp).
   endpoint_options endpoint;
-  /// The registry's bounds: backup TTL, caps, crash-loop and poison guards.
+  /// The registry's bounds: backup TTL, caps, the poison guard.
   registry_config registry;
   /// The registry's home: in memory (default), an LMDB journal, published
   /// to other nodes, or another node's registry.
