@@ -104,8 +104,8 @@ void refuse_join(channel_ptr self, const join_request& req,
                  boost::json::object response) {
   self->state.join_replied = true;
   send_join_error(self, make_reply(frame_kind::join_error, req.join_ref,
-                              req.join_ref, req.topic, "error",
-                              std::move(response)));
+                                   req.join_ref, req.topic, "error",
+                                   std::move(response)));
   self->quit(caf::make_error(channel_exit::join_refused));
 }
 
@@ -180,7 +180,8 @@ void setup_durability(channel_ptr self, const channel_env& env) {
     // No message per wait: the commit is already in the writer's inbox,
     // which notes the wait and answers with journal_durable_atom after the
     // batch that holds it (group commit: one transaction for all).
-    st.gate.hold_until_durable([self, journal = env.journal](std::uint64_t seq) {
+    auto journal = env.journal;
+    st.gate.hold_until_durable([self, journal](std::uint64_t seq) {
       if (journal->await(caf::actor_cast<caf::actor>(self), seq))
         self->state.gate.durable(seq);
     });

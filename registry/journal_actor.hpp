@@ -58,8 +58,9 @@ struct journal_handle {
 /// Spawns the writer on its own thread: disk work never blocks a scheduler
 /// worker, and with durable acknowledgements its answers never queue behind
 /// the channels a busy scheduler is running (measured: a scheduled writer
-/// halved `steady` throughput with 1000 channels waiting on it). `on_disk` is what the store already holds (from load()), so
-/// unchanged assigns are not written again. Writes are coalesced: changes
+/// halved `steady` throughput with 1000 channels waiting on it). `on_disk`
+/// is what the store already holds (from load()), so unchanged assigns are
+/// not written again. Writes are coalesced: changes
 /// collect in a locked inbox (latest per key) while a batch is written and go
 /// into the next transaction, so a key committed many times in between is
 /// written once; only the first change after a batch wakes the writer.
