@@ -42,8 +42,8 @@ configure: apt-deps
 deps: apt-deps npm-deps
 
 # chanstate-bench against the OTP peer (test/bench/peer), alternating runs in
-# one sitting, medians of 3; ~15 min on 2 cores. BENCH_ARGS="--reps=5" or
-# "--scale-channels=100000" to change it. Not part of `make test` (its smoke
+# one sitting, medians of 3; ~17 min on 2 cores. BENCH_ARGS="--reps=5" or
+# "--scale-channels=1000000" to change it. Not part of `make test` (its smoke
 # test is).
 BENCH_ARGS ?=
 bench: build

@@ -184,8 +184,12 @@ caf::expected<endpoint> serve(caf::actor_system& sys,
   auto colon = st->url.rfind(':');
   st->port = static_cast<std::uint16_t>(std::stoul(st->url.substr(colon + 1)));
   auto* raw = st.get();
-  raw->io = std::thread{[raw, signals = opts.stop_on_signals] {
-    raw->server->run(signals);
+  // Before serve() returns (and the caller announces the endpoint): a
+  // SIGTERM right after the announcement must stop the node cleanly.
+  if (opts.stop_on_signals)
+    raw->server->catch_signals();
+  raw->io = std::thread{[raw] {
+    raw->server->run();
     std::lock_guard<std::mutex> guard{raw->mtx};
     raw->io_done = true;
     raw->cv.notify_all();

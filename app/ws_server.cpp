@@ -581,14 +581,18 @@ void ws_server::wait_idle() {
   t.cv.wait(guard, [&t] { return t.live == 0; });
 }
 
-void ws_server::run(bool stop_on_signals) {
-  if (stop_on_signals) {
-    impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
-    impl_->signals->async_wait([this](beast::error_code ec, int) {
-      if (!ec)
-        impl_->stop_all();
-    });
-  }
+void ws_server::catch_signals() {
+  // The signal_set takes the signals over as it is built; the wait is only
+  // dispatched once run() runs the io_context, so a SIGTERM that comes
+  // before is kept, not fatal.
+  impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
+  impl_->signals->async_wait([this](beast::error_code ec, int) {
+    if (!ec)
+      impl_->stop_all();
+  });
+}
+
+void ws_server::run() {
   impl_->do_accept();
   // A handler that throws must not take every other connection down: log
   // it and keep serving (that connection waits for its idle timeout).

@@ -67,10 +67,15 @@ public:
   /// "ws://127.0.0.1:4000/socket", or why binding failed.
   caf::expected<std::string> listen();
 
-  /// Serves until stop() (or SIGINT/SIGTERM when `stop_on_signals`), then
-  /// ends every connection's channels with user_shutdown and returns. The
+  /// Makes SIGINT and SIGTERM stop the server as stop() does. Call before
+  /// run(), on the thread that announces the server: a signal that arrives
+  /// after this call is never lost, even before run() started.
+  void catch_signals();
+
+  /// Serves until stop() (or a signal, after catch_signals()), then ends
+  /// every connection's channels with user_shutdown and returns. The
   /// calling thread is the one Asio thread.
-  void run(bool stop_on_signals = true);
+  void run();
 
   /// Asks run() to end as a signal would. Thread-safe; may come before run().
   void stop();

@@ -7,6 +7,10 @@ set(CHANSTATE_ALLOCATOR "mimalloc" CACHE STRING
 set_property(CACHE CHANSTATE_ALLOCATOR PROPERTY STRINGS mimalloc jemalloc system)
 
 set(_chanstate_allocator "${CHANSTATE_ALLOCATOR}")
+if(NOT CHANSTATE_BUILD_NODE)
+  # Only libraries are built (a subproject): no executable to give one to.
+  set(_chanstate_allocator "system")
+endif()
 if(CHANSTATE_SANITIZERS AND NOT _chanstate_allocator STREQUAL "system")
   # ASan replaces malloc itself; a second replacement only fights it.
   message(STATUS "chanstate: sanitizers on, allocator ${CHANSTATE_ALLOCATOR} -> system")

@@ -34,7 +34,7 @@ install(FILES "${PROJECT_BINARY_DIR}/chanstateConfig.cmake"
 # (chanstate_layout.cmake). Globbed, not listed: a header added to a library
 # folder must not be missing from the package. app/ also holds the node's
 # own headers, which are not installed.
-set(_node_only_headers config_file.hpp demo.hpp node.hpp node_config.hpp)
+set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_config.hpp)
 foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
   string(REPLACE "=" ";" _pair "${_pair}")
   list(GET _pair 0 _public)

@@ -17,7 +17,13 @@ set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcaf-core0.17, libcaf-io0.17, libboost-json1.81.0, liblmdb0, libc6, libstdc++6")
+    "libcaf-core0.17, libcaf-io0.17, libboost-json1.81.0, liblmdb0, libc6, libstdc++6, libgcc-s1")
+# The allocator chanstate-node links (chanstate_allocator.cmake).
+if(_chanstate_allocator STREQUAL "mimalloc")
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libmimalloc2.0")
+elseif(_chanstate_allocator STREQUAL "jemalloc")
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libjemalloc2")
+endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
     "libcaf-dev, libboost1.81-dev, libboost-json1.81-dev, liblmdb-dev")
 # The edited config survives an upgrade.

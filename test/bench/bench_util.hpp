@@ -84,6 +84,10 @@ public:
     });
   }
 
+  std::size_t target() const noexcept {
+    return target_;
+  }
+
   std::size_t count() const {
     return count_.load(std::memory_order_acquire);
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every chanstate-bench scenario with its defaults, ROUNDS times, and
-# appends the JSON lines to OUT; with PEER_DIR set, runs the OTP peer
-# (shared/peers/otp/bench.exs) before each round, in the same sitting.
+# appends the JSON lines to OUT (the scheduler policies and the WebSocket
+# figures; the side-by-side with the OTP peer is `make bench`).
 # Usage: figures.sh BENCH NODE OUT [ROUNDS]
 # Medians: jq -s 'group_by(.scenario,.payload,.after_crash,.scheduler.policy,.channel)
 #   | map({k: (.[0] | [.scenario,.payload,.after_crash,.scheduler.policy,.channel]),
@@ -27,11 +27,6 @@ run() {
 }
 
 for r in $(seq 1 "$rounds"); do
-  if [ -n "${PEER_DIR:-}" ]; then
-    echo "== peer round $r" >&2
-    (cd "$PEER_DIR" && timeout 300 elixir bench.exs --only steady,crash,kill,kill_after_crash,memory,memory_list100) \
-      >>"$out.peer" 2>&1
-  fi
   for pol in stealing sharing; do
     run steady --scheduler.policy=$pol
     run steady --channel=bench --scheduler.policy=$pol

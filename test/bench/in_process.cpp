@@ -35,7 +35,13 @@ namespace json = boost::json;
 
 using go_atom = caf::atom_constant<caf::atom("b_go")>;
 
-constexpr auto phase_timeout = std::chrono::milliseconds{120'000};
+// Two minutes, or 1 ms per arrival for big runs: a million joins on a
+// shared 2-core machine take minutes, and a phase that is only slow must
+// still end in its figure.
+std::chrono::milliseconds phase_timeout(std::size_t arrivals) {
+  return std::max(std::chrono::milliseconds{120'000},
+                  std::chrono::milliseconds{arrivals});
+}
 
 /// Fails the run loudly; the caller prints the reason and exits non-zero.
 struct bench_failure : std::runtime_error {
@@ -43,7 +49,7 @@ struct bench_failure : std::runtime_error {
 };
 
 void await(latch& l, const char* what) {
-  if (!l.wait(phase_timeout))
+  if (!l.wait(phase_timeout(l.target())))
     throw bench_failure{std::string{"timed out waiting for "} + what + " ("
                         + std::to_string(l.count()) + " arrived)"};
 }
@@ -119,7 +125,8 @@ struct node {
   json::object stats(caf::actor_system& sys) const {
     caf::scoped_actor self{sys};
     json::object out;
-    self->request(env.registry, 10s, stats_atom::value)
+    // Behind a million queued down messages the answer takes a while.
+    self->request(env.registry, 120s, stats_atom::value)
       .receive([&](std::string& s) { out = json::parse(s).as_object(); },
                [&](caf::error& err) {
                  throw bench_failure{"registry stats: " + sys.render(err)};
@@ -130,7 +137,9 @@ struct node {
   /// Waits until the registry tracks `live` channels and holds `backups`.
   void await_table(caf::actor_system& sys, std::size_t live,
                    std::size_t backups) const {
-    for (int i = 0; i < 600; ++i) {
+    auto deadline = std::chrono::steady_clock::now()
+                    + phase_timeout(std::max(live, backups));
+    while (std::chrono::steady_clock::now() < deadline) {
       auto s = stats(sys);
       if (s["live_channels"].to_number<std::size_t>() == live
           && s["backups"].to_number<std::size_t>() == backups)

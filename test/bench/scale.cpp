@@ -192,6 +192,23 @@ caf::behavior scale_client(scale_ptr self, std::shared_ptr<scale_run> run,
   };
 }
 
+std::string registry_progress(caf::actor_system& sys,
+                              const registry_actor& registry) {
+  caf::scoped_actor self{sys};
+  std::string out = "no answer within 2 s";
+  self->request(registry, std::chrono::seconds{2}, stats_atom::value)
+    .receive(
+      [&](std::string& text) {
+        auto st = json::parse(text).as_object();
+        out = "live " + json::serialize(st["live_channels"]) + ", backups "
+              + json::serialize(st["backups"]) + ", down_wait_timeouts "
+              + json::serialize(st["down_wait_timeouts"]) + ", superseded "
+              + json::serialize(st["superseded_joins"]);
+      },
+      [](caf::error&) {});
+  return out;
+}
+
 std::size_t peak_rss_bytes() {
   std::ifstream in{"/proc/self/status"};
   std::string line;
@@ -252,9 +269,19 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   for (std::size_t i = 0; i < n; ++i)
     if (run->state[i] == slot::armed)
       caf::anon_send(run->channels[i], event({}, "oopsy", {}));
-  if (!run->done.wait(patience))
-    throw std::runtime_error{"scale: restores timed out ("
-                             + std::to_string(run->done.count()) + " done)"};
+  // Progress every 5 s on stderr: how many are back, and whether the
+  // registry answers at all (a backlog there is one candidate bound).
+  auto waited = std::chrono::milliseconds{0};
+  while (!run->done.wait(std::chrono::seconds{5})) {
+    waited += std::chrono::seconds{5};
+    if (waited >= patience)
+      throw std::runtime_error{"scale: restores timed out ("
+                               + std::to_string(run->done.count())
+                               + " done)"};
+    std::cerr << "scale: " << run->done.count() << " restored after "
+              << waited.count() / 1000 << " s; registry: "
+              << registry_progress(sys, run->env.registry) << '\n';
+  }
   auto restore_us = run->done.last_us() - run->t0.load();
   auto cpu = cpu_seconds() - cpu0;
   std::size_t ok = 0, lost = 0, stale = 0, other = 0;

@@ -73,6 +73,8 @@ for p in list100 bin1k; do
   run "memory-$p" scenario backups payload bytes_per_backup bytes_per_channel \
     -- memory --backups=200 --payload=$p
 done
+run scale scenario channels restored_ok lost stale join_s restore_all_s peak_rss_mb \
+  -- scale --channels=300 --transports=8 --scheduler.max-threads=2
 
 # The help text and a typo.
 "$bench" --help | grep -q "recoveries_per_s" || {

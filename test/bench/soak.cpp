@@ -106,9 +106,11 @@ struct client {
   std::int64_t retry_at = 0;
   int refusals = 0;
   bool joined_once = false;
-  // Chaos: the node kills seen when this connection was opened, and the
-  // failed reconnects in a row since (Phoenix's back-off).
+  // Chaos: the node kills seen when this connection was opened, whether
+  // the node was down then (until the node sends a frame on it), and the
+  // failed reconnects in a row (Phoenix's back-off).
   int epoch = 0;
+  bool opened_while_down = false;
   int backoff = 0;
 
   // The model: what the node acknowledged, what was sent since.
@@ -216,6 +218,7 @@ public:
   void on_text(int id, std::string_view text) override {
     auto& c = at(id);
     auto now = now_us();
+    c.opened_while_down = false;
     json::error_code ec;
     parser_.reset();
     parser_.write(text.data(), text.size(), ec);
@@ -258,8 +261,11 @@ public:
     if (c.at == client::connecting)
       --connecting_;
     lose_connection(c);
-    // Chaos: the connection's node was killed (or none listens yet).
-    if (o_.chaos && (c.epoch != kills_seen_ || node_down())) {
+    // Chaos: the connection's node was killed, or it was opened while no
+    // node listened. This thread may read a connection's end well after
+    // SIGUSR2 when it is busy, hence the flag taken at connect().
+    if (o_.chaos
+        && (c.epoch != kills_seen_ || c.opened_while_down || node_down())) {
       if (c.at == client::connecting && c.epoch == kills_seen_)
         ++kill_connect_failures_;
       else
@@ -627,8 +633,10 @@ private:
   }
 
   void connect(client& c, std::int64_t now) {
+    poll_chaos(now);
     c.at = client::connecting;
     c.epoch = kills_seen_;
+    c.opened_while_down = node_down();
     c.ref = 0;
     c.jr.clear();
     c.deadline = now + o_.timeout_ms * ms;

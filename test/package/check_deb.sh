@@ -36,7 +36,7 @@ done
 grep -q '^/usr/lib/libchanstate_endpoint\.a$\|^/usr/lib/x86_64-linux-gnu/libchanstate_endpoint\.a$' "$work/contents" \
   || { echo "missing from the package: libchanstate_endpoint.a"; status=1; }
 # Nothing test-, bench- or node-private is installed.
-if grep -E 'node_config\.hpp|/demo\.hpp|/node\.hpp|config_file\.hpp|chanstate-bench|doctest' "$work/contents"; then
+if grep -E 'node_config\.hpp|/demo\.hpp|/node\.hpp|config_file\.hpp|allocator\.hpp|chanstate-bench|doctest' "$work/contents"; then
   echo "the package holds files that are not public"; status=1
 fi
 # Installed headers name each other as <chanstate/...> only.
@@ -47,6 +47,27 @@ if grep -rnE '#include "(registry|actors|app)/' "$work/root/usr/include/chanstat
 fi
 grep -qx /etc/chanstate/node.ini <(dpkg-deb -I "$deb" conffiles) \
   || { echo "/etc/chanstate/node.ini is not a conffile"; status=1; }
+
+# Every shared library chanstate-node needs comes from a package it depends on.
+depends=$(dpkg-deb -f "$deb" Depends)
+depend_names=$(tr ',' '\n' <<<"$depends" | awk '{print $1}')
+libs=$(ldconfig -p)
+for lib in $(objdump -p "$work/root/usr/bin/chanstate-node" | awk '/NEEDED/ {print $2}'); do
+  path=$(awk -v l="$lib" '$1 == l {print $NF}' <<<"$libs" | sed -n 1p)
+  # dpkg knows a library by one of its names: the link, its target, with
+  # or without the /usr of a merged-/usr system.
+  real=$(readlink -f "$path")
+  pkg=""
+  for cand in "$path" "$real" "${real#/usr}" "/usr$path"; do
+    pkg=$( (dpkg -S "$cand" 2>/dev/null || true) | sed -n 1p | cut -d: -f1)
+    [ -n "$pkg" ] && break
+  done
+  if [ -z "$pkg" ]; then
+    echo "cannot tell which package holds $lib ($path)"; status=1
+  elif ! grep -qxF "$pkg" <<<"$depend_names"; then
+    echo "chanstate-node needs $lib from $pkg, which Depends does not list: $depends"; status=1
+  fi
+done
 
 # The unit, against the package's own files: its ExecStart must exist and be
 # executable under --root; the targets it names come from this machine.

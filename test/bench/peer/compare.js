@@ -18,7 +18,9 @@ const smoke = rest.includes('--smoke');
 const repsArg = rest.find((a) => a.startsWith('--reps='));
 const reps = smoke ? 1 : Number(repsArg ? repsArg.slice(7) : 3);
 const scaleArg = rest.find((a) => a.startsWith('--scale-channels='));
-const scaleN = smoke ? 2000 : Number(scaleArg ? scaleArg.slice(17) : 1000000);
+// 100 000 by default: a million channels does not finish on 2 cores yet
+// (README, "A million channels"); --scale-channels=1000000 asks for it.
+const scaleN = smoke ? 2000 : Number(scaleArg ? scaleArg.slice(17) : 100000);
 
 // name, the flags both take, then which figures to compare:
 // [label, chanstate field, peer field, better ("hi"|"lo")].
@@ -54,8 +56,10 @@ function runJson(cmd, args) {
                                    stdio: ['ignore', 'pipe', 'pipe'] });
   const line = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status !== 0 || !line) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n`
-                    + (r.stderr || '').split('\n').slice(-8).join('\n'));
+    // Reported and left out of the medians; the table still prints.
+    process.stderr.write(`\nbench: ${cmd} ${args.join(' ')} failed (exit ${r.status}):\n`
+                         + (r.stderr || '').split('\n').slice(-8).join('\n') + '\n');
+    return { failed: true };
   }
   const out = JSON.parse(line);
   if ('lost' in out && 'stale' in out) out.lost_stale = out.lost + out.stale;
@@ -97,8 +101,8 @@ scenarios.forEach((s, i) => {
                better === 'hi' ? 'higher' : 'lower']);
   }
 });
-const alloc = results[0].ours[0].allocator || '?';
-const env = results[0].peer[0];
+const alloc = (results[0].ours.find((o) => o.allocator) || {}).allocator || '?';
+const env = results[0].peer.find((o) => o.otp) || {};
 console.log(`chanstate-bench (${alloc}) vs OTP peer (OTP ${env.otp}, Elixir ${env.elixir}, `
             + `${env.schedulers} schedulers): medians of ${reps}, alternating runs\n`);
 console.log('| figure | chanstate | OTP peer | ratio | better |');
