@@ -14,7 +14,7 @@ CMAKE_FLAGS ?=
 # elixir: the OTP peer of `make bench`, whose smoke test runs in `make test`.
 APT_PACKAGES := cmake g++ make libcaf-dev libboost1.81-dev \
                 libboost-json1.81-dev doctest-dev liblmdb-dev libmimalloc-dev \
-                elixir
+                elixir chromium prometheus-cpp-dev prometheus libspdlog-dev
 
 .PHONY: run test build configure deps apt-deps npm-deps clean bench \
         test-asan build-asan test-tsan build-tsan fuzz build-fuzz fuzz-apt-deps \
@@ -28,7 +28,8 @@ run: build
 test: build npm-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-build: configure
+# npm-deps first: the demo page embeds phoenix.js from the pinned package.
+build: configure npm-deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The Debian package (CPack): chanstate-node, its systemd unit and
@@ -61,12 +62,15 @@ apt-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-npm-deps:
-	@if [ -f test/e2e/package.json ]; then \
-	  if [ ! -d test/e2e/node_modules ] || [ test/e2e/package-lock.json -nt test/e2e/node_modules ]; then \
-	    (cd test/e2e && npm ci --no-audit --no-fund) && touch test/e2e/node_modules; \
+# test/browser's playwright-core drives Debian's chromium: it downloads no browser.
+npm-deps: apt-deps
+	@for d in test/e2e test/browser; do \
+	  if [ -f $$d/package.json ]; then \
+	    if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules ]; then \
+	      (cd $$d && npm ci --no-audit --no-fund) && touch $$d/node_modules || exit 1; \
+	    fi; \
 	  fi; \
-	fi
+	done
 
 clean:
 	rm -rf $(BUILD)

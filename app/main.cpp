@@ -12,6 +12,7 @@
 
 #include "app/allocator.hpp"
 #include "app/demo.hpp"
+#include "app/log.hpp"
 #include "app/node.hpp"
 #include "app/node_config.hpp"
 
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
     std::cerr << "chanstate-node: " << why << '\n';
     return 2;
   }
+  chanstate::setup_logging(*chanstate::parse_log_level(cfg.log_level),
+                           *chanstate::parse_log_format(cfg.log_format));
   cfg.prepare_cluster();
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include <sys/resource.h>
 
@@ -10,6 +11,7 @@
 
 #include <chanstate/actors/channel_error.hpp>
 #include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/endpoint/log.hpp>
 #include <chanstate/endpoint/serve.hpp>
 
 namespace chanstate {
@@ -35,6 +37,35 @@ void ensure_descriptors(std::size_t max_connections) {
     std::cerr << "chanstate-node: warning: only " << lim.rlim_cur
               << " file descriptors (ulimit -n) for --max-connections="
               << max_connections << "; connections past that fail to accept\n";
+}
+
+// The options in effect, once, so that a log says what the node ran with.
+void log_start(const node_config& cfg, const std::string& url) {
+  auto ms = [](caf::timespan t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+  };
+  log_event(spdlog::level::info, "node_start", "chanstate-node started",
+            {{"url", url},
+             {"journal", cfg.journal.empty() ? "off" : cfg.journal},
+             {"registry", cfg.registry_at.empty() ? "own" : cfg.registry_at},
+             {"registry_listen", cfg.registry_listen},
+             {"max_connections", cfg.max_connections},
+             {"max_channels", cfg.max_channels},
+             {"max_frame_bytes", cfg.max_frame_bytes},
+             {"max_outbound_bytes", cfg.max_outbound_bytes},
+             {"join_rate", (std::ostringstream{} << cfg.join_rate).str()},
+             {"join_burst", cfg.join_burst},
+             {"idle_timeout_ms", ms(cfg.idle_timeout)},
+             {"max_assigns_bytes", cfg.max_assigns_bytes},
+             {"backup_ttl_ms", ms(cfg.backup_ttl)},
+             {"max_backups", cfg.max_backups},
+             {"max_backup_bytes", cfg.max_backup_bytes},
+             {"ack", cfg.ack},
+             {"generations", cfg.generations},
+             {"allowed_origins",
+              cfg.allowed_origins.empty() ? "any" : cfg.allowed_origins},
+             {"log_level", cfg.log_level},
+             {"log_format", cfg.log_format}});
 }
 
 } // namespace
@@ -65,8 +96,11 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
               << ':' << *p << std::endl;
   // "listening on URL (ready)", then a line at every change of readiness.
   ep->announce(std::cout);
+  log_start(cfg, ep->url());
   ep->wait();
-  std::cerr << "chanstate-node: shutting down\n";
+  log_event(spdlog::level::info, "node_stop",
+            "chanstate-node: shutting down (SIGINT/SIGTERM)");
+  flush_log_summaries();
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "actors/message_types.hpp"
 #include "app/config_file.hpp"
 #include "app/connect_params.hpp"
+#include "app/log.hpp"
 
 namespace chanstate {
 
@@ -123,7 +124,13 @@ node_config::node_config() {
          "(default off)")
     .add(cluster_heartbeat, "cluster-heartbeat",
          "middleman heartbeat between nodes when registries cross nodes; a "
-         "peer silent for 3 heartbeats is lost (default 500ms)");
+         "peer silent for 3 heartbeats is lost (default 500ms)")
+    .add(log_level, "log-level",
+         "error|warn|info|debug: the least severe log line written to "
+         "stderr (default info)")
+    .add(log_format, "log-format",
+         "text|json: one line per event as text or as a JSON object "
+         "(default text)");
 }
 
 caf::error node_config::parse_command_line(int argc, char** argv) {
@@ -180,6 +187,10 @@ std::string node_config::invalid() const {
   // sooner refuses every such rejoin.
   if (restore_timeout_span <= down_wait)
     return "restore-timeout must be longer than down-wait";
+  if (!parse_log_level(log_level))
+    return "log-level must be error, warn, info or debug";
+  if (!parse_log_format(log_format))
+    return "log-format must be text or json";
   if (ack != "durable" && ack != "async")
     return "ack must be durable or async, got '" + ack + "'";
   return {};
@@ -197,6 +208,7 @@ endpoint_options node_config::endpoint() const {
   ep.handshake_timeout = to_ms(handshake_timeout);
   ep.max_outbound_bytes = max_outbound_bytes;
   ep.allowed_origins = parse_origin_list(allowed_origins);
+  ep.demo_page = true; // the node serves the demo channel room:*
   return ep;
 }
 

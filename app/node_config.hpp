@@ -80,6 +80,9 @@ struct node_config : caf::actor_system_config {
   std::string registry_listen_host = "127.0.0.1";
   std::string registry_at;
   caf::timespan cluster_heartbeat = std::chrono::milliseconds{500};
+
+  std::string log_level = "info";  // error|warn|info|debug
+  std::string log_format = "text"; // text|json
 };
 
 } // namespace chanstate

@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/channel_error.hpp"
+#include "app/log.hpp"
 #include "registry/registry_error.hpp"
 
 namespace chanstate {
@@ -49,6 +50,60 @@ phoenix_session::phoenix_session(caf::actor_system& sys,
     counters_(counters),
     send_(std::move(send)) {
 }
+
+namespace {
+
+// What an operator needs of a refused join: the topic and the reason (never
+// the join's params, which may hold a token).
+void log_join_refused(const std::string& topic,
+                      const boost::json::object& why) {
+  auto reason = why.if_contains("reason");
+  log_limited(spdlog::level::warn, "join_refused", "join refused",
+              {{"topic", topic},
+               {"reason", reason ? *reason : boost::json::value{}}});
+}
+
+// A join reply that says a guard acted (fallback, quarantine, note) or that
+// the join was refused; a plain restore or fresh start is not logged.
+void log_join_reply(const outbound_frame& f) {
+  const auto& p = f.payload.value;
+  if (f.kind == frame_kind::join_error) {
+    auto resp = p.if_contains("response");
+    log_join_refused(f.topic, resp && resp->is_object() ? resp->get_object()
+                                                        : p);
+    return;
+  }
+  auto resp = p.if_contains("response");
+  if (!resp || !resp->is_object())
+    return;
+  const auto& r = resp->get_object();
+  if (!r.contains("fallback_generation") && !r.contains("quarantined")
+      && !r.contains("note"))
+    return;
+  auto field = [&](const char* key) {
+    auto v = r.if_contains(key);
+    return v ? *v : boost::json::value{};
+  };
+  log_limited(spdlog::level::warn, "restore_guard",
+              "a restore guard acted on a join",
+              {{"topic", f.topic},
+               {"restored", field("restored")},
+               {"fallback_generation", field("fallback_generation")},
+               {"quarantined", field("quarantined")},
+               {"note", field("note")}});
+}
+
+// A join reply that says the channel starts from saved state.
+bool restored(const outbound_frame& f) {
+  if (f.kind != frame_kind::join_ok)
+    return false;
+  auto resp = f.payload.value.if_contains("response");
+  auto obj = resp ? resp->if_object() : nullptr;
+  auto flag = obj ? obj->if_contains("restored") : nullptr;
+  return flag && flag->is_bool() && flag->get_bool();
+}
+
+} // namespace
 
 phoenix_session::~phoenix_session() {
   // A connection torn down without a verdict was lost, not closed.
@@ -111,6 +166,7 @@ void phoenix_session::handle_join(inbound_frame& fr) {
   }
   bool replaces = existing != channels_.end();
   auto refuse = [&](boost::json::object why) {
+    log_join_refused(fr.topic, why);
     reply(fr.join_ref, fr.ref, fr.topic, "error", std::move(why));
     after_join_reply(fr.topic, fr.join_ref);
   };
@@ -205,8 +261,13 @@ void phoenix_session::on_channel_frame(const caf::actor_addr& from,
   e->link.observe(f);
   bool join_reply = f.kind == frame_kind::join_ok
                     || f.kind == frame_kind::join_error;
-  if (join_reply)
+  if (join_reply) {
     f.ref = e->join_msg_ref; // Phoenix echoes the join's ref, not its JR
+    log_join_reply(f);
+    if (restored(f))
+      counters_.restore_latency.observe(std::chrono::steady_clock::now()
+                                        - e->join_started);
+  }
   send_frame(f);
   if (!join_reply)
     return;
@@ -234,6 +295,9 @@ void phoenix_session::on_channel_down(const caf::actor_addr& channel,
   auto join_msg_ref = e->join_msg_ref;
   channels_.erase(channels_.begin() + (e - channels_.data()));
   auto f = frame_on_down(link, reason);
+  if (f && (f->kind == frame_kind::error || f->kind == frame_kind::join_error))
+    log_limited(spdlog::level::warn, "channel_crash", "channel crashed",
+                {{"topic", link.topic}, {"exit_reason", explain(reason)}});
   if (f) {
     if (!link.replied)
       f->ref = join_msg_ref;

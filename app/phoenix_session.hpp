@@ -8,6 +8,7 @@
 // text frame for writing.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -81,6 +82,9 @@ private:
     channel_link link;
     std::string join_msg_ref; // the phx_join's ref, echoed in its reply
     bool leaving = false;
+    // For the restore latency (join frame → join reply) in /metrics.
+    std::chrono::steady_clock::time_point join_started
+      = std::chrono::steady_clock::now();
   };
 
   // A channel replaced by a duplicate join on this socket: its phx_close

@@ -7,6 +7,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/registry_link.hpp"
+#include "app/log.hpp"
 #include "registry/journal_actor.hpp"
 #include "registry/journal_store.hpp"
 #include "registry/registry_error.hpp"
@@ -77,8 +78,10 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
     for (const auto& [key, assigns] : *saved)
       table->put_backup(key, assigns, now);
     if (!saved->empty())
-      std::cerr << "chanstate-node: journal " << opts.journal_dir << ": "
-                << saved->size() << " states recovered\n";
+      log_event(spdlog::level::info, "journal_recovered",
+                "chanstate-node: journal " + opts.journal_dir + ": "
+                  + std::to_string(saved->size()) + " states recovered",
+                {{"dir", opts.journal_dir}, {"states", saved->size()}});
     auto journal = spawn_journal(sys, std::move(*store), std::move(*saved));
     table->set_observer(journal.observer);
     side.journal_waiter_ = journal.waiter;
@@ -108,8 +111,9 @@ void registry_side::stop(caf::actor_system& sys) {
     self->request(journal_, std::chrono::seconds{10}, caf::reset_atom::value)
       .receive([] {},
                [](caf::error& err) {
-                 std::cerr << "chanstate-node: could not clear the journal: "
-                           << describe(err) << '\n';
+                 log_event(spdlog::level::err, "journal_error",
+                           "could not clear the journal",
+                           {{"error", describe(err)}});
                });
     self->send_exit(journal_, caf::exit_reason::user_shutdown);
   }

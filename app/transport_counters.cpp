@@ -30,6 +30,31 @@ const char* to_string(close_cause x) {
   return "?";
 }
 
+void latency_histogram::observe(std::chrono::nanoseconds d) {
+  double secs = std::chrono::duration<double>(d).count();
+  std::size_t i = 0;
+  while (i < std::size(bounds_s) && secs > bounds_s[i])
+    ++i;
+  counts[i].fetch_add(1, std::memory_order_relaxed);
+  sum_ns.fetch_add(static_cast<std::uint64_t>(d.count()),
+                   std::memory_order_relaxed);
+}
+
+boost::json::object latency_histogram::to_json() const {
+  boost::json::array bounds;
+  for (auto b : bounds_s)
+    bounds.push_back(b);
+  boost::json::array cs;
+  for (const auto& c : counts)
+    cs.push_back(c.load(std::memory_order_relaxed));
+  return {
+    {"bounds_s", std::move(bounds)},
+    {"counts", std::move(cs)},
+    {"sum_s", static_cast<double>(sum_ns.load(std::memory_order_relaxed))
+                / 1e9},
+  };
+}
+
 boost::json::object transport_counters::to_json() const {
   auto load = [](const counter& c) {
     return c.load(std::memory_order_relaxed);
@@ -56,6 +81,7 @@ boost::json::object transport_counters::to_json() const {
     {"backpressure_closes",
      load(closes[static_cast<std::size_t>(close_cause::backpressure)])},
     {"closes", std::move(closes_obj)},
+    {"restore_latency", restore_latency.to_json()},
   };
 }
 

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,24 @@ constexpr std::size_t close_cause_count = 9;
 
 const char* to_string(close_cause x);
 
+/// Durations in fixed buckets (Prometheus histogram semantics, counts per
+/// bucket, not cumulative); lock-free, observed on Asio threads.
+struct latency_histogram {
+  /// Upper bounds in seconds; one more bucket holds the rest (+Inf).
+  static constexpr double bounds_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                        0.025,  0.05,  0.1,    0.25,  0.5,
+                                        1,      2.5,   5};
+  static constexpr std::size_t bucket_count = std::size(bounds_s) + 1;
+
+  std::atomic<std::uint64_t> counts[bucket_count] = {};
+  std::atomic<std::uint64_t> sum_ns{0};
+
+  void observe(std::chrono::nanoseconds d);
+
+  /// {"bounds_s": [...], "counts": [...], "sum_s": x}.
+  boost::json::object to_json() const;
+};
+
 /// Plain counters; incremented on Asio threads, read by /stats.
 struct transport_counters {
   using counter = std::atomic<std::uint64_t>;
@@ -48,6 +68,8 @@ struct transport_counters {
                                       // replaced channel
   counter error_replies{0};           // unmatched topic, bad payload, ...
   counter closes[close_cause_count] = {};
+  /// Join frame → join reply, for joins that restored a saved state.
+  latency_histogram restore_latency;
 
   void count_close(close_cause c) {
     closes[static_cast<std::size_t>(c)].fetch_add(1,

@@ -1,5 +1,5 @@
 // The only Beast translation unit: HTTP upgrade, WebSocket I/O, /stats,
-// /healthz, /readyz.
+// /metrics, /healthz, /readyz and the demo page.
 // Protocol rules live in phoenix_session; actors are reached through the
 // bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
 #include "app/ws_server.hpp"
@@ -21,8 +21,11 @@
 #include "actors/channel_error.hpp"
 #include "app/bridge.hpp"
 #include "app/connect_params.hpp"
+#include "app/log.hpp"
+#include "app/metrics.hpp"
 #include "app/phoenix_session.hpp"
 #include "app/transport_counters.hpp"
+#include "app/web_assets.hpp"
 
 namespace chanstate {
 
@@ -169,6 +172,10 @@ private:
     if (c.connections_open.load(std::memory_order_relaxed)
         >= shared_.opts.max_connections) {
       c.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      log_limited(spdlog::level::warn, "connection_refused",
+                  "connection refused: --max-connections reached",
+                  {{"reason", "connection_limit"},
+                   {"max_connections", shared_.opts.max_connections}});
       ws_.async_close({websocket::close_code::try_again_later,
                        "too many connections"},
                       [self = shared_from_this()](beast::error_code) {});
@@ -377,8 +384,8 @@ private:
     auto target = split_target(sv(req.target()));
     if (req.method() != http::verb::get)
       return respond(http::status::bad_request, "only GET is served\n");
-    if (target.path == "/stats")
-      return serve_stats();
+    if (target.path == "/stats" || target.path == "/metrics")
+      return serve_stats(target.path == "/metrics");
     if (target.path == "/healthz")
       return respond(http::status::ok, "{\"status\":\"serving\"}\n",
                      "application/json");
@@ -386,14 +393,31 @@ private:
       return serve_ready();
     if (target.path == "/socket/websocket")
       return upgrade(std::move(req), target.query);
+    if (shared_.opts.demo_page)
+      if (auto asset = find_web_asset(target.path))
+        return serve_asset(*asset);
     respond(http::status::not_found,
-            "not found; the endpoint is /socket/websocket\n");
+            "not found; served: /socket/websocket, /stats, /metrics, "
+            "/healthz, /readyz"
+              + std::string{shared_.opts.demo_page ? ", / (demo page)" : ""}
+              + "\n");
+  }
+
+  // The demo page's files; one missing at build time is explained, not 404.
+  void serve_asset(const web_asset& a) {
+    if (!a.missing.empty())
+      return respond(http::status::internal_server_error,
+                     std::string{a.missing});
+    respond(http::status::ok, std::string{a.body}, a.content_type);
   }
 
   void upgrade(http::request<http::string_body> req, std::string_view query) {
     auto refuse = [&](http::status s, std::string why) {
       shared_.counters.upgrades_refused.fetch_add(1,
                                                   std::memory_order_relaxed);
+      log_limited(spdlog::level::warn, "connection_refused",
+                  "WebSocket upgrade refused",
+                  {{"status", static_cast<int>(s)}, {"reason", why}});
       respond(s, std::move(why) + '\n');
     };
     if (!websocket::is_upgrade(req))
@@ -411,17 +435,22 @@ private:
       ->start(std::move(req));
   }
 
-  void serve_stats() {
-    auto done = [self = shared_from_this()](caf::expected<std::string> r) {
+  // /metrics renders the very document /stats serves, so the two agree.
+  void serve_stats(bool as_metrics) {
+    auto done = [self = shared_from_this(),
+                 as_metrics](caf::expected<std::string> r) {
       // On a CAF worker: hand the answer to this session's strand.
       auto text = r ? std::move(*r) : "registry: " + explain(r.error());
       net::post(self->stream_.get_executor(),
-                [self, text = std::move(text)] {
-                  self->respond(http::status::ok,
-                                stats_document(
-                                  text, self->shared_.counters,
-                                  self->shared_.env.counters.get()),
-                                "application/json");
+                [self, as_metrics, text = std::move(text)] {
+                  auto doc = stats_document(text, self->shared_.counters,
+                                            self->shared_.env.counters.get());
+                  if (as_metrics)
+                    self->respond(http::status::ok, metrics_document(doc),
+                                  metrics_content_type);
+                  else
+                    self->respond(http::status::ok, std::move(doc),
+                                  "application/json");
                 });
     };
     shared_.track(fetch_registry_stats(shared_.sys, shared_.env.registry,
@@ -492,6 +521,8 @@ struct ws_server::impl {
   // accept fails again at once: pause instead of spinning the io thread.
   void on_accept_error() {
     shared.counters.accept_errors.fetch_add(1, std::memory_order_relaxed);
+    log_limited(spdlog::level::err, "accept_error",
+                "accepting a connection failed (out of descriptors?)");
     accept_pause.expires_after(std::chrono::milliseconds{50});
     accept_pause.async_wait([this](beast::error_code ec) {
       if (!ec && acceptor.is_open())
@@ -601,8 +632,8 @@ void ws_server::run() {
       impl_->ioc.run();
       return;
     } catch (const std::exception& e) {
-      std::cerr << "chanstate-node: a connection handler failed: " << e.what()
-                << '\n';
+      log_event(spdlog::level::err, "handler_failed",
+                "a connection handler failed", {{"what", e.what()}});
     }
   }
 }

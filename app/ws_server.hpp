@@ -45,10 +45,14 @@ struct endpoint_options {
   /// Decides each connect and its client id (Phoenix's connect/3); empty
   /// takes the `client_id` connect param as the client id.
   connect_callback connect;
+  /// Serve the demo page (for the `room:*` demo channel) at GET /.
+  /// chanstate-node turns it on; a service's own channels would not work
+  /// with it.
+  bool demo_page = false;
 };
 
 /// Serves /socket/websocket (Phoenix serializer v2), GET /stats, GET
-/// /healthz (200 while serving) and GET /readyz (200 when `ready` says so,
+/// /metrics (Prometheus text), GET / (with demo_page), GET /healthz (200 while serving) and GET /readyz (200 when `ready` says so,
 /// else 503 with the reason; always 200 without one) on one io_context run
 /// by the calling thread.
 class ws_server {

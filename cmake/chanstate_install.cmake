@@ -33,8 +33,10 @@ install(FILES "${PROJECT_BINARY_DIR}/chanstateConfig.cmake"
 # Public headers, laid out as the build-tree include directory names them
 # (chanstate_layout.cmake). Globbed, not listed: a header added to a library
 # folder must not be missing from the package. app/ also holds the node's
-# own headers, which are not installed.
-set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_config.hpp)
+# own headers and the endpoint's private ones (log, metrics, web assets),
+# which are not installed.
+set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_config.hpp
+                       log.hpp metrics.hpp web_assets.hpp)
 foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
   string(REPLACE "=" ";" _pair "${_pair}")
   list(GET _pair 0 _public)

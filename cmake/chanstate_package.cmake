@@ -17,7 +17,7 @@ set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcaf-core0.17, libcaf-io0.17, libboost-json1.81.0, liblmdb0, libc6, libstdc++6, libgcc-s1")
+    "libcaf-core0.17, libcaf-io0.17, libboost-json1.81.0, liblmdb0, libc6, libstdc++6, libgcc-s1, libprometheus-cpp-core1.0, libspdlog1.10, libfmt9")
 # The allocator chanstate-node links (chanstate_allocator.cmake).
 if(_chanstate_allocator STREQUAL "mimalloc")
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libmimalloc2.0")
@@ -25,7 +25,7 @@ elseif(_chanstate_allocator STREQUAL "jemalloc")
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libjemalloc2")
 endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libcaf-dev, libboost1.81-dev, libboost-json1.81-dev, liblmdb-dev")
+    "libcaf-dev, libboost1.81-dev, libboost-json1.81-dev, liblmdb-dev, prometheus-cpp-dev, libspdlog-dev")
 # The edited config survives an upgrade.
 file(WRITE "${PROJECT_BINARY_DIR}/packaging/conffiles" "/etc/chanstate/node.ini\n")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_BINARY_DIR}/packaging/conffiles")
