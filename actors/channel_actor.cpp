@@ -68,6 +68,7 @@ struct channel_state {
   caf::actor transport;
   // Every frame to the client goes through it (durable acknowledgements).
   outbound_gate gate;
+  bool journaled = false; // the gate asks a journal writer for durability
   registry_actor registry;
   bool write_through = true;
   std::size_t max_assigns_bytes = 0;
@@ -103,8 +104,8 @@ void refuse_join(channel_ptr self, const join_request& req,
                  boost::json::object response) {
   self->state.join_replied = true;
   send_join_error(self, make_reply(frame_kind::join_error, req.join_ref,
-                              req.join_ref, req.topic, "error",
-                              std::move(response)));
+                                   req.join_ref, req.topic, "error",
+                                   std::move(response)));
   self->quit(caf::make_error(channel_exit::join_refused));
 }
 
@@ -175,12 +176,14 @@ void setup_durability(channel_ptr self, const channel_env& env) {
   if (env.remote_registry || env.registry.node() != self->node()) {
     st.gate.hold_until_durable(nullptr);
   } else if (env.journal) {
-    st.gate.hold_until_durable([self, journal = env.journal](std::uint64_t seq) {
-      self->request(journal, caf::infinite, journal_sync_atom::value, seq)
-        .then([self](std::uint64_t done) { self->state.gate.durable(done); },
-              // The writer is gone: only at shutdown, which releases held
-              // frames on the channel's normal end.
-              [](caf::error&) {});
+    st.journaled = true;
+    // No message per wait: the commit is already in the writer's inbox,
+    // which notes the wait and answers with journal_durable_atom after the
+    // batch that holds it (group commit: one transaction for all).
+    auto journal = env.journal;
+    st.gate.hold_until_durable([self, journal](std::uint64_t seq) {
+      if (journal->await(caf::actor_cast<caf::actor>(self), seq))
+        self->state.gate.durable(seq);
     });
   }
 }
@@ -228,6 +231,9 @@ caf::behavior serving(channel_ptr self) {
               self->quit(caf::make_error(channel_exit::taken_over));
           });
     },
+    [self](journal_durable_atom, std::uint64_t seq) {
+      self->state.gate.durable(seq);
+    },
     [self](topic_broadcast& b) {
       outbound_frame f;
       f.kind = frame_kind::broadcast;
@@ -248,6 +254,12 @@ void start_serving(channel_ptr self, const join_request& req,
                   st.sink->initial(), restored, std::move(note), fallback,
                   req.claims);
   channel_runtime::bind(*st.sock, self, st.gate, env.pubsub);
+  // A restored state came from memory (a crashed or taken-over channel's
+  // last commit), maybe ahead of the journal: the join reply shows it, so it
+  // waits like a frame after a commit. A remote registry's state is already
+  // held by the registry.
+  if (restored && st.journaled)
+    st.gate.committed();
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {
     refuse_join(self, req, std::move(jr.response));

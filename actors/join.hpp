@@ -17,6 +17,8 @@
 
 namespace chanstate {
 
+class journal_waiter;
+
 /// When a client sees a commit acknowledged (README, "Acknowledged means
 /// durable").
 enum class ack_mode : std::uint8_t {
@@ -54,9 +56,9 @@ struct channel_env {
   bool remote_registry = false;
   /// See ack_mode; only matters with a journal or a remote registry.
   ack_mode ack = ack_mode::durable;
-  /// The journal writer of the local registry's table (spawn_journal), asked
-  /// for durability before held frames leave; null = no journal.
-  caf::actor journal = nullptr;
+  /// The journal of the local registry's table (spawn_journal's waiter):
+  /// held frames leave once it holds their commits; null = no journal.
+  std::shared_ptr<journal_waiter> journal = nullptr;
 };
 
 /// One client's join of one topic.

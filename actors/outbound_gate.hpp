@@ -1,8 +1,8 @@
 // Holds a channel's outbound frames until the commits before them are durable.
 //
-//   commit ──▶ seq+1        send(frame) ──nothing waits, seq durable──▶ out now
-//                                       └──otherwise──▶ queued (tagged seq),
-//                                                       ask(seq) once per seq
+//   commit ──▶ seq+1
+//   send(frame) ──nothing queued, last commit durable──▶ out now
+//        └──otherwise──▶ queued behind it (tagged seq), ask(seq) once per seq
 //   durable(s) ──▶ every queued frame tagged ≤ s goes out, in order
 #pragma once
 

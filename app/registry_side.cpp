@@ -91,6 +91,7 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
                 {{"dir", opts.journal_dir}, {"states", saved->size()}});
     auto journal = spawn_journal(sys, std::move(*store), std::move(*saved));
     table->set_observer(journal.observer);
+    side.journal_waiter_ = journal.waiter;
     side.journal_ = journal.writer;
   }
   side.handle = spawn_supervised_registry(sys, table);

@@ -18,6 +18,9 @@
 
 namespace chanstate {
 
+class journal_waiter;
+
+
 /// How this node gets its registry (see README, "Crashes that are survived").
 struct registry_options {
   /// Keep backups and live commits in an LMDB journal here ("" = off).
@@ -49,9 +52,14 @@ public:
   /// registry. /stats shows them as "commits_refused" either way.
   std::shared_ptr<limit_counters> counters;
 
-  /// The journal writer (channel_env::journal), or null without a journal.
+  /// The journal writer, or null without a journal.
   const caf::actor& journal() const noexcept {
     return journal_;
+  }
+
+  /// What channels wait on for durability (channel_env::journal), or null.
+  const std::shared_ptr<journal_waiter>& journal_sync() const noexcept {
+    return journal_waiter_;
   }
 
   /// A clean shutdown: clears the journal (the exit matrix drops every state
@@ -63,6 +71,7 @@ private:
   start_registry_side(caf::actor_system&, const registry_config&,
                       const registry_options&);
   caf::actor journal_;
+  std::shared_ptr<journal_waiter> journal_waiter_;
 };
 
 /// Opens the journal (refusing a corrupt one or one of a newer format, never

@@ -163,7 +163,7 @@ caf::expected<endpoint> serve(caf::actor_system& sys,
   env.max_assigns_bytes = opts.max_assigns_bytes;
   env.counters = side->counters;
   env.ack = opts.ack;
-  env.journal = side->journal();
+  env.journal = side->journal_sync();
   auto ready = std::make_shared<readiness>(
     side->remote ? opts.registry_home.remote : std::string{},
     !opts.registry_home.journal_dir.empty());

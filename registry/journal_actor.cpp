@@ -1,7 +1,9 @@
 // The journal writer: coalesce, diff against what is on disk, write a batch.
 #include "registry/journal_actor.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <utility>
 #include <optional>
@@ -25,10 +27,63 @@ using retry_atom = caf::atom_constant<caf::atom("cs_jretry")>;
 /// channel's thread at event rate; here they cost one uncontended lock and
 /// a map assignment, and many commits of one key between two batches are
 /// written once. Only the first change after a drain wakes the writer.
-struct change_inbox {
+struct change_inbox : journal_waiter {
   std::mutex mtx;
   std::unordered_map<backup_key, std::optional<snapshot>> changes;
   bool wake_sent = false;
+  // Each drain closes a generation: `changes` belongs to open_gen; every
+  // change of a generation ≤ written_gen is on disk.
+  std::uint64_t open_gen = 1;
+  std::uint64_t written_gen = 0;
+  bool closed = false; // a clean shutdown: nothing is waited for any more
+  struct waiter {
+    std::uint64_t gen;
+    caf::actor_addr who; // weak: a waiting channel may end meanwhile
+    std::uint64_t seq;
+  };
+  std::vector<waiter> waiters;
+
+  bool await(const caf::actor& notify, std::uint64_t seq) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (closed)
+      return true;
+    // The caller's changes were put before this call: in the open
+    // generation if it has any (a wake is then pending), else in one already
+    // drained, which is written or being written.
+    auto gen = changes.empty() ? open_gen - 1 : open_gen;
+    if (written_gen >= gen)
+      return true;
+    waiters.push_back({gen, notify.address(), seq});
+    return false;
+  }
+
+  /// Everything drained up to `gen` is on disk: the waiters it covers.
+  std::vector<waiter> written(std::uint64_t gen) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (gen > written_gen)
+      written_gen = gen;
+    std::vector<waiter> done;
+    auto keep = std::partition(waiters.begin(), waiters.end(),
+                               [&](const waiter& w) {
+                                 return w.gen > written_gen;
+                               });
+    done.assign(std::make_move_iterator(keep),
+                std::make_move_iterator(waiters.end()));
+    waiters.erase(keep, waiters.end());
+    return done;
+  }
+
+  std::size_t waiting() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return waiters.size();
+  }
+
+  /// A clean shutdown: every waiter goes, nobody waits again.
+  std::vector<waiter> close() {
+    std::lock_guard<std::mutex> guard{mtx};
+    closed = true;
+    return std::exchange(waiters, {});
+  }
 
   /// Records a change; true if the caller must wake the writer.
   bool put(const backup_key& key, std::optional<snapshot> what) {
@@ -45,17 +100,27 @@ struct change_inbox {
     return changes.empty();
   }
 
-  std::unordered_map<backup_key, std::optional<snapshot>> drain() {
+  /// Takes the open generation's changes; `gen` is set to its number.
+  std::unordered_map<backup_key, std::optional<snapshot>>
+  drain(std::uint64_t& gen) {
     std::lock_guard<std::mutex> guard{mtx};
     wake_sent = false;
+    gen = open_gen++;
     return std::exchange(changes, {});
   }
 };
+
+void notify(std::vector<change_inbox::waiter> ws) {
+  for (auto& w : ws)
+    if (auto ch = caf::actor_cast<caf::actor>(w.who))
+      caf::anon_send(ch, journal_durable_atom::value, w.seq);
+}
 
 struct journal_state {
   static inline const char* name = "chanstate.journal";
   std::shared_ptr<journal_store> store;
   std::shared_ptr<change_inbox> inbox;
+  std::uint64_t drained_gen = 0; // the last generation taken from the inbox
   std::unordered_map<backup_key, snapshot> on_disk;
   // Latest wanted state per key since the last batch; nullopt = erase.
   std::unordered_map<backup_key, std::optional<snapshot>> staged;
@@ -91,7 +156,7 @@ void diff(const snapshot& before, const snapshot& after,
 // Moves what the observer collected into this batch.
 void drain(journal_ptr self) {
   auto& st = self->state;
-  auto changes = st.inbox->drain();
+  auto changes = st.inbox->drain(st.drained_gen);
   if (st.closed)
     return;
   st.changes_seen += changes.size();
@@ -99,9 +164,11 @@ void drain(journal_ptr self) {
     st.staged[key] = std::move(what);
 }
 
-// Answers every waiting sync: everything they waited for is on disk.
+// Answers every waiting sync and waiter: everything they waited for is on
+// disk (what was drained up to now is written).
 void release_syncs(journal_ptr self) {
   auto& st = self->state;
+  notify(st.inbox->written(st.drained_gen));
   if (st.syncs.empty())
     return;
   ++st.sync_batches;
@@ -235,11 +302,12 @@ caf::behavior journal_impl(journal_ptr self,
     [self](caf::reset_atom) -> caf::result<caf::unit_t> {
       auto& st = self->state;
       st.closed = true;
-      st.inbox->drain();
+      st.inbox->drain(st.drained_gen);
       st.staged.clear();
       st.on_disk.clear();
       // A clean shutdown drops every state: nothing is left to wait for.
       release_syncs(self);
+      notify(st.inbox->close());
       if (auto err = st.store->clear())
         return err;
       return caf::unit;
@@ -260,7 +328,7 @@ caf::behavior journal_impl(journal_ptr self,
         {"write_errors", st.write_errors},
         {"sync_requests", st.sync_requests},
         {"sync_batches", st.sync_batches},
-        {"syncs_waiting", st.syncs.size()},
+        {"syncs_waiting", st.syncs.size() + st.inbox->waiting()},
         {"failing", st.failing},
         {"refused_long_keys", st.store->refused_long_keys()},
         {"keys_on_disk", st.on_disk.size()},
@@ -308,7 +376,7 @@ spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
   auto writer = sys.spawn<caf::detached>(
     journal_impl, std::shared_ptr<journal_store>{std::move(store)}, inbox,
     std::move(on_disk), retry);
-  return {writer, std::make_shared<journal_observer>(inbox, writer)};
+  return {writer, std::make_shared<journal_observer>(inbox, writer), inbox};
 }
 
 } // namespace chanstate

@@ -28,17 +28,39 @@ using journal_atom = caf::atom_constant<caf::atom("cs_journal")>;
 /// (journal_sync_atom, seq) → seq once every change the caller made before
 /// the request is written (see spawn_journal).
 using journal_sync_atom = caf::atom_constant<caf::atom("cs_jsync")>;
+/// (journal_durable_atom, seq): what journal_waiter::await promised.
+using journal_durable_atom = caf::atom_constant<caf::atom("cs_jdurabl")>;
+
+/// Lets a channel wait until the journal holds its commits without a
+/// message to the writer: commits already sit in the writer's inbox (the
+/// observer puts them there synchronously), so waiting is a note in that
+/// inbox, and the writer tells every waiter its batch covered once that
+/// batch is written. Thread-safe.
+class journal_waiter {
+public:
+  virtual ~journal_waiter() = default;
+
+  /// True if every change the caller made before this call is on disk
+  /// already; otherwise `notify` later receives (journal_durable_atom, seq)
+  /// once it is (never while writes fail; at once after a clean reset).
+  virtual bool await(const caf::actor& notify, std::uint64_t seq) = 0;
+};
 
 /// The writer and the observer that feeds it (install the observer with
 /// backup_table::set_observer).
 struct journal_handle {
   caf::actor writer;
   std::shared_ptr<table_observer> observer;
+  /// For channels that hold frames until the journal has their commits.
+  std::shared_ptr<journal_waiter> waiter;
 };
 
-/// Spawns the writer on its own thread (disk work never blocks a scheduler
-/// worker). `on_disk` is what the store already holds (from load()), so
-/// unchanged assigns are not written again. Writes are coalesced: changes
+/// Spawns the writer on its own thread: disk work never blocks a scheduler
+/// worker, and with durable acknowledgements its answers never queue behind
+/// the channels a busy scheduler is running (measured: a scheduled writer
+/// halved `steady` throughput with 1000 channels waiting on it). `on_disk`
+/// is what the store already holds (from load()), so unchanged assigns are
+/// not written again. Writes are coalesced: changes
 /// collect in a locked inbox (latest per key) while a batch is written and go
 /// into the next transaction, so a key committed many times in between is
 /// written once; only the first change after a batch wakes the writer.

@@ -60,6 +60,7 @@ struct node {
   channel_env env;
 
   caf::actor journal;  // the journal writer, with --journal
+  std::shared_ptr<journal_waiter> journal_sync;
   std::string journal_dir;
 
   node(caf::actor_system& sys, bool write_through, bool with_pubsub,
@@ -80,6 +81,7 @@ struct node {
       auto j = spawn_journal(sys, std::move(*store), {});
       table->set_observer(j.observer);
       journal = j.writer;
+      journal_sync = j.waiter;
     }
     auto routes = std::make_shared<router>();
     if (auto err = routes->add("room:*", demo_channel_factory()))
@@ -169,8 +171,11 @@ struct steady_run {
   latch done;
   latch gone;
   std::atomic<std::size_t> bad{0};
+  // Per client (each writes only its own): µs from sending a batch's get to
+  // its reply, i.e. what a client waits for an acknowledgement.
+  std::vector<std::vector<std::int64_t>> latency_us;
 
-  steady_run(std::size_t n) : ready(n), done(n), gone(n) {
+  steady_run(std::size_t n) : ready(n), done(n), gone(n), latency_us(n) {
   }
 };
 
@@ -179,6 +184,8 @@ struct steady_client_state {
   caf::actor channel;
   std::int64_t sent = 0;
   std::uint64_t ref = 0;
+  std::size_t index = 0;
+  std::int64_t get_sent_us = 0;
 };
 
 using steady_ptr = caf::stateful_actor<steady_client_state>*;
@@ -211,6 +218,7 @@ void send_batch(steady_ptr self, steady_run& run) {
     else
       self->send(st.channel, event({}, "put", {{"items", ++st.sent}}));
   }
+  st.get_sent_us = now_us();
   self->send(st.channel, event(std::to_string(++st.ref), "get", {}));
 }
 
@@ -230,6 +238,7 @@ caf::behavior steady_client(steady_ptr self, std::shared_ptr<steady_run> run,
     return {};
   }
   self->state.channel = *ch;
+  self->state.index = i;
   self->monitor(*ch);
   self->set_down_handler([self, run](caf::down_msg& dm) {
     if (dm.source == self->state.channel.address()) {
@@ -245,6 +254,7 @@ caf::behavior steady_client(steady_ptr self, std::shared_ptr<steady_run> run,
           run->ready.arrive();
           break;
         case frame_kind::reply: {
+          run->latency_us[st.index].push_back(now_us() - st.get_sent_us);
           bool last = st.sent >= run->events;
           if (!ns_is_prefix(f.payload.value, st.sent, last))
             ++run->bad;
@@ -272,15 +282,20 @@ struct steady_figures {
   std::int64_t elapsed_us = 0;
   double joins_per_s = 0;
   std::size_t bad = 0;
+  std::int64_t p50_us = 0, p99_us = 0; // get round trips
+  json::object journal; // the writer's counters (batches, syncs)
 };
 
 steady_figures steady_once(caf::actor_system& sys, std::size_t n,
                            std::int64_t m, std::int64_t every,
                            bool write_through, bool pubsub, bool demo,
                            const std::string& tag,
-                           const std::string& journal_dir = {}) {
+                           const std::string& journal_dir = {},
+                           ack_mode ack = ack_mode::durable) {
   node nd{sys, write_through, pubsub, 0,
           journal_dir.empty() ? journal_dir : journal_dir + "/" + tag};
+  nd.env.journal = nd.journal_sync;
+  nd.env.ack = ack;
   auto run = std::make_shared<steady_run>(n);
   run->demo = demo;
   run->env = nd.env;
@@ -302,6 +317,15 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
   // With a journal the run ends when the journal has caught up, not before.
   nd.journal_barrier(sys);
   auto t1 = nd.journal ? now_us() : run->done.last_us();
+  json::object journal_counters;
+  if (nd.journal) {
+    caf::scoped_actor self{sys};
+    self->request(nd.journal, caf::infinite, journal_atom::value)
+      .receive([&](std::string& s) {
+                 journal_counters = json::parse(s).as_object();
+               },
+               [](caf::error&) {});
+  }
   auto cpu1 = cpu_seconds();
   for (auto& c : clients)
     caf::anon_send(c, caf::leave_atom::value);
@@ -317,6 +341,13 @@ steady_figures steady_once(caf::actor_system& sys, std::size_t n,
   out.bad = run->bad.load();
   out.cpu_us_per_event = (cpu1 - cpu0) * 1e6
                          / (static_cast<double>(n) * static_cast<double>(m));
+  std::vector<std::int64_t> all;
+  for (auto& xs : run->latency_us)
+    all.insert(all.end(), xs.begin(), xs.end());
+  std::sort(all.begin(), all.end());
+  out.p50_us = percentile(all, 50);
+  out.p99_us = percentile(all, 99);
+  out.journal = std::move(journal_counters);
   return out;
 }
 
@@ -758,7 +789,15 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
   // ON and OFF alternate so that drift on a shared machine hits both alike;
   // with several rounds the medians are reported.
   auto journal = opts.str("journal", "");
-  std::vector<double> on, off, joins, cpu_on, cpu_off, with_journal;
+  // With the journal: durable acknowledgements, async ones, or both
+  // alternating in each round (an A/B in one sitting).
+  auto ack = opts.str("ack", "durable");
+  if (ack != "durable" && ack != "async" && ack != "both")
+    throw std::invalid_argument("--ack must be durable, async or both, got "
+                                + ack);
+  std::vector<double> on, off, joins, cpu_on, cpu_off, with_journal,
+    with_journal_async;
+  std::vector<double> p50_j, p99_j, p50_ja, p99_ja, p50_on, p99_on;
   std::size_t bad = 0;
   for (std::int64_t r = 0; r < rounds; ++r) {
     std::cerr << "steady: " << n << " channels x " << m
@@ -770,16 +809,40 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     auto b = steady_once(sys, n, m, every, false, pubsub, demo,
                          "off" + std::to_string(r));
     std::cerr << "steady:   " << rounded(b.events_per_s) << " events/s\n";
-    if (!journal.empty()) {
+    if (!journal.empty() && ack != "async") {
       std::cerr << "steady: write-through ON with the journal in " << journal
-                << "\n";
+                << ", --ack=durable\n";
       auto c = steady_once(sys, n, m, every, true, pubsub, demo,
-                           "journal" + std::to_string(r), journal);
-      std::cerr << "steady:   " << rounded(c.events_per_s) << " events/s\n";
+                           "journal" + std::to_string(r), journal,
+                           ack_mode::durable);
+      std::cerr << "steady:   " << rounded(c.events_per_s)
+                << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
+                << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
+                << " us/event\n";
       with_journal.push_back(c.events_per_s);
+      std::cerr << "steady:   journal " << json::serialize(c.journal) << '\n';
+      p50_j.push_back(static_cast<double>(c.p50_us));
+      p99_j.push_back(static_cast<double>(c.p99_us));
+      bad += c.bad;
+    }
+    if (!journal.empty() && ack != "durable") {
+      std::cerr << "steady: write-through ON with the journal in " << journal
+                << ", --ack=async\n";
+      auto c = steady_once(sys, n, m, every, true, pubsub, demo,
+                           "journal_async" + std::to_string(r), journal,
+                           ack_mode::async);
+      std::cerr << "steady:   " << rounded(c.events_per_s)
+                << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
+                << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
+                << " us/event\n";
+      with_journal_async.push_back(c.events_per_s);
+      p50_ja.push_back(static_cast<double>(c.p50_us));
+      p99_ja.push_back(static_cast<double>(c.p99_us));
       bad += c.bad;
     }
     on.push_back(a.events_per_s);
+    p50_on.push_back(static_cast<double>(a.p50_us));
+    p99_on.push_back(static_cast<double>(a.p99_us));
     off.push_back(b.events_per_s);
     joins.push_back(a.joins_per_s);
     cpu_on.push_back(a.cpu_us_per_event);
@@ -809,11 +872,29 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     {"pubsub", pubsub},
     {"other_cpu_pct", meter.percent()},
   };
+  auto ms_of = [&](const std::vector<double>& v) {
+    return ms(static_cast<std::int64_t>(median(v)));
+  };
+  out["get_p50_ms_on"] = ms_of(p50_on);
+  out["get_p99_ms_on"] = ms_of(p99_on);
   if (!journal.empty()) {
-    auto x_j = median(with_journal);
     out["journal"] = journal;
+    out["ack"] = ack;
+  }
+  if (!with_journal.empty()) {
+    auto x_j = median(with_journal);
     out["events_per_s_journal"] = rounded(x_j);
     out["ratio_journal_on"] = x_j / x_on;
+    out["get_p50_ms_journal"] = ms_of(p50_j);
+    out["get_p99_ms_journal"] = ms_of(p99_j);
+  }
+  if (!with_journal_async.empty()) {
+    auto x_a = median(with_journal_async);
+    out["events_per_s_journal_async"] = rounded(x_a);
+    out["get_p50_ms_journal_async"] = ms_of(p50_ja);
+    out["get_p99_ms_journal_async"] = ms_of(p99_ja);
+    if (!with_journal.empty())
+      out["ratio_durable_async"] = median(with_journal) / x_a;
   }
   return out;
 }

@@ -34,7 +34,11 @@ Scenarios (defaults in brackets):
           growing the demo's list (isolates the per-event framework cost).
           --journal=DIR: also a run with the LMDB journal in DIR (a fresh
           subdirectory per run, removed after), timed until the journal
-          caught up -> events_per_s_journal, ratio_journal_on
+          caught up -> events_per_s_journal, ratio_journal_on,
+          get_p50_ms_journal, get_p99_ms_journal (get round trips)
+          --ack=durable|async|both [durable]: the journal run's
+          acknowledgements; both = one of each per round (A/B)
+          -> events_per_s_journal_async, ratio_durable_async
           -> events_per_s_on, events_per_s_off, ratio_on_off
   recover --channels=N [10000] --payload=list100|bin1k [list100]
           N channels holding the payload crash at once (`oopsy`); each client
@@ -96,7 +100,7 @@ In-process scenarios also take:
 const std::map<std::string, std::set<std::string>> known_flags = {
   {"steady",
    {"channels", "events", "every", "rounds", "channel", "warmup", "pubsub",
-    "journal"}},
+    "journal", "ack"}},
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
   {"memory", {"backups", "payload", "pubsub"}},

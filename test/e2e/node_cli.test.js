@@ -21,7 +21,7 @@ test("--help lists every option and exits 0", () => {
                      "--handshake-timeout", "--max-outbound-bytes", "--allowed-origins",
                      "--backup-ttl", "--max-backups", "--max-backup-bytes", "--poison-crashes",
                      "--generations", "--down-wait", "--sweep-interval", "--restore-timeout",
-                     "--config-file", "demo"]) {
+                     "--ack", "--config-file", "demo"]) {
     assert.ok(text.includes(opt), `--help mentions ${opt}`)
   }
 })
@@ -30,6 +30,12 @@ test("an unknown option is refused with exit code 2", () => {
   const r = run(["--prot=4000"])
   assert.equal(r.status, 2)
   assert.match(r.stderr, /prot/)
+})
+
+test("--ack takes durable or async; anything else is refused with exit code 2", () => {
+  const r = run(["--ack=sometimes"])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /ack must be durable or async, got 'sometimes'/)
 })
 
 test("a port already in use: exit code 1 and why", async () => {

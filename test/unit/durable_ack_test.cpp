@@ -22,56 +22,40 @@ using chanstate::testing::case_options;
 
 namespace {
 
-using write_atom = caf::atom_constant<caf::atom("t_write")>;
-
-/// What the stand-in journal writer was asked.
-struct sync_log {
+/// A journal that holds every wait until the test says the batch is
+/// written (write_batch), so the test controls when durability arrives.
+struct fake_journal : journal_waiter {
   std::vector<std::uint64_t> asked;
-};
+  std::vector<std::pair<caf::actor, std::uint64_t>> waiting;
 
-/// A journal writer that answers syncs only when the test says the batch is
-/// written (write_atom), so the test controls when durability arrives.
-caf::behavior fake_journal(caf::event_based_actor* self,
-                           std::shared_ptr<sync_log> log) {
-  auto waiting = std::make_shared<
-    std::vector<std::pair<caf::response_promise, std::uint64_t>>>();
-  return {
-    [self, log, waiting](journal_sync_atom,
-                         std::uint64_t seq) -> caf::result<std::uint64_t> {
-      log->asked.push_back(seq);
-      waiting->emplace_back(self->make_response_promise(), seq);
-      return caf::delegated<std::uint64_t>{};
-    },
-    [waiting](write_atom) {
-      for (auto& [rp, seq] : *waiting)
-        rp.deliver(seq);
-      waiting->clear();
-    },
-  };
-}
+  bool await(const caf::actor& notify, std::uint64_t seq) override {
+    asked.push_back(seq);
+    waiting.emplace_back(notify, seq);
+    return false;
+  }
+
+  void written() {
+    for (auto& [who, seq] : waiting)
+      caf::anon_send(who, journal_durable_atom::value, seq);
+    waiting.clear();
+  }
+};
 
 /// The demo channel on a node with a (stand-in) journal.
 struct journaled {
   channel_case t;
-  std::shared_ptr<sync_log> log = std::make_shared<sync_log>();
-  caf::actor journal;
+  std::shared_ptr<fake_journal> log = std::make_shared<fake_journal>();
 
   explicit journaled(ack_mode mode = ack_mode::durable) {
     t.route("room:*", demo_channel_factory());
-    journal = t.system().spawn(fake_journal, log);
-    t.env().journal = journal;
+    t.env().journal = log;
     t.env().ack = mode;
     t.run();
   }
 
-  ~journaled() {
-    caf::anon_send_exit(journal, caf::exit_reason::kill);
-    t.run();
-  }
-
-  /// The journal writes its batch: every waiting sync is answered.
+  /// The journal writes its batch: every waiting channel is told.
   void write_batch() {
-    caf::anon_send(journal, write_atom::value);
+    log->written();
     t.run();
   }
 
@@ -202,6 +186,7 @@ TEST_CASE("a crash drops held frames (never acknowledged); the state is "
   CHECK_FALSE(j.t.reply_to(ch, get));
   j.write_batch(); // a late answer reaches nobody
   auto again = j.t.rejoin(ch);
+  j.write_batch(); // the restored state's join reply waits too
   REQUIRE(j.t.joined(again));
   CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
 }
@@ -248,8 +233,8 @@ struct temp_journal {
 
 } // namespace
 
-TEST_CASE("the journal writer answers a sync once the change made before it "
-          "is on disk, and one batch answers every sync waiting") {
+TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
+          "made before it is on disk") {
   temp_journal d;
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 1);
@@ -278,6 +263,20 @@ TEST_CASE("the journal writer answers a sync once the change made before it "
               == boost::json::object{{"ns", {1}}});
       },
       [](caf::error& err) { FAIL(describe(err)); });
+  // The channels' way: a note in the inbox, answered by the next batch.
+  out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
+  bool now = j.waiter->await(caf::actor{self}, 7);
+  self->request(j.writer, caf::infinite, caf::flush_atom::value)
+    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
+  if (!now) // the writer had not written it yet: it tells us after
+    self->receive([](journal_durable_atom, std::uint64_t seq) {
+                    CHECK(seq == 7);
+                  },
+                  caf::after(std::chrono::seconds{0}) >> [] {
+                    FAIL("no journal_durable_atom after the batch");
+                  });
+  // Nothing new since: durable at once, no note, no message.
+  CHECK(j.waiter->await(caf::actor{self}, 8));
   self->request(j.writer, caf::infinite, journal_atom::value)
     .receive(
       [](std::string& json) {
@@ -287,6 +286,59 @@ TEST_CASE("the journal writer answers a sync once the change made before it "
         CHECK(st["write_errors"] == 0);
       },
       [](caf::error& err) { FAIL(describe(err)); });
+  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+  self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a join restored from memory waits until the journal holds what "
+          "its reply shows") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  j.t.push(ch, "add", {{"n", 1}});
+  j.t.crash(ch); // the commit is in the cell, maybe not yet on disk
+  auto again = j.t.rejoin(ch);
+  CHECK_FALSE(j.t.join_reply(again));
+  j.write_batch();
+  REQUIRE(j.t.joined(again));
+  CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
+}
+
+TEST_CASE("a failed journal write answers no sync: the changes stay staged "
+          "and the failure is counted") {
+  temp_journal d;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  // A map far too small for the value below: every write fails (map full).
+  auto store = journal_store::open(d.path.string(), std::size_t{64} << 10);
+  REQUIRE(store);
+  auto j = spawn_journal(sys, std::move(*store), {});
+  backup_table table{registry_config{}};
+  table.set_observer(j.observer);
+  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  out.cell->store(
+    snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
+  caf::scoped_actor self{sys};
+  // Sent, not requested: an answer would wait in the mailbox as a message.
+  self->send(j.writer, journal_sync_atom::value, std::uint64_t{1});
+  // A barrier behind the sync: the write has been tried once it replies.
+  self->request(j.writer, caf::infinite, caf::flush_atom::value)
+    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
+  self->request(j.writer, caf::infinite, journal_atom::value)
+    .receive(
+      [](std::string& json) {
+        auto st = boost::json::parse(json).as_object();
+        CHECK(st["write_errors"].to_number<int>() >= 1);
+        CHECK(st["syncs_waiting"] == 1);
+        CHECK(st["failing"] == true);
+        CHECK(st["keys_on_disk"] == 0);
+      },
+      [](caf::error& err) { FAIL(describe(err)); });
+  bool answered = false;
+  self->receive([&](std::uint64_t) { answered = true; },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK_FALSE(answered);
   self->send_exit(j.writer, caf::exit_reason::user_shutdown);
   self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
