@@ -1,5 +1,5 @@
 // Default callbacks of the channel interface.
-#include "actors/channel.hpp"
+#include <chanstate/actors/channel.hpp>
 
 namespace chanstate {
 

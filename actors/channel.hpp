@@ -10,7 +10,7 @@
 #include <caf/error.hpp>
 #include <caf/message.hpp>
 
-#include "actors/socket.hpp"
+#include <chanstate/actors/socket.hpp>
 
 namespace chanstate {
 

@@ -1,19 +1,19 @@
 // The channel actor: restore, join, serve, commit after every handler.
-#include "actors/channel_actor.hpp"
+#include <chanstate/actors/channel_actor.hpp>
 
 #include <exception>
 #include <optional>
 
 #include <caf/all.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/commit_sink.hpp"
-#include "actors/frames.hpp"
-#include "actors/outbound_gate.hpp"
-#include "registry/journal_actor.hpp"
-#include "actors/transport_watch.hpp"
-#include "registry/registry_error.hpp"
-#include "registry/remote_protocol.hpp"
+#include <chanstate/actors/channel.hpp>
+#include <chanstate/actors/commit_sink.hpp>
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/outbound_gate.hpp>
+#include <chanstate/registry/journal_actor.hpp>
+#include <chanstate/actors/transport_watch.hpp>
+#include <chanstate/registry/registry_error.hpp>
+#include <chanstate/registry/remote_protocol.hpp>
 
 namespace chanstate {
 

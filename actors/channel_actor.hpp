@@ -13,7 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/join.hpp"
+#include <chanstate/actors/join.hpp>
 
 namespace chanstate {
 

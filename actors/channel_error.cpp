@@ -1,9 +1,9 @@
 // Names for the channel layer's error codes.
-#include "actors/channel_error.hpp"
+#include <chanstate/actors/channel_error.hpp>
 
 #include <caf/atom.hpp>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

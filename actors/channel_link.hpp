@@ -7,7 +7,7 @@
 
 #include <caf/error.hpp>
 
-#include "actors/frames.hpp"
+#include <chanstate/actors/frames.hpp>
 
 namespace chanstate {
 

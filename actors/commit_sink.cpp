@@ -1,9 +1,9 @@
 // Publishing a commit, locally or across nodes.
-#include "actors/commit_sink.hpp"
+#include <chanstate/actors/commit_sink.hpp>
 
 #include <caf/all.hpp>
 
-#include "registry/remote_protocol.hpp"
+#include <chanstate/registry/remote_protocol.hpp>
 
 namespace chanstate {
 

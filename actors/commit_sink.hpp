@@ -5,11 +5,11 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/outbound_gate.hpp"
-#include "registry/backup_key.hpp"
-#include "registry/commit_cell.hpp"
-#include "registry/registry_actor.hpp"
-#include "registry/snapshot.hpp"
+#include <chanstate/actors/outbound_gate.hpp>
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/commit_cell.hpp>
+#include <chanstate/registry/registry_actor.hpp>
+#include <chanstate/registry/snapshot.hpp>
 
 namespace chanstate {
 

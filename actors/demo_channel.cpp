@@ -1,5 +1,5 @@
 // The demo channel: a list of integers that must survive crashes.
-#include "actors/demo_channel.hpp"
+#include <chanstate/actors/demo_channel.hpp>
 
 #include <algorithm>
 #include <charconv>

@@ -1,7 +1,7 @@
 // The demo channel of design.md ("room:*"): the contract tests and benchmarks drive.
 #pragma once
 
-#include "actors/channel.hpp"
+#include <chanstate/actors/channel.hpp>
 
 namespace chanstate {
 

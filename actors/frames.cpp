@@ -1,10 +1,10 @@
 // Frame builders shared by channels and transports.
-#include "actors/frames.hpp"
+#include <chanstate/actors/frames.hpp>
 
 #include <caf/exit_reason.hpp>
 
-#include "actors/channel_link.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/channel_link.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -6,7 +6,7 @@
 
 #include <caf/meta/type_name.hpp>
 
-#include "actors/json_payload.hpp"
+#include <chanstate/actors/json_payload.hpp>
 
 namespace chanstate {
 

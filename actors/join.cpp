@@ -1,8 +1,8 @@
 // Validation in front of spawn-on-rejoin.
-#include "actors/join.hpp"
+#include <chanstate/actors/join.hpp>
 
-#include "actors/channel_actor.hpp"
-#include "actors/channel_error.hpp"
+#include <chanstate/actors/channel_actor.hpp>
+#include <chanstate/actors/channel_error.hpp>
 
 namespace chanstate {
 

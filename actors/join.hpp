@@ -11,9 +11,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/router.hpp"
-#include "registry/limit_counters.hpp"
-#include "registry/registry_actor.hpp"
+#include <chanstate/actors/router.hpp>
+#include <chanstate/registry/limit_counters.hpp>
+#include <chanstate/registry/registry_actor.hpp>
 
 namespace chanstate {
 

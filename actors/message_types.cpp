@@ -1,9 +1,9 @@
 // The names chanstate's types carry on the wire between nodes.
-#include "actors/message_types.hpp"
+#include <chanstate/actors/message_types.hpp>
 
-#include "actors/frames.hpp"
-#include "registry/backup_key.hpp"
-#include "registry/remote_protocol.hpp"
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/remote_protocol.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // The outbound gate: a durability watermark per channel.
-#include "actors/outbound_gate.hpp"
+#include <chanstate/actors/outbound_gate.hpp>
 
 #include <caf/all.hpp>
 

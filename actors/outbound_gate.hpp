@@ -13,7 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/frames.hpp"
+#include <chanstate/actors/frames.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // Topic → subscribers; dead subscribers are pruned from down messages.
-#include "actors/pubsub.hpp"
+#include <chanstate/actors/pubsub.hpp>
 
 #include <string>
 #include <unordered_map>
@@ -7,7 +7,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/frames.hpp"
+#include <chanstate/actors/frames.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // The registry link: delegate while connected; joins wait for it while not.
-#include "actors/registry_link.hpp"
+#include <chanstate/actors/registry_link.hpp>
 
 #include <algorithm>
 #include <iostream>
@@ -12,8 +12,8 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 
-#include "registry/registry_error.hpp"
-#include "registry/remote_protocol.hpp"
+#include <chanstate/registry/registry_error.hpp>
+#include <chanstate/registry/remote_protocol.hpp>
 
 namespace chanstate {
 

@@ -24,7 +24,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
-#include "registry/registry_actor.hpp"
+#include <chanstate/registry/registry_actor.hpp>
 
 namespace chanstate {
 

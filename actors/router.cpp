@@ -1,7 +1,7 @@
 // Route matching: exact topics and "prefix*" patterns.
-#include "actors/router.hpp"
+#include <chanstate/actors/router.hpp>
 
-#include "actors/channel_error.hpp"
+#include <chanstate/actors/channel_error.hpp>
 
 namespace chanstate {
 

@@ -7,7 +7,7 @@
 
 #include <caf/error.hpp>
 
-#include "actors/channel.hpp"
+#include <chanstate/actors/channel.hpp>
 
 namespace chanstate {
 

@@ -1,10 +1,10 @@
 // Socket: assigns bookkeeping and the handler's ways out.
-#include "actors/socket.hpp"
+#include <chanstate/actors/socket.hpp>
 
 #include <caf/all.hpp>
 
-#include "actors/frames.hpp"
-#include "actors/outbound_gate.hpp"
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/outbound_gate.hpp>
 
 namespace chanstate {
 

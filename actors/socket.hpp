@@ -12,8 +12,8 @@
 
 #include <vector>
 
-#include "actors/frames.hpp"
-#include "registry/snapshot.hpp"
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/registry/snapshot.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // One attached functor per transport instead of one monitor per channel.
-#include "actors/transport_watch.hpp"
+#include <chanstate/actors/transport_watch.hpp>
 
 #include <array>
 #include <functional>

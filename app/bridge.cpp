@@ -1,9 +1,9 @@
 // Bridge and stats fetcher: small event-based actors, no Asio in here.
-#include "app/bridge.hpp"
+#include <chanstate/endpoint/bridge.hpp>
 
 #include <caf/all.hpp>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

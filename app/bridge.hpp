@@ -16,8 +16,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/frames.hpp"
-#include "registry/registry_actor.hpp"
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/registry/registry_actor.hpp>
 
 namespace chanstate {
 

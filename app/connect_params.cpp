@@ -1,5 +1,5 @@
 // Connect params: the query string of /socket/websocket, decoded like Plug.
-#include "app/connect_params.hpp"
+#include <chanstate/endpoint/connect_params.hpp>
 
 #include <cctype>
 #include <exception>

@@ -11,7 +11,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "app/token.hpp"
+#include <chanstate/endpoint/token.hpp>
 
 namespace chanstate {
 

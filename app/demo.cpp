@@ -8,12 +8,12 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/channel_error.hpp"
-#include "actors/demo_channel.hpp"
-#include "actors/join.hpp"
-#include "actors/pubsub.hpp"
-#include "registry/registry_actor.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/join.hpp>
+#include <chanstate/actors/pubsub.hpp>
+#include <chanstate/registry/registry_actor.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -1,4 +1,4 @@
-#include "app/join_limiter.hpp"
+#include <chanstate/endpoint/join_limiter.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // spdlog set up for an operator: stderr, UTC timestamps, text or JSON lines,
 // and a per-kind limit so that a crash storm cannot flood the log.
-#include "app/log.hpp"
+#include <chanstate/endpoint/log.hpp>
 
 #include <chrono>
 #include <ctime>

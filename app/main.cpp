@@ -13,7 +13,7 @@
 
 #include "app/allocator.hpp"
 #include "app/demo.hpp"
-#include "app/log.hpp"
+#include <chanstate/endpoint/log.hpp>
 #include "app/node.hpp"
 #include "app/node_config.hpp"
 #include "app/token_command.hpp"

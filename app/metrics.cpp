@@ -3,7 +3,7 @@
 // own: the node's endpoint serves the text). A fresh registry per scrape:
 // every figure is a snapshot of a counter the node keeps anyway, and a
 // scrape every few seconds makes the cost of rebuilding it irrelevant.
-#include "app/metrics.hpp"
+#include <chanstate/endpoint/metrics.hpp>
 
 #include <initializer_list>
 #include <map>

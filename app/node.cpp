@@ -14,7 +14,7 @@
 #include <chanstate/endpoint/log.hpp>
 #include <chanstate/endpoint/serve.hpp>
 
-#include "app/token.hpp"
+#include <chanstate/endpoint/token.hpp>
 
 namespace chanstate {
 

@@ -7,11 +7,11 @@
 
 #include <caf/config_option_adder.hpp>
 
-#include "actors/join.hpp"
-#include "actors/message_types.hpp"
+#include <chanstate/actors/join.hpp>
+#include <chanstate/actors/message_types.hpp>
 #include "app/config_file.hpp"
-#include "app/connect_params.hpp"
-#include "app/log.hpp"
+#include <chanstate/endpoint/connect_params.hpp>
+#include <chanstate/endpoint/log.hpp>
 
 namespace chanstate {
 

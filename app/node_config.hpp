@@ -8,10 +8,10 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
 
-#include "actors/join.hpp"
-#include "app/registry_side.hpp"
-#include "app/ws_server.hpp"
-#include "registry/registry_config.hpp"
+#include <chanstate/actors/join.hpp>
+#include <chanstate/endpoint/registry_side.hpp>
+#include <chanstate/endpoint/ws_server.hpp>
+#include <chanstate/registry/registry_config.hpp>
 
 namespace chanstate {
 

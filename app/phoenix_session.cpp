@@ -1,14 +1,14 @@
 // The per-connection Phoenix socket: dispatch of client frames, bookkeeping
 // of joined channels, and the frames Phoenix sends when a channel ends.
-#include "app/phoenix_session.hpp"
+#include <chanstate/endpoint/phoenix_session.hpp>
 
 #include <algorithm>
 
 #include <caf/all.hpp>
 
-#include "actors/channel_error.hpp"
-#include "app/log.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/endpoint/log.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -22,12 +22,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/error.hpp>
 
-#include "actors/channel_link.hpp"
-#include "actors/frames.hpp"
-#include "actors/join.hpp"
-#include "app/join_limiter.hpp"
-#include "app/transport_counters.hpp"
-#include "app/wire_codec.hpp"
+#include <chanstate/actors/channel_link.hpp>
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/join.hpp>
+#include <chanstate/endpoint/join_limiter.hpp>
+#include <chanstate/endpoint/transport_counters.hpp>
+#include <chanstate/endpoint/wire_codec.hpp>
 
 namespace chanstate {
 

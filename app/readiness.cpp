@@ -1,12 +1,12 @@
 // Readiness: the registry link's up/down events and the journal writer's
 // down, turned into /readyz answers and one stdout line per change.
-#include "app/readiness.hpp"
+#include <chanstate/endpoint/readiness.hpp>
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/registry_link.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/registry_link.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // Journal, supervisor, publication or remote link: the registry a node uses.
-#include "app/registry_side.hpp"
+#include <chanstate/endpoint/registry_side.hpp>
 
 #include <iostream>
 
@@ -8,12 +8,12 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
-#include "actors/registry_link.hpp"
-#include "app/log.hpp"
-#include "registry/journal_actor.hpp"
-#include "registry/journal_store.hpp"
-#include "registry/registry_error.hpp"
-#include "registry/registry_supervisor.hpp"
+#include <chanstate/actors/registry_link.hpp>
+#include <chanstate/endpoint/log.hpp>
+#include <chanstate/registry/journal_actor.hpp>
+#include <chanstate/registry/journal_store.hpp>
+#include <chanstate/registry/registry_error.hpp>
+#include <chanstate/registry/registry_supervisor.hpp>
 
 namespace chanstate {
 

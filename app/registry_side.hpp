@@ -12,9 +12,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "registry/limit_counters.hpp"
-#include "registry/registry_actor.hpp"
-#include "registry/registry_config.hpp"
+#include <chanstate/registry/limit_counters.hpp>
+#include <chanstate/registry/registry_actor.hpp>
+#include <chanstate/registry/registry_config.hpp>
 
 namespace chanstate {
 

@@ -4,7 +4,7 @@
 // time, CVE-2024-25189, fixed only in 1.15.3), and decides the algorithm
 // from the token's own header, so refusing `none` and every alg but HS256
 // would be our code around it anyway.
-#include "app/token.hpp"
+#include <chanstate/endpoint/token.hpp>
 
 #include <array>
 #include <cmath>

@@ -7,7 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "app/token.hpp"
+#include <chanstate/endpoint/token.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // The endpoint's counters as JSON.
-#include "app/transport_counters.hpp"
+#include <chanstate/endpoint/transport_counters.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

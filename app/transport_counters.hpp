@@ -10,8 +10,8 @@
 
 #include <boost/json/object.hpp>
 
-#include "app/token.hpp"
-#include "registry/limit_counters.hpp"
+#include <chanstate/endpoint/token.hpp>
+#include <chanstate/registry/limit_counters.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // Looks a request path up in the embedded demo page files.
-#include "app/web_assets.hpp"
+#include <chanstate/endpoint/web_assets.hpp>
 
 namespace chanstate {
 

@@ -1,6 +1,6 @@
 // Phoenix v2 codec: strict about shape, lenient about extra array elements
 // (Phoenix's own decoder takes the first five and ignores the rest).
-#include "app/wire_codec.hpp"
+#include <chanstate/endpoint/wire_codec.hpp>
 
 #include <cmath>
 

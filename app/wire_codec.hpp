@@ -7,7 +7,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "actors/frames.hpp"
+#include <chanstate/actors/frames.hpp>
 
 namespace chanstate {
 

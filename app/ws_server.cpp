@@ -3,7 +3,7 @@
 // (one template, two streams).
 // Protocol rules live in phoenix_session; actors are reached through the
 // bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
-#include "app/ws_server.hpp"
+#include <chanstate/endpoint/ws_server.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -23,14 +23,14 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "actors/channel_error.hpp"
-#include "app/bridge.hpp"
-#include "app/connect_params.hpp"
-#include "app/log.hpp"
-#include "app/metrics.hpp"
-#include "app/phoenix_session.hpp"
-#include "app/transport_counters.hpp"
-#include "app/web_assets.hpp"
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/endpoint/bridge.hpp>
+#include <chanstate/endpoint/connect_params.hpp>
+#include <chanstate/endpoint/log.hpp>
+#include <chanstate/endpoint/metrics.hpp>
+#include <chanstate/endpoint/phoenix_session.hpp>
+#include <chanstate/endpoint/transport_counters.hpp>
+#include <chanstate/endpoint/web_assets.hpp>
 
 namespace chanstate {
 

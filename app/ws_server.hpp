@@ -12,11 +12,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/join.hpp"
-#include "app/connect_params.hpp"
-#include "app/join_limiter.hpp"
-#include "app/readiness.hpp"
-#include "app/token.hpp"
+#include <chanstate/actors/join.hpp>
+#include <chanstate/endpoint/connect_params.hpp>
+#include <chanstate/endpoint/join_limiter.hpp>
+#include <chanstate/endpoint/readiness.hpp>
+#include <chanstate/endpoint/token.hpp>
 
 namespace chanstate {
 

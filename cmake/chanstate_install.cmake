@@ -57,14 +57,6 @@ install(FILES "${PROJECT_SOURCE_DIR}/include/chanstate/chanstate.hpp"
               "${PROJECT_SOURCE_DIR}/include/chanstate/testing.hpp"
               "${CHANSTATE_BUILD_INCLUDE_DIR}/chanstate/version.hpp"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/chanstate" COMPONENT dev)
-# Until the project's own sources include "registry/..." as
-# <chanstate/registry/...>, the installed copies are rewritten that way
-# (idempotent; a no-op once the sources are switched).
-install(CODE "
-  set(CHANSTATE_REWRITE_DIR \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/chanstate\")
-  include(\"${PROJECT_SOURCE_DIR}/cmake/chanstate_rewrite_includes.cmake\")"
-  COMPONENT dev)
-
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" "${PROJECT_SOURCE_DIR}/CHANGELOG.md"
               "${PROJECT_SOURCE_DIR}/packaging/node.ini.example"
   DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT dev)

@@ -29,10 +29,11 @@ endif()
 # headers (include/chanstate/).
 set(CHANSTATE_INCLUDE_DIRS "${CHANSTATE_SOURCE_ROOT}/include" "${CHANSTATE_BUILD_INCLUDE_DIR}")
 
-# The include directories of every chanstate library. The source root stays
-# on the build interface until the project's own "registry/..." includes are
-# switched to <chanstate/registry/...> (one scripted step; see the commit
-# that added this file); installed, only <prefix>/include is used.
+# The include directories of every chanstate library. The library's own
+# code includes <chanstate/...> only; the source root stays on the build
+# interface for what is not part of the library and is included by path:
+# the node's own headers ("app/node.hpp", ...) and the tests' helpers
+# ("test/bench/..."). Installed, only <prefix>/include is used.
 function(chanstate_library_includes target)
   target_include_directories(${target} PUBLIC
     "$<BUILD_INTERFACE:${CHANSTATE_SOURCE_ROOT}>"

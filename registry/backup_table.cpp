@@ -1,9 +1,9 @@
 // Live channels, backups, and the bounds on them.
-#include "registry/backup_table.hpp"
+#include <chanstate/registry/backup_table.hpp>
 
 #include <algorithm>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

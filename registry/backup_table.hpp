@@ -14,13 +14,13 @@
 #include <caf/actor_clock.hpp>
 #include <caf/error.hpp>
 
-#include "registry/backup_key.hpp"
-#include "registry/commit_cell.hpp"
-#include "registry/exit_policy.hpp"
-#include "registry/limit_counters.hpp"
-#include "registry/registry_config.hpp"
-#include "registry/snapshot.hpp"
-#include "registry/table_observer.hpp"
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/commit_cell.hpp>
+#include <chanstate/registry/exit_policy.hpp>
+#include <chanstate/registry/limit_counters.hpp>
+#include <chanstate/registry/registry_config.hpp>
+#include <chanstate/registry/snapshot.hpp>
+#include <chanstate/registry/table_observer.hpp>
 
 namespace chanstate {
 

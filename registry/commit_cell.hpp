@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "registry/backup_key.hpp"
-#include "registry/snapshot.hpp"
-#include "registry/table_observer.hpp"
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/snapshot.hpp>
+#include <chanstate/registry/table_observer.hpp>
 
 namespace chanstate {
 

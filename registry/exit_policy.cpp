@@ -1,9 +1,9 @@
 // The exit matrix, in one place so the registry and its tests agree.
-#include "registry/exit_policy.hpp"
+#include <chanstate/registry/exit_policy.hpp>
 
 #include <caf/exit_reason.hpp>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // The journal writer: coalesce, diff against what is on disk, write a batch.
-#include "registry/journal_actor.hpp"
+#include <chanstate/registry/journal_actor.hpp>
 
 #include <algorithm>
 #include <iostream>
@@ -12,7 +12,7 @@
 #include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

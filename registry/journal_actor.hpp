@@ -10,10 +10,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
-#include "registry/backup_key.hpp"
-#include "registry/journal_store.hpp"
-#include "registry/snapshot.hpp"
-#include "registry/table_observer.hpp"
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/journal_store.hpp>
+#include <chanstate/registry/snapshot.hpp>
+#include <chanstate/registry/table_observer.hpp>
 
 // Snapshots travel between the registry, channels and the journal writer of
 // one process by pointer; they never leave the process this way.

@@ -1,5 +1,5 @@
 // LMDB behind journal_store: key encoding, format check, batches.
-#include "registry/journal_store.hpp"
+#include <chanstate/registry/journal_store.hpp>
 
 #include <cstring>
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <lmdb.h>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

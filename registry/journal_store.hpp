@@ -11,8 +11,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "registry/backup_key.hpp"
-#include "registry/snapshot.hpp"
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/snapshot.hpp>
 
 struct MDB_env;
 

@@ -1,5 +1,5 @@
 // The registry actor: the exit matrix applied to down messages.
-#include "registry/registry_actor.hpp"
+#include <chanstate/registry/registry_actor.hpp>
 
 #include <functional>
 #include <unordered_map>
@@ -8,7 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <caf/all.hpp>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -17,9 +17,9 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "registry/backup_key.hpp"
-#include "registry/backup_table.hpp"
-#include "registry/remote_protocol.hpp"
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/backup_table.hpp>
+#include <chanstate/registry/remote_protocol.hpp>
 
 // A restore outcome carries the commit cell, a pointer into this process:
 // it is for local channels only and must never be serialized.

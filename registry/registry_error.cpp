@@ -1,5 +1,5 @@
 // Names for chanstate's error codes.
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>

@@ -1,5 +1,5 @@
 // Respawn the registry over the same table; delegate everything to it.
-#include "registry/registry_supervisor.hpp"
+#include <chanstate/registry/registry_supervisor.hpp>
 
 #include <caf/all.hpp>
 

@@ -8,7 +8,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "registry/registry_actor.hpp"
+#include <chanstate/registry/registry_actor.hpp>
 
 namespace chanstate {
 

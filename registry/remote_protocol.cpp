@@ -1,9 +1,9 @@
 // Delta encoding for commits that cross nodes.
-#include "registry/remote_protocol.hpp"
+#include <chanstate/registry/remote_protocol.hpp>
 
 #include <boost/json.hpp>
 
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 

@@ -8,7 +8,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "registry/snapshot.hpp"
+#include <chanstate/registry/snapshot.hpp>
 
 namespace chanstate {
 

@@ -1,5 +1,5 @@
 // Immutable assigns: sorted (key, shared value) pairs.
-#include "registry/snapshot.hpp"
+#include <chanstate/registry/snapshot.hpp>
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 // Hooks through which the backup table reports changes (used by the journal).
 #pragma once
 
-#include "registry/backup_key.hpp"
-#include "registry/snapshot.hpp"
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/snapshot.hpp>
 
 namespace chanstate {
 

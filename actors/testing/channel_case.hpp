@@ -29,16 +29,16 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/channel.hpp"
-#include "actors/channel_error.hpp"
-#include "actors/testing/crashable_channel.hpp"
-#include "actors/frames.hpp"
-#include "actors/join.hpp"
-#include "actors/pubsub.hpp"
-#include "actors/router.hpp"
-#include "registry/backup_table.hpp"
-#include "registry/registry_actor.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/channel.hpp>
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/actors/testing/crashable_channel.hpp>
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/join.hpp>
+#include <chanstate/actors/pubsub.hpp>
+#include <chanstate/actors/router.hpp>
+#include <chanstate/registry/backup_table.hpp>
+#include <chanstate/registry/registry_actor.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate::testing {
 

@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/channel.hpp"
+#include <chanstate/actors/channel.hpp>
 
 namespace chanstate::testing {
 

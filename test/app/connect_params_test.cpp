@@ -1,5 +1,5 @@
 // Connect params: what phoenix.js puts in /socket/websocket?... and the verdict.
-#include "app/connect_params.hpp"
+#include <chanstate/endpoint/connect_params.hpp>
 
 #include <doctest/doctest.h>
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "app/metrics.hpp"
+#include <chanstate/endpoint/metrics.hpp>
 
 using chanstate::metrics_document;
 

@@ -9,8 +9,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "app/connect_params.hpp"
-#include "app/token.hpp"
+#include <chanstate/endpoint/connect_params.hpp>
+#include <chanstate/endpoint/token.hpp>
 
 using namespace chanstate;
 

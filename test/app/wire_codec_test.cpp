@@ -1,5 +1,5 @@
 // The Phoenix v2 codec: frames phoenix.js sends and what it must receive.
-#include "app/wire_codec.hpp"
+#include <chanstate/endpoint/wire_codec.hpp>
 
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>

@@ -1,7 +1,7 @@
 // The channel the payload scenarios drive ("bench:*"): put/get of one assign.
 #pragma once
 
-#include "actors/channel.hpp"
+#include <chanstate/actors/channel.hpp>
 
 namespace chanstate::bench {
 

@@ -16,14 +16,14 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/frames.hpp"
-#include "actors/join.hpp"
-#include "actors/pubsub.hpp"
-#include "registry/journal_actor.hpp"
-#include "registry/journal_store.hpp"
-#include "registry/registry_actor.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/join.hpp>
+#include <chanstate/actors/pubsub.hpp>
+#include <chanstate/registry/journal_actor.hpp>
+#include <chanstate/registry/journal_store.hpp>
+#include <chanstate/registry/registry_actor.hpp>
+#include <chanstate/registry/registry_error.hpp>
 #include "test/bench/bench_channel.hpp"
 
 namespace chanstate::bench {

@@ -18,11 +18,11 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/frames.hpp"
-#include "actors/join.hpp"
-#include "actors/pubsub.hpp"
-#include "registry/backup_table.hpp"
-#include "registry/registry_actor.hpp"
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/join.hpp>
+#include <chanstate/actors/pubsub.hpp>
+#include <chanstate/registry/backup_table.hpp>
+#include <chanstate/registry/registry_actor.hpp>
 #include "test/bench/bench_channel.hpp"
 
 namespace chanstate::bench {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "app/connect_params.hpp"
+#include <chanstate/endpoint/connect_params.hpp>
 #include "test/fuzz/fuzz_check.hpp"
 
 using namespace chanstate;

@@ -10,9 +10,9 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/frames.hpp"
-#include "app/wire_codec.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/endpoint/wire_codec.hpp>
 #include "test/fuzz/fuzz_check.hpp"
 
 namespace chanstate {

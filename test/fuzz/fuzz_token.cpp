@@ -11,8 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "app/connect_params.hpp"
-#include "app/token.hpp"
+#include <chanstate/endpoint/connect_params.hpp>
+#include <chanstate/endpoint/token.hpp>
 #include "test/fuzz/fuzz_check.hpp"
 
 using namespace chanstate;

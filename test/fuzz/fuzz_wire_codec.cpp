@@ -6,7 +6,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "app/wire_codec.hpp"
+#include <chanstate/endpoint/wire_codec.hpp>
 #include "test/fuzz/fuzz_check.hpp"
 
 using namespace chanstate;

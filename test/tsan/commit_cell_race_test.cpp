@@ -10,8 +10,8 @@
 
 #include <boost/json.hpp>
 
-#include "registry/commit_cell.hpp"
-#include "registry/snapshot.hpp"
+#include <chanstate/registry/commit_cell.hpp>
+#include <chanstate/registry/snapshot.hpp>
 
 using namespace chanstate;
 

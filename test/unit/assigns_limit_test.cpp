@@ -7,8 +7,8 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/testing/channel_case.hpp"
-#include "registry/snapshot.hpp"
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/snapshot.hpp>
 
 using namespace chanstate;
 using namespace chanstate::testing;

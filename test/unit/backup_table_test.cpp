@@ -7,9 +7,9 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/testing/channel_case.hpp"
-#include "registry/backup_table.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/backup_table.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 using namespace chanstate;
 using namespace std::chrono_literals;

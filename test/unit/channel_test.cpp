@@ -4,9 +4,9 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/testing/channel_case.hpp"
-#include "actors/transport_watch.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/actors/transport_watch.hpp>
 #include "probe_channel.hpp"
 
 using namespace chanstate;

@@ -4,9 +4,9 @@
 
 #include <boost/json.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/testing/channel_case.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 using namespace chanstate;
 using namespace chanstate::testing;

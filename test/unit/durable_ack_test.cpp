@@ -9,11 +9,11 @@
 #include <caf/all.hpp>
 #include <unistd.h>
 
-#include "actors/demo_channel.hpp"
-#include "actors/testing/channel_case.hpp"
-#include "registry/backup_table.hpp"
-#include "registry/journal_actor.hpp"
-#include "registry/journal_store.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/backup_table.hpp>
+#include <chanstate/registry/journal_actor.hpp>
+#include <chanstate/registry/journal_store.hpp>
 
 using namespace chanstate;
 using chanstate::testing::channel_case;

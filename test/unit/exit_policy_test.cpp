@@ -4,8 +4,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 
-#include "registry/exit_policy.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/exit_policy.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 using namespace chanstate;
 

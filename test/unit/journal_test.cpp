@@ -10,10 +10,10 @@
 #include <lmdb.h>
 #include <unistd.h>
 
-#include "registry/backup_table.hpp"
-#include "registry/journal_actor.hpp"
-#include "registry/journal_store.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/registry/backup_table.hpp>
+#include <chanstate/registry/journal_actor.hpp>
+#include <chanstate/registry/journal_store.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace fs = std::filesystem;
 using namespace chanstate;

@@ -5,8 +5,8 @@
 
 #include <boost/json.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/testing/channel_case.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
 #include "probe_channel.hpp"
 
 using namespace chanstate;

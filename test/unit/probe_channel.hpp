@@ -8,8 +8,8 @@
 #include <boost/json.hpp>
 #include <caf/sec.hpp>
 
-#include "actors/channel.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/channel.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate::test {
 

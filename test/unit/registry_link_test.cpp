@@ -9,9 +9,9 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/registry_link.hpp"
-#include "actors/testing/channel_case.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/registry_link.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
 
 using namespace chanstate;
 using namespace chanstate::testing;

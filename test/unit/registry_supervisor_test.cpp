@@ -3,9 +3,9 @@
 
 #include <boost/json.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/testing/channel_case.hpp"
-#include "registry/registry_supervisor.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/registry_supervisor.hpp>
 
 using namespace chanstate;
 using chanstate::testing::channel_case;

@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include "actors/testing/channel_case.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 using namespace chanstate;
 using namespace chanstate::testing;

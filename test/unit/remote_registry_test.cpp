@@ -9,14 +9,14 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/demo_channel.hpp"
-#include "actors/frames.hpp"
-#include "actors/join.hpp"
-#include "actors/message_types.hpp"
-#include "actors/pubsub.hpp"
-#include "actors/registry_link.hpp"
-#include "registry/registry_actor.hpp"
-#include "registry/registry_error.hpp"
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/frames.hpp>
+#include <chanstate/actors/join.hpp>
+#include <chanstate/actors/message_types.hpp>
+#include <chanstate/actors/pubsub.hpp>
+#include <chanstate/actors/registry_link.hpp>
+#include <chanstate/registry/registry_actor.hpp>
+#include <chanstate/registry/registry_error.hpp>
 
 using namespace chanstate;
 using namespace std::chrono_literals;

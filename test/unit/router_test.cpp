@@ -1,9 +1,9 @@
 // Topic patterns: exact topics and "prefix*", matched in the order added.
 #include <doctest/doctest.h>
 
-#include "actors/channel_error.hpp"
-#include "actors/demo_channel.hpp"
-#include "actors/router.hpp"
+#include <chanstate/actors/channel_error.hpp>
+#include <chanstate/actors/demo_channel.hpp>
+#include <chanstate/actors/router.hpp>
 #include "probe_channel.hpp"
 
 using namespace chanstate;

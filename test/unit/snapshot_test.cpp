@@ -5,7 +5,7 @@
 
 #include <boost/json.hpp>
 
-#include "registry/snapshot.hpp"
+#include <chanstate/registry/snapshot.hpp>
 
 using chanstate::snapshot;
 
