@@ -298,7 +298,8 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   st.counters = env.counters;
   st.gate.bind(self, req.transport);
   setup_durability(self, env);
-  // Hold client events until the registry answered (caf-0.17-notes §3 (c)).
+  // Hold client events until the registry answered: skip now, become(serving)
+  // then; request().await() would hold back even exit messages.
   self->set_default_handler(caf::skip);
   // Not a monitor per channel: n monitors on one transport make ending n
   // channels O(n²) in CAF 0.17 (transport_watch.hpp). Unwatching at the end

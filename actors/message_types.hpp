@@ -7,8 +7,7 @@ namespace chanstate {
 
 /// Adds chanstate's message types to `cfg`. Every node of a cluster must call
 /// it before building its actor_system: CAF sends a message whose type one
-/// side does not know as an empty message, without an error
-/// (caf-0.17-notes §1).
+/// side does not know as an empty message, without an error.
 void register_message_types(caf::actor_system_config& cfg);
 
 } // namespace chanstate

@@ -22,8 +22,8 @@ namespace {
 using reconnect_atom = caf::atom_constant<caf::atom("cs_reconn")>;
 using join_wait_atom = caf::atom_constant<caf::atom("cs_jwait")>;
 
-// A join that arrived while the link was down (caf-0.17-notes §1: the
-// promise stays in the state, it cannot travel in a message).
+// A join that arrived while the link was down (the
+// promise stays in the state: CAF 0.17 cannot put one in a message).
 struct waiting_join {
   backup_key key;
   caf::actor channel;

@@ -3,7 +3,7 @@
 // A connection's bridge is the transport its channels know: channels send it
 // outbound frames, it monitors them, and it hands both over to the
 // connection. It holds only a weak_ptr to the connection, so neither keeps
-// the other alive (caf-0.17-notes §6).
+// the other alive (no cycle, no shutdown hang).
 #pragma once
 
 #include <chrono>

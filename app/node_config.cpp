@@ -50,7 +50,7 @@ node_config::node_config() {
   generations = reg.generations;
   poison_crashes = reg.poison_crashes;
   // Two cores: more workers than cores only adds wake-up latency
-  // (caf-0.17-notes §0, §6). The command line still overrides it.
+  // (CAF 0.17 starts max(cores, 4)). The command line still overrides it.
   set("scheduler.max-threads", 2);
   register_message_types(*this);
   // One group: CAF's --help lists only the global options, and every
@@ -291,7 +291,7 @@ void node_config::prepare_cluster() {
     openssl_key = cluster_key;
     openssl_cafile = cluster_ca;
   }
-  // CAF's default never notices a frozen peer (caf-0.17-notes §5).
+  // CAF's default (no heartbeat) never notices a frozen peer.
   set("middleman.heartbeat-interval", cluster_heartbeat);
   set("middleman.connection-timeout", cluster_heartbeat * 3);
 }

@@ -1,5 +1,5 @@
-// One WebSocket connection's Phoenix socket: the rules of
-// phoenix-protocol.md §5 between decoded frames and channel actors.
+// One WebSocket connection's Phoenix socket: Phoenix's socket rules (join,
+// leave, duplicate joins, refs) between decoded frames and channel actors.
 //
 //   open ──frames──▶ open ──end(clean | lost | shutdown)──▶ ended
 //

@@ -14,7 +14,7 @@ namespace chanstate {
 namespace {
 
 // Boost.JSON 1.81 parses 1e400 to infinity; relaying it would produce a frame
-// no client can parse (caf-0.17-notes §12), so such input is refused.
+// (`Infinity`) no client can parse, so such input is refused.
 bool all_finite(const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::double_:

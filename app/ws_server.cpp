@@ -2,7 +2,8 @@
 // /metrics, /healthz, /readyz and the demo page, over plain TCP or TLS
 // (one template, two streams).
 // Protocol rules live in phoenix_session; actors are reached through the
-// bridge (caf-0.17-notes §6, §10). Never `using namespace caf` here.
+// bridge (bridge.hpp). Never `using namespace caf` here: with Asio's
+// namespaces, `error`, `string_view` and `span` become ambiguous.
 #include <chanstate/endpoint/ws_server.hpp>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // The ws scenario: a native Phoenix v2 client over Beast. The only TU with
-// Beast in it (see caf-0.17-notes §10); no CAF here.
+// Beast in it (a Beast TU compiles slowly); no CAF here.
 #include "test/bench/ws_client.hpp"
 
 #include <unistd.h>

@@ -31,7 +31,7 @@ inline bool parses_as_json(std::string_view text) {
 }
 
 /// Structural equality that lets doubles drift: Boost.JSON 1.81 may move a
-/// double by one ULP per parse/serialize round (caf-0.17-notes.md §12).
+/// double by one ULP per parse/serialize round.
 inline bool loosely_equal(const boost::json::value& a,
                           const boost::json::value& b) {
   if (a.is_number() && b.is_number() && (a.is_double() || b.is_double())) {

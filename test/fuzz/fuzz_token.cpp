@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     check(signed_token.size() > max_token_bytes || bool(again),
           "a token we signed verifies");
     // Boost.JSON 1.81 may move a double by one ULP per serialize/parse
-    // round (caf-0.17-notes §12): compare with one such round.
+    // round: compare with one such round.
     if (again)
       check(*again.identity->claims
               == boost::json::parse(boost::json::serialize(claims)),
