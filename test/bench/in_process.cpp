@@ -836,6 +836,7 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
                 << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
                 << " us/event\n";
       with_journal_async.push_back(c.events_per_s);
+      std::cerr << "steady:   journal " << json::serialize(c.journal) << '\n';
       p50_ja.push_back(static_cast<double>(c.p50_us));
       p99_ja.push_back(static_cast<double>(c.p99_us));
       bad += c.bad;
