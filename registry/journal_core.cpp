@@ -239,13 +239,13 @@ bool write_staged(journal_core& core, bool by_writer) {
 // instead cost ~1 µs per event, 0.57 of --ack=async's throughput, because
 // every answer went to the back of the scheduler's queue).
 bool journal_core::await(const caf::actor& notify, std::uint64_t seq) {
+  if (!waiters_write.load(std::memory_order_relaxed))
+    waiters_write.store(true, std::memory_order_relaxed);
   // Taken first: a batch drained after this point holds the caller's
   // changes, whatever others put meanwhile.
   auto gen = inbox.pending_gen();
   if (gen == 0)
     return true;
-  if (!waiters_write.load(std::memory_order_relaxed))
-    waiters_write.store(true, std::memory_order_relaxed);
   if (!batch.failing.load(std::memory_order_relaxed)) {
     auto deadline = std::chrono::steady_clock::now() + spin_limit;
     for (int i = 0;; ++i) {
