@@ -274,6 +274,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   auto rss0 = resident_bytes();
   std::cerr << "scale: " << n << " channels over " << k << " transports\n";
   auto tj0 = now_us();
+  auto cpu_j0 = cpu_seconds();
   run->join_t0 = tj0;
   std::vector<caf::actor> clients;
   clients.reserve(k);
@@ -284,6 +285,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
     throw std::runtime_error{"scale: joins timed out ("
                              + std::to_string(run->ready.count()) + " ready)"};
   auto join_us = run->ready.last_us() - tj0;
+  auto cpu_join = cpu_seconds() - cpu_j0;
   auto rss_joined = resident_bytes();
   std::cerr << "scale: joined in " << seconds(join_us) << " s, RSS "
             << (rss_joined >> 20) << " MB; crashing all\n";
@@ -346,6 +348,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
     {"join_s", seconds(join_us)},
     {"join_p50_s", seconds(percentile(joins, 50))},
     {"crash_send_s", seconds(crash_send_us)},
+    {"cpu_us_per_join", cpu_join * 1e6 / static_cast<double>(n)},
     {"restore_all_s", seconds(restore_us)},
     {"restore_p50_ms", static_cast<double>(percentile(lat, 50)) / 1000.0},
     {"restore_p99_ms", static_cast<double>(percentile(lat, 99)) / 1000.0},
