@@ -27,9 +27,13 @@ namespace {
 struct fake_journal : journal_waiter {
   std::vector<std::uint64_t> asked;
   std::vector<std::pair<caf::actor, std::uint64_t>> waiting;
+  // As when the waiting channel writes the batch itself: on disk at once.
+  bool writes_at_once = false;
 
   bool await(const caf::actor& notify, std::uint64_t seq) override {
     asked.push_back(seq);
+    if (writes_at_once)
+      return true;
     waiting.emplace_back(notify, seq);
     return false;
   }
@@ -141,6 +145,36 @@ TEST_CASE("held frames keep their order, also frames that commit nothing") {
                                    frame_kind::push, frame_kind::reply});
   CHECK(j.t.frames(ch)[1].ref == get);
   CHECK(j.t.frames(ch)[3].ref == ping);
+}
+
+TEST_CASE("a commit written within the wait lets its frame out at once, "
+          "behind any frame still held") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  // Held: the journal answers later.
+  j.t.push(ch, "add", {{"n", 1}});
+  auto a = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK_FALSE(j.t.reply_to(ch, a));
+  // Written within the wait: the new reply still goes after the held one.
+  j.log->writes_at_once = true;
+  j.t.push(ch, "add", {{"n", 2}});
+  auto b = j.t.send_call(ch, "get");
+  j.t.run();
+  // Nothing held any more: the next reply leaves in the activation that
+  // sent it, with no message from the journal.
+  j.t.push(ch, "add", {{"n", 3}});
+  auto c = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK(j.log->waiting.size() == 1); // only a's wait was noted
+  REQUIRE(j.kinds(ch)
+          == std::vector<frame_kind>{frame_kind::join_ok, frame_kind::reply,
+                                     frame_kind::reply, frame_kind::reply});
+  CHECK(j.t.frames(ch)[1].ref == a);
+  CHECK(j.t.frames(ch)[2].ref == b);
+  CHECK(j.t.frames(ch)[3].ref == c);
+  CHECK(ns_of(j.t.reply_to(ch, c)) == boost::json::array{1, 2, 3});
+  CHECK(j.log->asked == std::vector<std::uint64_t>{1, 2, 3});
 }
 
 TEST_CASE("--ack=async does not hold frames") {
