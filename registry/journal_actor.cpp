@@ -213,20 +213,20 @@ public:
   }
 
   void committed(const backup_key& key, const snapshot& s) override {
-    put(key, s);
+    woke(core_->inbox.put(key, &s));
   }
 
   void stored(const backup_key& key, const snapshot& s) override {
-    put(key, s);
+    woke(core_->inbox.put(key, &s));
   }
 
   void dropped(const backup_key& key) override {
-    put(key, std::nullopt);
+    woke(core_->inbox.put(key, nullptr));
   }
 
 private:
-  void put(const backup_key& key, std::optional<snapshot> what) {
-    if (core_->inbox.put(key, std::move(what)))
+  void woke(bool first_since_drain) {
+    if (first_since_drain)
       caf::anon_send(writer_, wake_atom::value);
   }
 

@@ -112,9 +112,13 @@ std::vector<change_inbox::waiter> change_inbox::close() {
   return std::exchange(waiters, {});
 }
 
-bool change_inbox::put(const backup_key& key, std::optional<snapshot> what) {
+bool change_inbox::put(const backup_key& key, const snapshot* what) {
   std::lock_guard<std::mutex> guard{mtx};
-  changes[key] = std::move(what);
+  auto& slot = changes[key];
+  if (what)
+    slot = *what;
+  else
+    slot.reset();
   if (wake_sent)
     return false;
   wake_sent = true;

@@ -76,8 +76,9 @@ struct change_inbox {
   /// A clean shutdown: every waiter goes, nobody waits again.
   std::vector<waiter> close();
 
-  /// Records a change; true if the caller must wake the writer.
-  bool put(const backup_key& key, std::optional<snapshot> what);
+  /// Records a change (`what` null: the key is dropped); true if the caller
+  /// must wake the writer.
+  bool put(const backup_key& key, const snapshot* what);
 
   bool empty();
 
