@@ -68,8 +68,10 @@ bool flush(journal_ptr self) {
     guard.unlock();
     notify(std::move(done));
     if (core.inbox.waiting() == 0)
-      break;
+      return true;
   }
+  // Waits keep coming: serve them after whatever else is in the mailbox.
+  self->send(self, serve_atom::value);
   return true;
 }
 
