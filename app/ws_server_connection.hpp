@@ -95,22 +95,34 @@ public:
   }
 
   void deliver(caf::actor_addr from, outbound_frame f) override {
-    net::post(strand_, [self = this->shared_from_this(), from = std::move(from),
-                        f = std::move(f)]() mutable {
-      if (self->session_)
-        self->session_->on_channel_frame(from, std::move(f));
-    });
+    if (inbox_.push({std::move(from), std::move(f), {}}))
+      post_drain();
   }
 
   void channel_down(caf::actor_addr channel, caf::error reason) override {
-    net::post(strand_, [self = this->shared_from_this(), ch = std::move(channel),
-                        reason = std::move(reason)] {
-      if (self->session_)
-        self->session_->on_channel_down(ch, reason);
-    });
+    if (inbox_.push({std::move(channel), std::nullopt, std::move(reason)}))
+      post_drain();
   }
 
 private:
+  void post_drain() {
+    net::post(strand_, [self = this->shared_from_this()] { self->drain(); });
+  }
+
+  // On the strand: everything the bridge handed over since the last drain.
+  void drain() {
+    inbox_.take(batch_);
+    for (auto& x : batch_) {
+      if (!session_)
+        break;
+      if (x.frame)
+        session_->on_channel_frame(x.from, std::move(*x.frame));
+      else
+        session_->on_channel_down(x.from, x.reason);
+    }
+    batch_.clear();
+  }
+
   void on_accept(beast::error_code ec) {
     if (ec)
       return; // the handshake failed: nothing was joined yet
@@ -293,6 +305,8 @@ private:
   std::shared_ptr<const boost::json::object> claims_;
   beast::flat_buffer buffer_;
   std::optional<phoenix_session> session_;
+  connection_inbox inbox_;
+  std::vector<connection_inbox::item> batch_; // drain()'s, kept for its capacity
   std::deque<std::string> queue_; // front() is being written
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;

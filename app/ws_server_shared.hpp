@@ -18,8 +18,11 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
 #include <caf/actor_system.hpp>
 
+#include <chanstate/actors/frames.hpp>
 #include <chanstate/endpoint/bridge.hpp>
 #include <chanstate/endpoint/join_limiter.hpp>
 #include <chanstate/endpoint/readiness.hpp>
@@ -27,6 +30,39 @@
 #include <chanstate/endpoint/ws_server.hpp>
 
 namespace chanstate::ws_detail {
+
+/// What a connection's bridge hands over from the actor world: channel
+/// frames and channel downs, in the order the bridge saw them. The bridge
+/// pushes on whatever thread a channel runs; the connection drains on its
+/// own. One post per batch, not one per frame: while the connection's
+/// thread is busy, frames for it only queue here.
+class connection_inbox {
+public:
+  struct item {
+    caf::actor_addr from;
+    std::optional<outbound_frame> frame; // none: `from` went down
+    caf::error reason;
+  };
+
+  /// Queues `x`; true if the inbox was empty (the caller schedules a drain).
+  bool push(item x) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    items_.push_back(std::move(x));
+    return items_.size() == 1;
+  }
+
+  /// Moves every queued item into `out` (cleared first; its capacity is
+  /// reused, so a steady connection allocates nothing here).
+  void take(std::vector<item>& out) {
+    out.clear();
+    std::lock_guard<std::mutex> guard{mtx_};
+    out.swap(items_);
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<item> items_;
+};
 
 /// What shutdown needs of an upgraded connection, whatever its stream.
 class live_connection : public bridge_sink {
