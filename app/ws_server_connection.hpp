@@ -1,6 +1,6 @@
 // Internal to the endpoint (not installed): one upgraded WebSocket
 // connection, a template over its stream. Only ws_server_plain.cpp and
-// ws_server_tls.cpp include it, each instantiating it for one stream.
+// ws_server_tls_ws.cpp include it, each instantiating it for one stream.
 // Never `using namespace caf` here: with Asio's namespaces, `error`,
 // `string_view` and `span` become ambiguous.
 #pragma once
@@ -15,33 +15,19 @@
 #include <type_traits>
 
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <chanstate/endpoint/connect_params.hpp>
 #include <chanstate/endpoint/log.hpp>
 #include <chanstate/endpoint/phoenix_session.hpp>
-#include <chanstate/endpoint/ws_server_shared.hpp>
+#include <chanstate/endpoint/ws_server_beast.hpp>
 
 namespace chanstate::ws_detail {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
-
-/// Plain TCP is beast::tcp_stream; every other stream is TLS over it.
-template <class Stream>
-constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
-
-inline std::string_view sv(beast::string_view s) {
-  return {s.data(), s.size()};
-}
 
 /// One upgraded connection: read loop, write queue, the Phoenix session.
-/// Every member runs on the connection's strand.
+/// Every member runs on the one io thread (the connection's executor).
 template <class Stream>
 class ws_connection
   : public live_connection,
@@ -51,7 +37,7 @@ public:
                 std::string client_id,
                 std::shared_ptr<const boost::json::object> claims)
     : ws_(std::move(stream)),
-      strand_(ws_.get_executor()),
+      exec_(ws_.get_executor()),
       shared_(shared),
       client_id_(std::move(client_id)),
       claims_(std::move(claims)) {
@@ -86,7 +72,7 @@ public:
   }
 
   const net::any_io_executor& executor() const override {
-    return strand_;
+    return exec_;
   }
 
   void shutdown() override {
@@ -106,10 +92,10 @@ public:
 
 private:
   void post_drain() {
-    net::post(strand_, [self = this->shared_from_this()] { self->drain(); });
+    net::post(exec_, [self = this->shared_from_this()] { self->drain(); });
   }
 
-  // On the strand: everything the bridge handed over since the last drain.
+  // On the io thread: everything the bridge handed over since the last drain.
   void drain() {
     inbox_.take(batch_);
     for (auto& x : batch_) {
@@ -224,7 +210,7 @@ private:
     }
   }
 
-  // Queues one text frame; called by the session, on the strand.
+  // Queues one text frame; called by the session, on the io thread.
   void enqueue(std::string text) {
     if (closing_) {
       shared_.counters.outbound_frames_dropped.fetch_add(
@@ -237,7 +223,7 @@ private:
       closing_ = true;
       shared_.counters.outbound_frames_dropped.fetch_add(
         1, std::memory_order_relaxed);
-      net::post(strand_, [self = this->shared_from_this()] {
+      net::post(exec_, [self = this->shared_from_this()] {
         self->finish(transport_end::lost, close_cause::backpressure);
         self->abort_socket();
       });
@@ -299,14 +285,15 @@ private:
   static constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
   websocket::stream<Stream> ws_;
-  net::any_io_executor strand_;
+  net::any_io_executor exec_;
   server_shared& shared_;
   std::string client_id_;
   std::shared_ptr<const boost::json::object> claims_;
   beast::flat_buffer buffer_;
   std::optional<phoenix_session> session_;
   connection_inbox inbox_;
-  std::vector<connection_inbox::item> batch_; // drain()'s, kept for its capacity
+  // drain()'s batch, kept for its capacity
+  std::vector<connection_inbox::item> batch_;
   std::deque<std::string> queue_; // front() is being written
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
@@ -314,5 +301,16 @@ private:
   bool closing_ = false;
   bool finished_ = false;
 };
+
+template <class Stream>
+void start_websocket(Stream&& stream, server_shared& shared,
+                     std::string client_id,
+                     std::shared_ptr<const boost::json::object> claims,
+                     http::request<http::string_body> req) {
+  std::make_shared<ws_connection<Stream>>(std::move(stream), shared,
+                                          std::move(client_id),
+                                          std::move(claims))
+    ->start(std::move(req));
+}
 
 } // namespace chanstate::ws_detail

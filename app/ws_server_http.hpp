@@ -1,19 +1,28 @@
 // Internal to the endpoint (not installed): an HTTP connection, a template
 // over its stream, that answers one request or upgrades it. Only
 // ws_server_plain.cpp and ws_server_tls.cpp include it, each instantiating
-// it for one stream.
+// it for one stream. It sees the WebSocket connection only through
+// start_websocket (ws_server_beast.hpp).
 #pragma once
 
+#include <optional>
+
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <chanstate/actors/channel_error.hpp>
 #include <chanstate/endpoint/metrics.hpp>
 #include <chanstate/endpoint/web_assets.hpp>
-#include <chanstate/endpoint/ws_server_connection.hpp>
+#include <chanstate/endpoint/connect_params.hpp>
+#include <chanstate/endpoint/log.hpp>
+#include <chanstate/endpoint/ws_server_beast.hpp>
 
 namespace chanstate::ws_detail {
+
+namespace websocket = beast::websocket;
 
 /// An HTTP connection (after its TLS handshake, with TLS): answers one
 /// request or hands it to a ws_connection as an upgrade.
@@ -146,17 +155,15 @@ private:
     if (verdict.status != 0)
       return refuse(static_cast<http::status>(verdict.status),
                     verdict.reason);
-    std::make_shared<ws_connection<Stream>>(std::move(stream_), shared_,
-                                    std::move(verdict.client_id),
-                                    std::move(verdict.claims))
-      ->start(std::move(req));
+    start_websocket(std::move(stream_), shared_, std::move(verdict.client_id),
+                    std::move(verdict.claims), std::move(req));
   }
 
   // /metrics renders the very document /stats serves, so the two agree.
   void serve_stats(bool as_metrics) {
     auto done = [self = this->shared_from_this(),
                  as_metrics](caf::expected<std::string> r) {
-      // On a CAF worker: hand the answer to this session's strand.
+      // On a CAF worker: hand the answer to the io thread.
       auto text = r ? std::move(*r) : "registry: " + explain(r.error());
       net::post(self->stream_.get_executor(),
                 [self, as_metrics, text = std::move(text)] {

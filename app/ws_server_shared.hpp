@@ -1,8 +1,9 @@
 // Internal to the endpoint (not installed): what the server and its
 // connections share, and the two entry points into the connection code.
-// The connection templates are compiled once per stream, each in its own
-// translation unit (ws_server_plain.cpp, ws_server_tls.cpp), so that no
-// single file instantiates Beast for both; this header includes no Beast.
+// The connection templates are compiled once per stream, in translation
+// units of their own (ws_server_plain.cpp for ws://; ws_server_tls.cpp and
+// ws_server_tls_ws.cpp for wss://), so that no single file instantiates
+// Beast for both; this header includes no Beast.
 #pragma once
 
 #include <algorithm>
@@ -134,7 +135,7 @@ void start_plain_session(boost::asio::ip::tcp::socket&& s,
                          server_shared& shared);
 
 /// Serves one accepted TCP connection over TLS; `shared.tls` must be set
-/// (ws_server_tls.cpp).
+/// (ws_server_tls.cpp, its WebSocket side in ws_server_tls_ws.cpp).
 void start_tls_session(boost::asio::ip::tcp::socket&& s,
                        server_shared& shared);
 
