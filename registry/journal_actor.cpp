@@ -138,6 +138,7 @@ struct journal_state {
   std::uint64_t batches = 0;
   std::uint64_t records_written = 0;
   std::uint64_t write_errors = 0;
+  std::shared_ptr<journal_stats> stats;
 };
 
 using journal_ptr = caf::stateful_actor<journal_state>*;
@@ -151,6 +152,17 @@ void diff(const snapshot& before, const snapshot& after,
       out.push_back({name, v});
     },
     [&](const std::string& name) { out.push_back({name, nullptr}); });
+}
+
+// Writes one batch and reports it to st.stats (figures, failed writes).
+caf::error timed_apply(journal_state& st,
+                       const std::vector<journal_store::key_change>& batch) {
+  auto started = std::chrono::steady_clock::now();
+  auto err = st.store->apply(batch);
+  st.stats->record_batch(batch.size(),
+                         std::chrono::steady_clock::now() - started,
+                         err ? describe(err) : std::string{});
+  return err;
 }
 
 // Moves what the observer collected into this batch.
@@ -212,7 +224,7 @@ bool flush(journal_ptr self) {
   }
   if (!batch.empty()) {
     ++st.batches;
-    if (auto err = st.store->apply(batch)) {
+    if (auto err = timed_apply(st, batch)) {
       // Nothing in memory is lost, but a process crash now would lose these
       // changes: keep them, hold every acknowledgement that waits for them,
       // say so once per burst, count every attempt, and retry.
@@ -220,9 +232,10 @@ bool flush(journal_ptr self) {
       ++st.failed_in_burst;
       if (!st.failing) {
         st.failing = true;
-        std::cerr << "chanstate journal: write failed: " << describe(err)
-                  << "; retrying every " << st.retry.count()
-                  << " ms, replies after a commit are held until it works\n";
+        if (!st.stats->has_listener())
+          std::cerr << "chanstate journal: write failed: " << describe(err)
+                    << "; retrying every " << st.retry.count()
+                    << " ms, replies after a commit are held until it works\n";
       }
       if (!st.retry_scheduled) {
         st.retry_scheduled = true;
@@ -240,8 +253,9 @@ bool flush(journal_ptr self) {
   }
   st.staged.clear();
   if (st.failing) {
-    std::cerr << "chanstate journal: writes work again after "
-              << st.failed_in_burst << " failed attempts\n";
+    if (!st.stats->has_listener())
+      std::cerr << "chanstate journal: writes work again after "
+                << st.failed_in_burst << " failed attempts\n";
     st.failing = false;
     st.failed_in_burst = 0;
   }
@@ -259,9 +273,11 @@ caf::behavior journal_impl(journal_ptr self,
                            std::shared_ptr<journal_store> store,
                            std::shared_ptr<change_inbox> inbox,
                            std::vector<std::pair<backup_key, snapshot>> disk,
-                           std::chrono::milliseconds retry) {
+                           std::chrono::milliseconds retry,
+                           std::shared_ptr<journal_stats> stats) {
   auto& st = self->state;
   st.retry = retry;
+  st.stats = std::move(stats);
   st.store = std::move(store);
   st.inbox = std::move(inbox);
   for (auto& [k, s] : disk)
@@ -340,8 +356,11 @@ caf::behavior journal_impl(journal_ptr self,
 /// Collects the table's changes for the writer; safe from any thread.
 class journal_observer : public table_observer {
 public:
-  journal_observer(std::shared_ptr<change_inbox> inbox, caf::actor writer)
-    : inbox_(std::move(inbox)), writer_(std::move(writer)) {
+  journal_observer(std::shared_ptr<change_inbox> inbox, caf::actor writer,
+                   std::shared_ptr<const journal_stats> stats)
+    : inbox_(std::move(inbox)),
+      writer_(std::move(writer)),
+      stats_(std::move(stats)) {
   }
 
   void committed(const backup_key& key, const snapshot& s) override {
@@ -356,6 +375,10 @@ public:
     put(key, std::nullopt);
   }
 
+  boost::json::value figures() const override {
+    return stats_->to_json();
+  }
+
 private:
   void put(const backup_key& key, std::optional<snapshot> what) {
     if (inbox_->put(key, std::move(what)))
@@ -364,6 +387,7 @@ private:
 
   std::shared_ptr<change_inbox> inbox_;
   caf::actor writer_;
+  std::shared_ptr<const journal_stats> stats_;
 };
 
 } // namespace
@@ -373,10 +397,12 @@ spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
               std::vector<std::pair<backup_key, snapshot>> on_disk,
               std::chrono::milliseconds retry) {
   auto inbox = std::make_shared<change_inbox>();
+  auto stats = std::make_shared<journal_stats>();
   auto writer = sys.spawn<caf::detached>(
     journal_impl, std::shared_ptr<journal_store>{std::move(store)}, inbox,
-    std::move(on_disk), retry);
-  return {writer, std::make_shared<journal_observer>(inbox, writer), inbox};
+    std::move(on_disk), retry, stats);
+  return {writer, std::make_shared<journal_observer>(inbox, writer, stats),
+          inbox, stats};
 }
 
 } // namespace chanstate
