@@ -180,6 +180,15 @@ std::string metrics_document(std::string_view stats_json) {
                 "answered this scrape, else 0",
                 registry_up ? 1 : 0);
 
+  // A remote registry's link (only on a node with --registry).
+  m.gauge("chanstate_registry_link_up",
+          "1 while the link to the remote registry is up",
+          {{{}, {"registry_link", "connected"}}});
+  m.counter("chanstate_registry_link_changes_total",
+            "Times the link to the remote registry went up or down",
+            {{{{"to", "up"}}, {"registry_link", "ups"}},
+             {{{"to", "down"}}, {"registry_link", "downs"}}});
+
   // The registry: sizes, joins, exits, drops.
   m.gauge("chanstate_live_channels", "Channels the registry tracks as live",
           {{{}, {"live_channels"}}});

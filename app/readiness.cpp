@@ -70,8 +70,20 @@ void readiness::changed_locked(bool was_ready) {
 void readiness::set_registry(bool up) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto was = ready_locked();
+  if (up != registry_up_)
+    ++(up ? link_ups_ : link_downs_);
   registry_up_ = up;
   changed_locked(was);
+}
+
+boost::json::value readiness::link_figures() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (registry_.empty())
+    return nullptr;
+  return boost::json::object{{"registry", registry_},
+                             {"connected", registry_up_},
+                             {"ups", link_ups_},
+                             {"downs", link_downs_}};
 }
 
 void readiness::journal_lost(std::string why) {

@@ -61,6 +61,13 @@ test("the registry link's changes are logged: up, down when the registry node di
   const down = linkEvents(edge)[1]
   assert.deepEqual([down.event, down.level, down.registry], ["registry_link_down", "warn", at])
   assert.match(down.msg, /registry link down/)
+  // /stats and /metrics say so too, though the registry itself cannot answer.
+  const sd = await stats(edge.port)
+  assert.deepEqual(sd.registry_link, { registry: at, connected: false, ups: 1, downs: 1 })
+  assert.ok(sd.registry_error, JSON.stringify(sd))
+  const md = samples((await httpGet(edge.port, "/metrics")).body)
+  assert.equal(md.get("chanstate_registry_link_up"), 0)
+  assert.equal(md.get("chanstate_registry_up"), 0)
 
   // A new registry node on the same port: the link reconnects by itself.
   registry = await node([`--registry-listen=${rport}`])
@@ -68,6 +75,12 @@ test("the registry link's changes are logged: up, down when the registry node di
   assert.deepEqual(linkEvents(edge).map(l => l.event),
     ["registry_link_up", "registry_link_down", "registry_link_up"])
   assert.equal(linkEvents(edge)[2].registry, at)
+  assert.deepEqual((await stats(edge.port)).registry_link,
+    { registry: at, connected: true, ups: 2, downs: 1 })
+  const mu = samples((await httpGet(edge.port, "/metrics")).body)
+  assert.equal(mu.get("chanstate_registry_link_up"), 1)
+  assert.equal(mu.get('chanstate_registry_link_changes_total{to="up"}'), 2)
+  assert.equal(mu.get('chanstate_registry_link_changes_total{to="down"}'), 1)
   assert.equal((await edge.stop()).code, 0)
   await registry.stop()
 })

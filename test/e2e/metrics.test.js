@@ -218,6 +218,10 @@ const figureMetric = {
   "transport.outbound_frames_dropped": 'chanstate_frames_dropped_total{cause="connection_gone"}',
   "transport.error_replies": "chanstate_error_replies_total",
   "transport.restore_latency": "chanstate_restore_latency_seconds",
+  // Only on a node with --registry (e2e_log_events checks them there).
+  "registry_link.connected": "chanstate_registry_link_up",
+  "registry_link.ups": 'chanstate_registry_link_changes_total{to="up"}',
+  "registry_link.downs": 'chanstate_registry_link_changes_total{to="down"}',
   ...Object.fromEntries(closeCauses.map(c =>
     [`transport.closes.${c}`, `chanstate_connection_closes_total{cause="${c}"}`])),
 }
