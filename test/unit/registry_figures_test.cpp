@@ -109,7 +109,7 @@ TEST_CASE("the journal writer reports each transaction; a full map is a "
     self->request(j.writer, caf::infinite, caf::flush_atom::value)
       .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
   };
-  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  auto alive = sys.spawn(idle, 0);
   // Step 1: two keys in one transaction.
   auto a = table.attach({"room:f", "a"}, alive.address(), time_point{});
   table.put_backup({"room:f", "b"}, snapshot::from_object({{"k", 1}}),
