@@ -111,7 +111,7 @@ test-asan: build-asan npm-deps
 	exit $$status
 
 # ThreadSanitizer only for the code that crosses threads without CAF (the
-# commit cell and snapshots): test/tsan/CMakeLists.txt says why CAF stays out.
+# commit cell, snapshots, the journal's figures): test/tsan/CMakeLists.txt says why CAF stays out.
 TSAN_BUILD ?= build-tsan
 
 build-tsan: apt-deps

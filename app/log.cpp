@@ -11,6 +11,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <caf/all.hpp>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -129,7 +130,7 @@ private:
 
 // One kind's second: lines written and lines held back.
 struct window {
-  std::chrono::steady_clock::time_point start;
+  log_clock::time_point start;
   int written = 0;
   long held = 0;
   spdlog::level::level_enum level = spdlog::level::info;
@@ -167,9 +168,11 @@ std::optional<log_format> parse_log_format(std::string_view x) {
   return std::nullopt;
 }
 
-void setup_logging(spdlog::level::level_enum level, log_format format) {
-  auto logger = std::make_shared<spdlog::logger>(
-    "chanstate", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+void setup_logging(spdlog::level::level_enum level, log_format format,
+                   spdlog::sink_ptr sink) {
+  if (!sink)
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("chanstate", std::move(sink));
   logger->set_formatter(std::make_unique<line_formatter>(format));
   logger->set_level(level);
   // Every line is flushed: the log is read while the node runs, and a
@@ -191,9 +194,14 @@ void log_event(spdlog::level::level_enum level, std::string_view event,
 
 void log_limited(spdlog::level::level_enum level, std::string_view event,
                  std::string_view msg, std::initializer_list<log_field> fields) {
+  log_limited_at(log_clock::now(), level, event, msg, fields);
+}
+
+void log_limited_at(log_clock::time_point now, spdlog::level::level_enum level,
+                    std::string_view event, std::string_view msg,
+                    std::initializer_list<log_field> fields) {
   if (!spdlog::default_logger_raw()->should_log(level))
     return;
-  auto now = std::chrono::steady_clock::now();
   window summary;
   bool write = false;
   {
@@ -202,6 +210,8 @@ void log_limited(spdlog::level::level_enum level, std::string_view event,
     if (i == windows.end())
       i = windows.emplace(std::string{event}, window{now}).first;
     auto& w = i->second;
+    // The timer may not have ticked yet: the second that ended is said
+    // before this event starts the next one.
     if (now - w.start >= std::chrono::seconds{1}) {
       if (w.held > 0)
         summary = w;
@@ -218,6 +228,54 @@ void log_limited(spdlog::level::level_enum level, std::string_view event,
     write_summary(event, summary);
   if (write)
     log_event(level, event, msg, fields);
+}
+
+std::size_t write_due_summaries(log_clock::time_point now) {
+  std::map<std::string, window, std::less<>> due;
+  {
+    std::lock_guard<std::mutex> guard{windows_mtx};
+    for (auto i = windows.begin(); i != windows.end();) {
+      if (now - i->second.start >= std::chrono::seconds{1}) {
+        if (i->second.held > 0)
+          due.insert(windows.extract(i++));
+        else
+          i = windows.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  // Written outside the lock, as log_limited does: a slow sink must not
+  // hold up the threads that count events.
+  for (const auto& [event, w] : due)
+    write_summary(event, w);
+  return due.size();
+}
+
+namespace {
+
+using summary_tick_atom = caf::atom_constant<caf::atom("cs_logtick")>;
+
+// A delayed-send loop on the actor system rather than a thread of its own
+// or the Asio loop's timer: it runs on a scheduler worker like every other
+// caller of the log (one mutex orders them), it stops with an exit message
+// like the endpoint's other actors, and under the test coordinator its
+// ticks follow virtual time, so the summary can be tested without sleeps.
+caf::behavior summary_timer(caf::event_based_actor* self,
+                            caf::timespan interval) {
+  self->delayed_send(self, interval, summary_tick_atom::value);
+  return {
+    [self, interval](summary_tick_atom) {
+      write_due_summaries(self->clock().now());
+      self->delayed_send(self, interval, summary_tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_log_summaries(caf::actor_system& sys, caf::timespan interval) {
+  return sys.spawn(summary_timer, interval);
 }
 
 void flush_log_summaries() {

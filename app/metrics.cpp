@@ -47,6 +47,8 @@ std::optional<double> number_at(const json::value& doc,
     return static_cast<double>(*s);
   if (auto d = v->if_double())
     return *d;
+  if (auto b = v->if_bool())
+    return *b ? 1 : 0;
   return std::nullopt;
 }
 
@@ -81,7 +83,8 @@ public:
   }
 
   /// A histogram from {"bounds_s": [...], "counts": [...], "sum_s": x}
-  /// at `path` (per-bucket counts, the last one past every bound).
+  /// at `path` (per-bucket counts, the last one past every bound); a
+  /// histogram of counts has "bounds" and "sum" instead.
   void histogram(const std::string& name, const std::string& help,
                  const std::vector<std::string_view>& path) {
     const json::value* v = &doc_;
@@ -93,9 +96,11 @@ public:
       v = next;
     }
     auto obj = v->if_object();
-    auto bounds = obj ? obj->if_contains("bounds_s") : nullptr;
+    bool secs = obj && obj->contains("bounds_s");
+    auto bounds = obj ? obj->if_contains(secs ? "bounds_s" : "bounds")
+                      : nullptr;
     auto counts = obj ? obj->if_contains("counts") : nullptr;
-    auto sum = number_at(*v, {"sum_s"});
+    auto sum = number_at(*v, {secs ? "sum_s" : "sum"});
     if (!bounds || !counts || !bounds->is_array() || !counts->is_array()
         || !sum || counts->get_array().size() != bounds->get_array().size() + 1)
       return;
@@ -111,6 +116,22 @@ public:
       .Register(reg_)
       .Add({}, b)
       .ObserveMultiple(c, *sum);
+  }
+
+  /// A counter family with one sample per member of the object at `path`,
+  /// labelled `label`=<member name>. Only for objects whose members are a
+  /// fixed set of names (an enum's), never client data.
+  void counter_by_name(const std::string& name, const std::string& help,
+                       std::string_view path, const std::string& label) {
+    auto obj = doc_.is_object() ? doc_.get_object().if_contains(path)
+                                : nullptr;
+    if (!obj || !obj->is_object() || obj->get_object().empty())
+      return;
+    auto& family = prometheus::BuildCounter().Name(name).Help(help).Register(
+      reg_);
+    for (const auto& member : obj->get_object())
+      if (auto v = number_at(member.value(), {}))
+        family.Add({{label, std::string{member.key()}}}).Increment(*v);
   }
 
   std::string text() const {
@@ -158,6 +179,15 @@ std::string metrics_document(std::string_view stats_json) {
                 "1 if the registry (local, or remote through the link) "
                 "answered this scrape, else 0",
                 registry_up ? 1 : 0);
+
+  // A remote registry's link (only on a node with --registry).
+  m.gauge("chanstate_registry_link_up",
+          "1 while the link to the remote registry is up",
+          {{{}, {"registry_link", "connected"}}});
+  m.counter("chanstate_registry_link_changes_total",
+            "Times the link to the remote registry went up or down",
+            {{{{"to", "up"}}, {"registry_link", "ups"}},
+             {{{"to", "down"}}, {"registry_link", "downs"}}});
 
   // The registry: sizes, joins, exits, drops.
   m.gauge("chanstate_live_channels", "Channels the registry tracks as live",
@@ -245,7 +275,13 @@ std::string metrics_document(std::string_view stats_json) {
             {{{{"reason", "bad_upgrade"}}, {"transport", "upgrades_refused"}},
              {{{"reason", "connection_limit"}},
               {"transport", "connections_refused"}},
-             {{{"reason", "accept_error"}}, {"transport", "accept_errors"}}});
+             {{{"reason", "accept_error"}}, {"transport", "accept_errors"}},
+             {{{"reason", "tls_handshake"}},
+              {"transport", "tls_handshakes_failed"}}});
+  m.counter_by_name("chanstate_auth_failures_total",
+                    "WebSocket upgrades refused for their identity token, by "
+                    "reason (with --token-secret-file)",
+                    "auth_failures", "reason");
   m.counter("chanstate_connection_closes_total",
             "Connections that ended, by cause",
             {{{{"cause", "client_close"}},
@@ -278,6 +314,26 @@ std::string metrics_document(std::string_view stats_json) {
   m.histogram("chanstate_restore_latency_seconds",
               "Join frame to join reply of joins that restored a saved state",
               {"transport", "restore_latency"});
+  m.histogram("chanstate_backup_age_at_restore_seconds",
+              "Age of a backup when a join restored it: from its channel's "
+              "crash (or the journal's replay at start) to the restore",
+              {"backup_age_at_restore"});
+
+  // The journal (only with one).
+  m.counter("chanstate_journal_write_errors_total",
+            "Journal transactions that failed (retried until one works)",
+            {{{}, {"journal", "write_errors"}}});
+  m.gauge("chanstate_journal_failing",
+          "1 while journal writes fail (replies after a commit are held)",
+          {{{}, {"journal", "failing"}}});
+  m.histogram("chanstate_journal_batch_write_seconds",
+              "Seconds one journal transaction took to write",
+              {"journal", "batch_write_seconds"});
+  m.histogram("chanstate_journal_batch_size",
+              "Keys one journal transaction wrote (the commits of a key "
+              "between two batches count once)",
+              {"journal", "batch_keys"});
+
   m.counter("chanstate_error_replies_total",
             "Error replies sent to clients (unmatched topic, bad payload, "
             "unknown event, refused join, ...)",

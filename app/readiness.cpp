@@ -2,10 +2,13 @@
 // down, turned into /readyz answers and one stdout line per change.
 #include <chanstate/endpoint/readiness.hpp>
 
+#include <optional>
+
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
 #include <chanstate/actors/registry_link.hpp>
+#include <chanstate/endpoint/log.hpp>
 #include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
@@ -67,8 +70,20 @@ void readiness::changed_locked(bool was_ready) {
 void readiness::set_registry(bool up) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto was = ready_locked();
+  if (up != registry_up_)
+    ++(up ? link_ups_ : link_downs_);
   registry_up_ = up;
   changed_locked(was);
+}
+
+boost::json::value readiness::link_figures() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (registry_.empty())
+    return nullptr;
+  return boost::json::object{{"registry", registry_},
+                             {"connected", registry_up_},
+                             {"ups", link_ups_},
+                             {"downs", link_downs_}};
 }
 
 void readiness::journal_lost(std::string why) {
@@ -79,6 +94,24 @@ void readiness::journal_lost(std::string why) {
 }
 
 namespace {
+
+// One operator line per change of the registry link (rate-limited: a link
+// that flaps every retry must not flood the log). The state reported on
+// subscribing is said only when it is up: a node that starts while its
+// registry is not there yet says so on stdout ("not ready").
+void log_link_change(std::optional<bool> before, bool up,
+                     const std::string& registry) {
+  if (before == up || (!before && !up))
+    return;
+  if (up)
+    log_limited(spdlog::level::info, "registry_link_up",
+                "registry link up", {{"registry", registry}});
+  else
+    log_limited(spdlog::level::warn, "registry_link_down",
+                "registry link down: joins wait for it, live channels keep "
+                "serving",
+                {{"registry", registry}});
+}
 
 caf::behavior watch_impl(caf::event_based_actor* self,
                          std::shared_ptr<readiness> r, caf::actor link,
@@ -97,8 +130,12 @@ caf::behavior watch_impl(caf::event_based_actor* self,
         r->journal_lost(describe(dm.reason));
     });
   }
+  // The link reports its state when we subscribe, then every change.
+  auto known = std::make_shared<std::optional<bool>>();
   return {
-    [r](link_status_atom, bool up, const std::string&) {
+    [r, known](link_status_atom, bool up, const std::string& registry) {
+      log_link_change(*known, up, registry);
+      *known = up;
       r->set_registry(up);
     },
   };

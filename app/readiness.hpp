@@ -2,11 +2,13 @@
 // what the node's readiness lines on stdout say.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 
+#include <boost/json/value.hpp>
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
@@ -33,6 +35,11 @@ public:
   /// The remote registry's link went up or down.
   void set_registry(bool up);
 
+  /// With a remote registry, its link for /stats ("registry_link"):
+  /// {"registry": "HOST:PORT", "connected": bool, "ups": n, "downs": n}
+  /// (changes since start); null with our own registry.
+  boost::json::value link_figures() const;
+
   /// The journal writer stopped (why); the node is not ready any more.
   void journal_lost(std::string why);
 
@@ -44,6 +51,8 @@ private:
   mutable std::mutex mtx_;
   std::string registry_; // empty: our own
   bool registry_up_;
+  std::uint64_t link_ups_ = 0;
+  std::uint64_t link_downs_ = 0;
   bool journal_;
   std::string journal_lost_; // empty: open (or none)
   std::ostream* out_ = nullptr;

@@ -41,6 +41,20 @@ parse_host_port(const std::string& text) {
                         static_cast<std::uint16_t>(port));
 }
 
+// On the journal writer's thread. A failed write is retried every 50 ms, so
+// a full disk fails 20 times a second: rate-limited with a summary.
+void log_journal_write(const journal_write_event& ev) {
+  if (ev.recovered)
+    log_event(spdlog::level::info, "journal_write_recovered",
+              "journal writes work again",
+              {{"failed_attempts", ev.failed_attempts}});
+  else
+    log_limited(spdlog::level::err, "journal_write_error",
+                "journal write failed: the changes stay staged and are "
+                "retried; replies after a commit are held until it works",
+                {{"error", ev.error}, {"failed_attempts", ev.failed_attempts}});
+}
+
 } // namespace
 
 caf::expected<registry_side>
@@ -90,6 +104,7 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
                   + std::to_string(saved->size()) + " states recovered",
                 {{"dir", opts.journal_dir}, {"states", saved->size()}});
     auto journal = spawn_journal(sys, std::move(*store), std::move(*saved));
+    journal.stats->set_listener(log_journal_write);
     table->set_observer(journal.observer);
     side.journal_waiter_ = journal.waiter;
     side.journal_ = journal.writer;

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include <chanstate/actors/pubsub.hpp>
+#include <chanstate/endpoint/log.hpp>
 #include <chanstate/endpoint/readiness.hpp>
 
 namespace chanstate {
@@ -32,6 +33,8 @@ struct endpoint::state {
   channel_env env;
   std::shared_ptr<readiness> ready;
   caf::actor ready_watch;
+  // Says a log storm's last second even when no event of its kind follows.
+  caf::actor log_timer = spawn_log_summaries(sys);
   std::unique_ptr<ws_server> server;
   std::string url;
   std::uint16_t port = 0;
@@ -45,6 +48,7 @@ struct endpoint::state {
 
   void stop_core() {
     caf::anon_send_exit(ready_watch, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(log_timer, caf::exit_reason::user_shutdown);
     side.stop(sys);
     caf::anon_send_exit(env.pubsub, caf::exit_reason::user_shutdown);
   }

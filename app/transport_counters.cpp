@@ -1,6 +1,8 @@
 // The endpoint's counters as JSON.
 #include <chanstate/endpoint/transport_counters.hpp>
 
+#include <chanstate/endpoint/readiness.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -88,7 +90,8 @@ boost::json::object transport_counters::to_json() const {
 
 std::string stats_document(std::string_view registry_json,
                            const transport_counters& counters,
-                           const limit_counters* commits_refused) {
+                           const limit_counters* commits_refused,
+                           const readiness* ready) {
   boost::json::error_code ec;
   auto reg = boost::json::parse(registry_json, ec);
   boost::json::object doc;
@@ -104,6 +107,9 @@ std::string stats_document(std::string_view registry_json,
   doc["auth_failures"] = std::move(auth);
   if (commits_refused)
     doc["commits_refused"] = commits_refused->to_json();
+  if (ready)
+    if (auto link = ready->link_figures(); !link.is_null())
+      doc["registry_link"] = std::move(link);
   return boost::json::serialize(doc);
 }
 

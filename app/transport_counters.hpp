@@ -88,13 +88,17 @@ struct transport_counters {
   boost::json::object to_json() const;
 };
 
+class readiness;
+
 /// The /stats document: the registry's JSON object plus "transport" and
-/// "auth_failures" (one counter per auth_failure, by its name).
+/// "auth_failures" (one counter per auth_failure, by its name), and
+/// "registry_link" with a remote registry (`ready`, if given).
 /// A registry that did not answer shows as {"registry_error": why}.
 /// `commits_refused` counts this node's channels: with a registry on
 /// another node, the registry's own figure is about that node's channels.
 std::string stats_document(std::string_view registry_json,
                            const transport_counters& counters,
-                           const limit_counters* commits_refused);
+                           const limit_counters* commits_refused,
+                           const readiness* ready = nullptr);
 
 } // namespace chanstate

@@ -168,7 +168,8 @@ private:
       net::post(self->stream_.get_executor(),
                 [self, as_metrics, text = std::move(text)] {
                   auto doc = stats_document(text, self->shared_.counters,
-                                            self->shared_.env.counters.get());
+                                            self->shared_.env.counters.get(),
+                                            self->shared_.ready.get());
                   if (as_metrics)
                     self->respond(http::status::ok, metrics_document(doc),
                                   metrics_content_type);

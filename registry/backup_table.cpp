@@ -37,6 +37,12 @@ restore_outcome backup_table::attach(const backup_key& key,
       out.restored = true;
       out.fallback_generation = b.fallback;
       out.source = b.from_takeover ? "takeover" : "backup";
+      // Every backup expires backup_ttl after it was stored, so that is
+      // when its channel went down (or the journal's replay stored it).
+      if (!b.from_takeover)
+        backup_age_.observe(std::chrono::duration<double>(
+                              now - (b.expires_at - cfg_.backup_ttl))
+                              .count());
       ++(b.from_takeover ? counters_.restores_from_takeover
                          : counters_.restores_from_backup);
       if (b.fallback > 0)
@@ -331,7 +337,7 @@ boost::json::object backup_table::stats() const {
     {"poison_crashes", cfg_.poison_crashes},
     {"quarantine_keep", cfg_.quarantine_keep},
   };
-  return boost::json::object{
+  boost::json::object out{
     {"live_channels", live_.size()},
     {"backups", backups_.size()},
     {"backup_bytes", backup_bytes_},
@@ -347,7 +353,19 @@ boost::json::object backup_table::stats() const {
     {"drops", std::move(drops)},
     {"quarantine", std::move(quarantine)},
     {"limits", std::move(limits)},
+    {"backup_age_at_restore", backup_age_.to_json()},
   };
+  if (observer_)
+    if (auto j = observer_->figures(); !j.is_null())
+      out["journal"] = std::move(j);
+  return out;
+}
+
+std::vector<double> backup_table::backup_age_bounds() {
+  // A phoenix.js rejoin after a crash comes within a second or two; a
+  // reconnect after a network blip in seconds; the default TTL is 5 min.
+  return {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,
+          10,   30,   60,  120,  300, 600, 1800, 3600};
 }
 
 } // namespace chanstate

@@ -17,6 +17,7 @@
 #include <chanstate/registry/backup_key.hpp>
 #include <chanstate/registry/commit_cell.hpp>
 #include <chanstate/registry/exit_policy.hpp>
+#include <chanstate/registry/histogram.hpp>
 #include <chanstate/registry/limit_counters.hpp>
 #include <chanstate/registry/registry_config.hpp>
 #include <chanstate/registry/snapshot.hpp>
@@ -219,6 +220,10 @@ private:
   registry_counters counters_;
   std::shared_ptr<limit_counters> limits_;
   std::shared_ptr<table_observer> observer_;
+  /// Crash (backup stored) → restore, in seconds (stats():
+  /// "backup_age_at_restore").
+  histogram backup_age_{backup_age_bounds(), histogram::unit::seconds};
+  static std::vector<double> backup_age_bounds();
 };
 
 } // namespace chanstate

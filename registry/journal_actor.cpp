@@ -226,6 +226,10 @@ public:
     woke(core_->inbox.put(key, nullptr));
   }
 
+  boost::json::value figures() const override {
+    return core_->batch.stats->to_json();
+  }
+
 private:
   void woke(bool first_since_drain) {
     if (first_since_drain)
@@ -247,10 +251,12 @@ spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
   core->batch.store = std::move(store);
   core->batch.retry = retry;
   core->linger = linger;
+  core->batch.stats = std::make_shared<journal_stats>();
   auto writer = sys.spawn<caf::detached>(journal_impl, core,
                                          std::move(on_disk));
   core->writer = writer;
-  return {writer, std::make_shared<journal_observer>(core, writer), core};
+  return {writer, std::make_shared<journal_observer>(core, writer), core,
+          core->batch.stats};
 }
 
 } // namespace chanstate

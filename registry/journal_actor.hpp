@@ -11,6 +11,7 @@
 #include <caf/atom.hpp>
 
 #include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/journal_stats.hpp>
 #include <chanstate/registry/journal_store.hpp>
 #include <chanstate/registry/snapshot.hpp>
 #include <chanstate/registry/table_observer.hpp>
@@ -56,6 +57,9 @@ struct journal_handle {
   std::shared_ptr<table_observer> observer;
   /// For channels that hold frames until the journal has their commits.
   std::shared_ptr<journal_waiter> waiter;
+  /// What the writer reports after each transaction (the table's stats()
+  /// show it as "journal"); set a listener to hear of failed writes.
+  std::shared_ptr<journal_stats> stats;
 };
 
 /// Spawns the writer on its own thread: disk work never blocks a scheduler

@@ -2,6 +2,7 @@
 #include <chanstate/registry/journal_core.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <iterator>
 #include <thread>
@@ -202,7 +203,12 @@ bool write_staged(journal_core& core, bool by_writer) {
     ++b.batches;
     if (!by_writer)
       ++b.batches_by_waiters;
-    if (auto err = b.store->apply(batch)) {
+    auto started = std::chrono::steady_clock::now();
+    auto err = b.store->apply(batch);
+    b.stats->record_batch(batch.size(),
+                          std::chrono::steady_clock::now() - started,
+                          err ? describe(err) : std::string{});
+    if (err) {
       // Nothing in memory is lost, but a process crash now would lose these
       // changes: keep them, hold every acknowledgement that waits for them,
       // say so once per burst, count every attempt; the writer retries.
@@ -210,7 +216,10 @@ bool write_staged(journal_core& core, bool by_writer) {
       ++b.failed_in_burst;
       if (!b.failing.load(std::memory_order_relaxed)) {
         b.failing.store(true, std::memory_order_relaxed);
-        std::cerr << "chanstate journal: write failed: " << describe(err)
+        // The node's listener logs it (rate-limited, JSON if asked); a
+        // library user without one still hears of it.
+        if (!b.stats->has_listener())
+          std::cerr << "chanstate journal: write failed: " << describe(err)
                   << "; retrying every " << b.retry.count()
                   << " ms, replies after a commit are held until it works\n";
       }
@@ -226,7 +235,8 @@ bool write_staged(journal_core& core, bool by_writer) {
   }
   b.staged.clear();
   if (b.failing.load(std::memory_order_relaxed)) {
-    std::cerr << "chanstate journal: writes work again after "
+    if (!b.stats->has_listener())
+      std::cerr << "chanstate journal: writes work again after "
               << b.failed_in_burst << " failed attempts\n";
     b.failing.store(false, std::memory_order_relaxed);
     b.failed_in_burst = 0;

@@ -1,6 +1,8 @@
 // Hooks through which the backup table reports changes (used by the journal).
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <chanstate/registry/backup_key.hpp>
 #include <chanstate/registry/snapshot.hpp>
 
@@ -21,6 +23,13 @@ public:
 
   /// The key's state is gone (discarded, expired, evicted, quarantined).
   virtual void dropped(const backup_key& key) = 0;
+
+  /// The observer's own figures (the journal's writes), shown in the
+  /// table's stats() under "journal"; null for none. Called on the
+  /// registry's thread.
+  virtual boost::json::value figures() const {
+    return nullptr;
+  }
 };
 
 } // namespace chanstate
