@@ -379,8 +379,8 @@ TEST_CASE("a failed journal write answers no sync: the changes stay staged "
 
 namespace {
 
-boost::json::object journal_stats(caf::scoped_actor& self,
-                                  const caf::actor& writer) {
+boost::json::object writer_counters(caf::scoped_actor& self,
+                                    const caf::actor& writer) {
   boost::json::object out;
   self->request(writer, caf::infinite, journal_atom::value)
     .receive([&](std::string& json) { out = boost::json::parse(json).as_object(); },
@@ -417,12 +417,12 @@ TEST_CASE("a channel that waits while no batch is being written writes the "
   // writing; the barrier leaves the writer idle.
   CHECK(j.waiter->await(caf::actor{self}, 0));
   barrier(self, j.writer);
-  auto before = journal_stats(self, j.writer);
+  auto before = writer_counters(self, j.writer);
   out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
   CHECK(j.waiter->await(caf::actor{self}, 1));
   // Written by this call: one batch by a waiter, the record on disk before
   // any flush, and no wait noted.
-  auto after = journal_stats(self, j.writer);
+  auto after = writer_counters(self, j.writer);
   CHECK(after["batches_by_waiters"].to_number<int>()
         == before["batches_by_waiters"].to_number<int>() + 1);
   CHECK(after["records_written"].to_number<int>()
@@ -466,7 +466,7 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
     snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
   // The caller's own write fails: not durable, the wait is noted.
   CHECK_FALSE(j.waiter->await(caf::actor{self}, 1));
-  auto st = journal_stats(self, j.writer);
+  auto st = writer_counters(self, j.writer);
   CHECK(st["write_errors"].to_number<int>() >= 1);
   CHECK(st["failing"] == true);
   CHECK(st["waits_noted"] == 1);
@@ -476,7 +476,7 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
   auto errors = st["write_errors"].to_number<int>();
   out.cell->store(snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'y')));
   CHECK_FALSE(j.waiter->await(caf::actor{self}, 2));
-  CHECK(journal_stats(self, j.writer)["write_errors"].to_number<int>()
+  CHECK(writer_counters(self, j.writer)["write_errors"].to_number<int>()
         == errors);
   bool told = false;
   self->receive([&](journal_durable_atom, std::uint64_t) { told = true; },
@@ -493,7 +493,7 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
                   },
                   caf::after(std::chrono::seconds{0}) >> [] {});
   CHECK(seqs == std::vector<std::uint64_t>{1, 2});
-  st = journal_stats(self, j.writer);
+  st = writer_counters(self, j.writer);
   CHECK(st["failing"] == false);
   CHECK(st["syncs_waiting"] == 0);
   CHECK(st["keys_on_disk"] == 1);
