@@ -252,7 +252,7 @@ bool backup_table::has_cold(time_point now) const {
   auto next = pack_cursor_ == oldest_first_.end() ? oldest_first_.begin()
                                                   : std::next(pack_cursor_);
   return next != oldest_first_.end()
-         && is_cold(backups_.find(*next)->second, now);
+         && is_cold(backups_.find(**next)->second, now);
 }
 
 std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
@@ -264,7 +264,7 @@ std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
                                                     : std::next(pack_cursor_);
     if (next == oldest_first_.end())
       break;
-    auto& b = backups_.find(*next)->second;
+    auto& b = backups_.find(**next)->second;
     // Age order: if this one is not cold yet, no later one is.
     if (!is_cold(b, now))
       break;
@@ -283,6 +283,9 @@ std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
     b.packed = std::move(p);
     b.assigns = snapshot{};
     b.older = std::vector<snapshot>{};
+    // Only a quarantined backup's restore reads the reason, and those are
+    // never packed.
+    b.exit_reason = std::string{};
     ++packed_count_;
     ++counters_.packed;
   }
@@ -305,7 +308,7 @@ std::size_t backup_table::expire(time_point now) {
   // Every backup gets the same TTL, so the oldest always expires first.
   std::size_t n = 0;
   while (!oldest_first_.empty()) {
-    auto i = backups_.find(oldest_first_.front());
+    auto i = backups_.find(*oldest_first_.front());
     if (i->second.expires_at > now)
       break;
     drop_backup(i);
@@ -318,7 +321,7 @@ std::size_t backup_table::expire(time_point now) {
 std::optional<time_point> backup_table::next_expiry() const {
   if (oldest_first_.empty())
     return std::nullopt;
-  return backups_.find(oldest_first_.front())->second.expires_at;
+  return backups_.find(*oldest_first_.front())->second.expires_at;
 }
 
 void backup_table::store_backup(const backup_key& key, backup_entry entry) {
@@ -331,9 +334,12 @@ void backup_table::store_backup(const backup_key& key, backup_entry entry) {
       observer_->dropped(key);
     return;
   }
+  if (auto old = backups_.find(key); old != backups_.end())
+    erase_backup(old);
   backup_bytes_ += entry.bytes;
-  entry.age = oldest_first_.insert(oldest_first_.end(), key);
-  backups_[key] = std::move(entry);
+  auto i = backups_.emplace(key, std::move(entry)).first;
+  // The age list points at the map's own key (nodes never move).
+  i->second.age = oldest_first_.insert(oldest_first_.end(), &i->first);
   enforce_caps();
 }
 
@@ -354,7 +360,7 @@ void backup_table::enforce_caps() {
   while (!oldest_first_.empty()
          && (backups_.size() > cfg_.max_backups
              || backup_bytes_ > cfg_.max_backup_bytes)) {
-    auto i = backups_.find(oldest_first_.front());
+    auto i = backups_.find(*oldest_first_.front());
     ++counters_.evicted;
     counters_.evicted_bytes += i->second.bytes;
     drop_backup(i);

@@ -218,7 +218,7 @@ private:
     bool quarantined = false; // dropped by the poison guard
     bool from_takeover = false;
     streak guard;
-    std::list<backup_key>::iterator age;
+    std::list<const backup_key*>::iterator age;
   };
 
   void store_backup(const backup_key& key, backup_entry entry);
@@ -238,11 +238,12 @@ private:
   std::unordered_map<backup_key, live_entry> live_;
   std::unordered_map<caf::actor_addr, backup_key> by_channel_;
   std::unordered_map<backup_key, backup_entry> backups_;
-  std::list<backup_key> oldest_first_;
+  // Oldest first; each points at its key in backups_ (not a copy).
+  std::list<const backup_key*> oldest_first_;
   // The last backup pack_cold looked at (end(): none yet). Backups are
   // packed in age order, so every one before it is packed or has nothing
   // to pack, and a sweep never walks them again.
-  std::list<backup_key>::iterator pack_cursor_ = oldest_first_.end();
+  std::list<const backup_key*>::iterator pack_cursor_ = oldest_first_.end();
   std::size_t packed_count_ = 0;
   std::size_t backup_bytes_ = 0;
   std::deque<quarantine_record> quarantine_;
