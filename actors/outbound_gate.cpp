@@ -10,7 +10,7 @@ void outbound_gate::emit(outbound_frame f) {
 }
 
 void outbound_gate::send(outbound_frame f) {
-  if (!holds_ || (head_ == queue_.size() && durable_ >= seq_)) {
+  if (!holds_ || (queue_.empty() && durable_ >= seq_)) {
     emit(std::move(f));
     return;
   }
@@ -27,19 +27,17 @@ void outbound_gate::send(outbound_frame f) {
 void outbound_gate::durable(std::uint64_t seq) {
   if (seq > durable_)
     durable_ = seq;
-  while (head_ < queue_.size() && queue_[head_].seq <= durable_)
-    emit(std::move(queue_[head_++].frame));
-  if (head_ == queue_.size()) {
-    queue_.clear();
-    head_ = 0;
+  while (!queue_.empty() && queue_.front().seq <= durable_) {
+    emit(std::move(queue_.front().frame));
+    queue_.pop_front();
   }
 }
 
 void outbound_gate::release_all() {
-  while (head_ < queue_.size())
-    emit(std::move(queue_[head_++].frame));
-  queue_.clear();
-  head_ = 0;
+  while (!queue_.empty()) {
+    emit(std::move(queue_.front().frame));
+    queue_.pop_front();
+  }
 }
 
 } // namespace chanstate

@@ -96,7 +96,8 @@ Scenarios (defaults in brackets):
 In-process scenarios also take:
   --warmup=0|1 [1]       a small unreported run first
   --pubsub=0|1 [1]       channels subscribe to pubsub on join, as in the node
-  --scheduler.max-threads=N [2]  --scheduler.policy=stealing|sharing [stealing]
+  --scheduler.max-threads=N [2]  --scheduler.policy=stealing|sharing
+                         [stealing; sharing for scale]
   (any other --scheduler.* / --work-stealing.* option goes to CAF)
 )";
 
@@ -147,6 +148,12 @@ int run_in_process(const std::string& scenario, const options& opts,
   // Two cores: more workers than cores only adds wake-up latency (caf notes
   // §0, §6). --scheduler.max-threads overrides it.
   cfg.set("scheduler.max-threads", 2);
+  // CAF 0.17's work stealing steals with an O(queue length) walk under both
+  // of the victim's locks; a million-actor burst queues that many jobs on
+  // one worker and the workers stall on each other (README, "A million
+  // channels"). The shared queue is O(1) per job.
+  if (scenario == "scale")
+    cfg.set("scheduler.policy", caf::atom("sharing"));
   if (auto err = cfg.parse(caf_args)) {
     return fail(scenario, "bad CAF option: "
                             + caf::actor_system_config::render(err));
