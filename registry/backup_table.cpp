@@ -275,8 +275,10 @@ std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
     auto p = packed_backup::pack(b.assigns, b.older);
     // Keep whichever form is smaller (a tiny state can cost less as a
     // shared snapshot than as its own heap block).
-    if (p.byte_size() >= b.bytes)
+    if (p.byte_size() >= b.bytes) {
+      ++counters_.kept_hot;
       continue;
+    }
     backup_bytes_ -= b.bytes;
     b.bytes = p.byte_size();
     backup_bytes_ += b.bytes;
@@ -436,6 +438,7 @@ boost::json::object backup_table::stats() const {
     {"packing", boost::json::object{
                   {"packed", c.packed},
                   {"restores_from_packed", c.restores_from_packed},
+                  {"kept_hot", c.kept_hot},
                   {"unpack_failures", c.unpack_failures},
                 }},
     {"restores", std::move(restores)},

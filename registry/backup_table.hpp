@@ -72,6 +72,9 @@ struct registry_counters {
   /// Cold backups packed by a sweep, and restores that unpacked one.
   std::uint64_t packed = 0;
   std::uint64_t restores_from_packed = 0;
+  /// Cold backups left hot because packing would not have made them
+  /// smaller (a tiny state).
+  std::uint64_t kept_hot = 0;
   /// Packed backups that failed to unpack (only a bug can cause one): the
   /// join got no state and its reply says why.
   std::uint64_t unpack_failures = 0;
