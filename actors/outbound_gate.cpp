@@ -14,6 +14,17 @@ void outbound_gate::send(outbound_frame f) {
     emit(std::move(f));
     return;
   }
+  // Nothing held: ask first. A journal that writes the batch within the
+  // call (journal_waiter::await) makes the commit durable at once, and the
+  // frame leaves without being queued (no node allocated per reply).
+  if (queue_.empty() && asked_ < seq_ && ask_) {
+    asked_ = seq_;
+    ask_(seq_);
+    if (durable_ >= seq_) {
+      emit(std::move(f));
+      return;
+    }
+  }
   queue_.push_back({seq_, std::move(f)});
   // Lazily: a run of commits without a frame costs nothing extra, and one
   // request covers every commit before it.

@@ -33,16 +33,19 @@ using journal_durable_atom = caf::atom_constant<caf::atom("cs_jdurabl")>;
 
 /// Lets a channel wait until the journal holds its commits without a
 /// message to the writer: commits already sit in the writer's inbox (the
-/// observer puts them there synchronously), so waiting is a note in that
-/// inbox, and the writer tells every waiter its batch covered once that
-/// batch is written. Thread-safe.
+/// observer puts them there synchronously). When no batch is being written,
+/// the waiting channel writes one itself (everything in the inbox, in one
+/// transaction) and goes on at once; while one is being written it spins
+/// briefly (≤ 50 µs), then notes its wait, which whoever writes the batch
+/// holding its commit answers. Thread-safe.
 class journal_waiter {
 public:
   virtual ~journal_waiter() = default;
 
   /// True if every change the caller made before this call is on disk
-  /// already; otherwise `notify` later receives (journal_durable_atom, seq)
-  /// once it is (never while writes fail; at once after a clean reset).
+  /// (already, or written by this call); otherwise `notify` later receives
+  /// (journal_durable_atom, seq) once it is (never while writes fail; at
+  /// once after a clean reset). Call from `notify`'s own handler.
   virtual bool await(const caf::actor& notify, std::uint64_t seq) = 0;
 };
 
@@ -56,14 +59,16 @@ struct journal_handle {
 };
 
 /// Spawns the writer on its own thread: disk work never blocks a scheduler
-/// worker, and with durable acknowledgements its answers never queue behind
-/// the channels a busy scheduler is running (measured: a scheduled writer
-/// halved `steady` throughput with 1000 channels waiting on it). `on_disk`
-/// is what the store already holds (from load()), so unchanged assigns are
-/// not written again. Writes are coalesced: changes
-/// collect in a locked inbox (latest per key) while a batch is written and go
-/// into the next transaction, so a key committed many times in between is
-/// written once; only the first change after a batch wakes the writer.
+/// worker on the writer's behalf, and its answers never queue behind the
+/// channels a busy scheduler is running. `on_disk` is what the store already
+/// holds (from load()), so unchanged assigns are not written again. Writes
+/// are coalesced: changes collect in a locked inbox (latest per key) while a
+/// batch is written and go into the next transaction, so a key committed
+/// many times in between is written once; only the first change after a
+/// batch wakes the writer. Once a channel has waited (--ack=durable),
+/// channels write the batches their frames wait for (journal_waiter), and
+/// the writer writes commits nobody waits for after `linger`, unless a
+/// channel wrote them meanwhile.
 /// Messages: (caf::reset_atom) → clears the journal and ignores every later
 /// change (a clean shutdown: nothing may be left to restore), replies
 /// caf::unit or an error; (caf::flush_atom) → writes what is staged, then
@@ -72,11 +77,12 @@ struct journal_handle {
 /// (journal_sync_atom, seq) → seq, once a batch written after the request
 /// arrived holds every change made before it (group commit: all syncs
 /// waiting in the mailbox share one transaction). A failed write keeps its
-/// changes staged, is retried every `retry`, and answers no sync until it
-/// succeeds (counted, said on stderr once per burst of failures).
+/// changes staged, is retried every `retry`, and answers no sync or wait
+/// until it succeeds (counted, said on stderr once per burst of failures).
 journal_handle
 spawn_journal(caf::actor_system& sys, std::unique_ptr<journal_store> store,
               std::vector<std::pair<backup_key, snapshot>> on_disk,
-              std::chrono::milliseconds retry = std::chrono::milliseconds{50});
+              std::chrono::milliseconds retry = std::chrono::milliseconds{50},
+              std::chrono::milliseconds linger = std::chrono::milliseconds{2});
 
 } // namespace chanstate

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# What durable acknowledgements cost, A/B in one sitting: each round runs
-# `steady --journal --ack=both` (durable and async alternate inside it), then
-# `ws` against a node with --journal --ack=durable and one with --ack=async
-# (order alternating per round). Appends JSON lines to OUT and prints the
-# medians (jq).
+# What durable acknowledgements cost, A/B in one sitting: first
+# `steady --journal --ack=both --rounds=ROUNDS` (a durable and an async
+# journaled run per round, swapping places every round; each run's figures
+# go to OUT.steady.log), then ROUNDS rounds of `ws` against a node with
+# --journal --ack=durable and one with --ack=async (order alternating per
+# round). Appends JSON lines to OUT and prints the medians (jq).
 # Usage: ack_figures.sh BENCH NODE OUT [ROUNDS]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,10 +42,11 @@ ws_against() { # ws_against MODE ROUND
   rm -rf "$dir"
 }
 
+echo "== steady --journal --ack=both --rounds=$rounds" >&2
+timeout $((300 * rounds)) "$bench" steady --channels=1000 --events=300 \
+  --journal="$work/steady" --ack=both --rounds="$rounds" \
+  2>"$out.steady.log" >>"$out" || echo "   failed: steady" >&2
 for r in $(seq 1 "$rounds"); do
-  echo "== steady --journal --ack=both round $r" >&2
-  timeout 300 "$bench" steady --channels=1000 --events=300 --journal="$work/steady" \
-    --ack=both 2>/dev/null >>"$out" || echo "   failed: steady" >&2
   if [ $((r % 2)) -eq 1 ]; then
     ws_against durable "$r"; ws_against async "$r"
   else
@@ -58,6 +60,9 @@ jq -s '
      events_per_s_durable: map(.events_per_s_journal) | med,
      events_per_s_async: map(.events_per_s_journal_async) | med,
      ratio: map(.ratio_durable_async) | med,
+     ratio_pairs: map(.ratio_durable_async_pairs) | med,
+     cpu_us_per_event_durable: map(.cpu_us_per_event_journal) | med,
+     cpu_us_per_event_async: map(.cpu_us_per_event_journal_async) | med,
      get_p50_ms_durable: map(.get_p50_ms_journal) | med,
      get_p99_ms_durable: map(.get_p99_ms_journal) | med,
      get_p50_ms_async: map(.get_p50_ms_journal_async) | med,

@@ -843,6 +843,7 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
   std::vector<double> on, off, joins, cpu_on, cpu_off, with_journal,
     with_journal_async;
   std::vector<double> p50_j, p99_j, p50_ja, p99_ja, p50_on, p99_on;
+  std::vector<double> cpu_j, cpu_ja, pair_ratios;
   std::size_t bad = 0;
   for (std::int64_t r = 0; r < rounds; ++r) {
     std::cerr << "steady: " << n << " channels x " << m
@@ -854,36 +855,39 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     auto b = steady_once(sys, n, m, every, false, pubsub, demo,
                          "off" + std::to_string(r));
     std::cerr << "steady:   " << rounded(b.events_per_s) << " events/s\n";
-    if (!journal.empty() && ack != "async") {
+    // With --ack=both the two journal runs swap places every round, so
+    // neither always runs on a warmer (or busier) machine.
+    auto journal_run = [&](ack_mode mode) {
+      bool durable = mode == ack_mode::durable;
       std::cerr << "steady: write-through ON with the journal in " << journal
-                << ", --ack=durable\n";
+                << ", --ack=" << (durable ? "durable" : "async") << '\n';
       auto c = steady_once(sys, n, m, every, true, pubsub, demo,
-                           "journal" + std::to_string(r), journal,
-                           ack_mode::durable);
+                           (durable ? "journal" : "journal_async")
+                             + std::to_string(r),
+                           journal, mode);
       std::cerr << "steady:   " << rounded(c.events_per_s)
                 << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
                 << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
                 << " us/event\n";
-      with_journal.push_back(c.events_per_s);
       std::cerr << "steady:   journal " << json::serialize(c.journal) << '\n';
-      p50_j.push_back(static_cast<double>(c.p50_us));
-      p99_j.push_back(static_cast<double>(c.p99_us));
+      (durable ? with_journal : with_journal_async).push_back(c.events_per_s);
+      (durable ? cpu_j : cpu_ja).push_back(c.cpu_us_per_event);
+      (durable ? p50_j : p50_ja).push_back(static_cast<double>(c.p50_us));
+      (durable ? p99_j : p99_ja).push_back(static_cast<double>(c.p99_us));
       bad += c.bad;
-    }
-    if (!journal.empty() && ack != "durable") {
-      std::cerr << "steady: write-through ON with the journal in " << journal
-                << ", --ack=async\n";
-      auto c = steady_once(sys, n, m, every, true, pubsub, demo,
-                           "journal_async" + std::to_string(r), journal,
-                           ack_mode::async);
-      std::cerr << "steady:   " << rounded(c.events_per_s)
-                << " events/s, get p50 " << ms(c.p50_us) << " ms, p99 "
-                << ms(c.p99_us) << " ms, cpu " << c.cpu_us_per_event
-                << " us/event\n";
-      with_journal_async.push_back(c.events_per_s);
-      p50_ja.push_back(static_cast<double>(c.p50_us));
-      p99_ja.push_back(static_cast<double>(c.p99_us));
-      bad += c.bad;
+    };
+    if (!journal.empty()) {
+      std::vector<ack_mode> order;
+      if (ack != "async")
+        order.push_back(ack_mode::durable);
+      if (ack != "durable")
+        order.push_back(ack_mode::async);
+      if (r % 2 == 1)
+        std::reverse(order.begin(), order.end());
+      for (auto mode : order)
+        journal_run(mode);
+      if (order.size() == 2)
+        pair_ratios.push_back(with_journal.back() / with_journal_async.back());
     }
     on.push_back(a.events_per_s);
     p50_on.push_back(static_cast<double>(a.p50_us));
@@ -932,14 +936,20 @@ json::object run_steady(caf::actor_system& sys, const options& opts) {
     out["ratio_journal_on"] = x_j / x_on;
     out["get_p50_ms_journal"] = ms_of(p50_j);
     out["get_p99_ms_journal"] = ms_of(p99_j);
+    out["cpu_us_per_event_journal"] = median(cpu_j);
   }
   if (!with_journal_async.empty()) {
     auto x_a = median(with_journal_async);
     out["events_per_s_journal_async"] = rounded(x_a);
     out["get_p50_ms_journal_async"] = ms_of(p50_ja);
     out["get_p99_ms_journal_async"] = ms_of(p99_ja);
-    if (!with_journal.empty())
+    out["cpu_us_per_event_journal_async"] = median(cpu_ja);
+    if (!with_journal.empty()) {
       out["ratio_durable_async"] = median(with_journal) / x_a;
+      // The median of each round's durable/async pair: drift between
+      // rounds cancels out.
+      out["ratio_durable_async_pairs"] = median(pair_ratios);
+    }
   }
   return out;
 }

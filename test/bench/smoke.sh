@@ -107,6 +107,10 @@ if [ -n "$url" ]; then
     -- ws --url="$url" --clients=4 --requests=20
   run ws-crash scenario round_trips_per_s recoveries_per_s lost errors \
     -- ws --url="$url" --clients=4 --requests=5 --crash
+  run ws-hold scenario held heartbeats_ok gets_ok get_p99_ms \
+    rss_per_client_kb errors \
+    -- ws-hold --url="$url" --node-pid="$node_pid" --clients=20 --procs=2 \
+    --seconds=2 --heartbeat-ms=500 --get-rate=50
 else
   echo "skip ws: ${node:-no node given} does not serve (no ws:// URL line)"
 fi

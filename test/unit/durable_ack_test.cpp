@@ -27,9 +27,13 @@ namespace {
 struct fake_journal : journal_waiter {
   std::vector<std::uint64_t> asked;
   std::vector<std::pair<caf::actor, std::uint64_t>> waiting;
+  // As when the waiting channel writes the batch itself: on disk at once.
+  bool writes_at_once = false;
 
   bool await(const caf::actor& notify, std::uint64_t seq) override {
     asked.push_back(seq);
+    if (writes_at_once)
+      return true;
     waiting.emplace_back(notify, seq);
     return false;
   }
@@ -141,6 +145,36 @@ TEST_CASE("held frames keep their order, also frames that commit nothing") {
                                    frame_kind::push, frame_kind::reply});
   CHECK(j.t.frames(ch)[1].ref == get);
   CHECK(j.t.frames(ch)[3].ref == ping);
+}
+
+TEST_CASE("a commit written within the wait lets its frame out at once, "
+          "behind any frame still held") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  // Held: the journal answers later.
+  j.t.push(ch, "add", {{"n", 1}});
+  auto a = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK_FALSE(j.t.reply_to(ch, a));
+  // Written within the wait: the new reply still goes after the held one.
+  j.log->writes_at_once = true;
+  j.t.push(ch, "add", {{"n", 2}});
+  auto b = j.t.send_call(ch, "get");
+  j.t.run();
+  // Nothing held any more: the next reply leaves in the activation that
+  // sent it, with no message from the journal.
+  j.t.push(ch, "add", {{"n", 3}});
+  auto c = j.t.send_call(ch, "get");
+  j.t.run();
+  CHECK(j.log->waiting.size() == 1); // only a's wait was noted
+  REQUIRE(j.kinds(ch)
+          == std::vector<frame_kind>{frame_kind::join_ok, frame_kind::reply,
+                                     frame_kind::reply, frame_kind::reply});
+  CHECK(j.t.frames(ch)[1].ref == a);
+  CHECK(j.t.frames(ch)[2].ref == b);
+  CHECK(j.t.frames(ch)[3].ref == c);
+  CHECK(ns_of(j.t.reply_to(ch, c)) == boost::json::array{1, 2, 3});
+  CHECK(j.log->asked == std::vector<std::uint64_t>{1, 2, 3});
 }
 
 TEST_CASE("--ack=async does not hold frames") {
@@ -339,6 +373,130 @@ TEST_CASE("a failed journal write answers no sync: the changes stay staged "
   self->receive([&](std::uint64_t) { answered = true; },
                 caf::after(std::chrono::seconds{0}) >> [] {});
   CHECK_FALSE(answered);
+  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+  self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+boost::json::object journal_stats(caf::scoped_actor& self,
+                                  const caf::actor& writer) {
+  boost::json::object out;
+  self->request(writer, caf::infinite, journal_atom::value)
+    .receive([&](std::string& json) { out = boost::json::parse(json).as_object(); },
+             [](caf::error& err) { FAIL(describe(err)); });
+  return out;
+}
+
+void barrier(caf::scoped_actor& self, const caf::actor& writer) {
+  self->request(writer, caf::infinite, caf::flush_atom::value)
+    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
+}
+
+} // namespace
+
+TEST_CASE("a channel that waits while no batch is being written writes the "
+          "batch itself: durable when await returns, no message") {
+  temp_journal d;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  auto store = journal_store::open(d.path.string(), std::size_t{64} << 20);
+  REQUIRE(store);
+  // A linger far beyond the test: the writer writes nothing on its own once
+  // channels wait, so every batch below is the waiting caller's.
+  auto j = spawn_journal(sys, std::move(*store), {},
+                         std::chrono::milliseconds{50},
+                         std::chrono::hours{1});
+  backup_table table{registry_config{}};
+  table.set_observer(j.observer);
+  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  caf::scoped_actor self{sys};
+  // The first wait (nothing pending) switches the journal to waiters
+  // writing; the barrier leaves the writer idle.
+  CHECK(j.waiter->await(caf::actor{self}, 0));
+  barrier(self, j.writer);
+  auto before = journal_stats(self, j.writer);
+  out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
+  CHECK(j.waiter->await(caf::actor{self}, 1));
+  // Written by this call: one batch by a waiter, the record on disk before
+  // any flush, and no wait noted.
+  auto after = journal_stats(self, j.writer);
+  CHECK(after["batches_by_waiters"].to_number<int>()
+        == before["batches_by_waiters"].to_number<int>() + 1);
+  CHECK(after["records_written"].to_number<int>()
+        == before["records_written"].to_number<int>() + 1);
+  CHECK(after["waits_noted"] == 0);
+  bool told = false;
+  self->receive([&](journal_durable_atom, std::uint64_t) { told = true; },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK_FALSE(told);
+  self->request(j.writer, caf::infinite, caf::get_atom::value)
+    .receive(
+      [](std::vector<std::pair<backup_key, snapshot>>& xs) {
+        REQUIRE(xs.size() == 1);
+        CHECK(xs[0].second.to_object()
+              == boost::json::object{{"ns", {1, 2}}});
+      },
+      [](caf::error& err) { FAIL(describe(err)); });
+  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+  self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
+          "is noted and answered by the batch that finally holds its commit") {
+  temp_journal d;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  // A map far too small for the first value below: its write fails.
+  auto store = journal_store::open(d.path.string(), std::size_t{64} << 10);
+  REQUIRE(store);
+  // No timed retry or linger within the test: only the barrier writes.
+  auto j = spawn_journal(sys, std::move(*store), {}, std::chrono::hours{1},
+                         std::chrono::hours{1});
+  backup_table table{registry_config{}};
+  table.set_observer(j.observer);
+  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  caf::scoped_actor self{sys};
+  CHECK(j.waiter->await(caf::actor{self}, 0));
+  out.cell->store(
+    snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
+  // The caller's own write fails: not durable, the wait is noted.
+  CHECK_FALSE(j.waiter->await(caf::actor{self}, 1));
+  auto st = journal_stats(self, j.writer);
+  CHECK(st["write_errors"].to_number<int>() >= 1);
+  CHECK(st["failing"] == true);
+  CHECK(st["waits_noted"] == 1);
+  CHECK(st["syncs_waiting"] == 1);
+  CHECK(st["keys_on_disk"] == 0);
+  // A later wait while failing leaves the retry to the writer.
+  auto errors = st["write_errors"].to_number<int>();
+  out.cell->store(snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'y')));
+  CHECK_FALSE(j.waiter->await(caf::actor{self}, 2));
+  CHECK(journal_stats(self, j.writer)["write_errors"].to_number<int>()
+        == errors);
+  bool told = false;
+  self->receive([&](journal_durable_atom, std::uint64_t) { told = true; },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK_FALSE(told);
+  // The key's newest commit fits: the next batch holds both waits' commits
+  // (superseded), and answers them, in the order they waited.
+  out.cell->store(snapshot{}.with("big", boost::json::string("z")));
+  barrier(self, j.writer);
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](journal_durable_atom, std::uint64_t seq) {
+                    seqs.push_back(seq);
+                  },
+                  caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK(seqs == std::vector<std::uint64_t>{1, 2});
+  st = journal_stats(self, j.writer);
+  CHECK(st["failing"] == false);
+  CHECK(st["syncs_waiting"] == 0);
+  CHECK(st["keys_on_disk"] == 1);
   self->send_exit(j.writer, caf::exit_reason::user_shutdown);
   self->send_exit(alive, caf::exit_reason::user_shutdown);
 }

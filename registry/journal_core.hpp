@@ -1,0 +1,157 @@
+// The journal's shared core: the inbox of changes and the batch writer.
+//
+//   commit ──put──▶ inbox (latest per key, generation g)
+//   frame waits for g ──▶ journal_core::await
+//        ├─ g on disk already ─────────────────────────▶ out now
+//        ├─ nobody writing: write the batch here ──────▶ out now
+//        ├─ a batch is being written: spin ≤ 50 µs ────▶ out now
+//        └─ otherwise: wait noted; whoever writes g next answers it
+//   writer actor: commits nobody waits for (after a linger), retries, syncs
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include <chanstate/registry/backup_key.hpp>
+#include <chanstate/registry/journal_actor.hpp>
+#include <chanstate/registry/journal_store.hpp>
+#include <chanstate/registry/snapshot.hpp>
+
+namespace chanstate::journal_detail {
+
+/// To the writer actor: write now (waits left over, or a failed write).
+using serve_atom = caf::atom_constant<caf::atom("cs_jserve")>;
+
+/// Changes waiting to be written, latest per key, and the channels waiting
+/// for them. Commits arrive on every channel's thread at event rate; here
+/// they cost one uncontended lock and a map assignment, and many commits of
+/// one key between two batches are written once. Each drain closes a
+/// generation: `changes` belongs to open_gen; every change of a generation
+/// ≤ written_gen is on disk.
+struct change_inbox {
+  std::mutex mtx;
+  std::unordered_map<backup_key, std::optional<snapshot>> changes;
+  bool wake_sent = false; // the writer was woken and has not drained since
+  std::uint64_t open_gen = 1;
+  std::uint64_t written_gen = 0;
+  std::uint64_t drains = 0;      // by anyone
+  std::uint64_t waits_noted = 0; // waits that had to be answered later
+  bool closed = false; // a clean shutdown: nothing is waited for any more
+  struct waiter {
+    std::uint64_t gen;
+    caf::actor_addr who; // weak: a waiting channel may end meanwhile
+    std::uint64_t seq;
+  };
+  std::vector<waiter> waiters;
+
+  /// The generation holding every change the caller made before this call,
+  /// or 0 if it is on disk already (or nothing is waited for any more).
+  std::uint64_t pending_gen();
+
+  /// True once everything up to `gen` is on disk (or nothing is waited for).
+  bool written_up_to(std::uint64_t gen);
+
+  /// Notes a wait for `gen` unless it is on disk by now; true if it is.
+  bool park(const caf::actor& notify, std::uint64_t gen, std::uint64_t seq);
+
+  /// Everything drained up to `gen` is on disk: the waiters it covers, in
+  /// the order they waited.
+  std::vector<waiter> written(std::uint64_t gen);
+
+  std::size_t waiting();
+
+  std::uint64_t noted();
+
+  /// A clean shutdown: every waiter goes, nobody waits again.
+  std::vector<waiter> close();
+
+  /// Records a change (`what` null: the key is dropped); true if the caller
+  /// must wake the writer.
+  bool put(const backup_key& key, const snapshot* what);
+
+  bool empty();
+
+  /// Takes the open generation's changes; `gen` is set to its number. Only
+  /// the writer's drains re-arm the wake: after a channel's drain, the wake
+  /// already sent still finds whatever comes next.
+  std::unordered_map<backup_key, std::optional<snapshot>>
+  drain(std::uint64_t& gen, bool by_writer);
+
+  std::uint64_t drains_now();
+
+  enum class linger_end { idle, again, write };
+
+  /// The writer's linger is over: nothing left (the wake is re-armed),
+  /// channels drained meanwhile (linger again: they write what they wait
+  /// for, and the writer keeps out of their way), or write now.
+  linger_end after_linger(std::uint64_t& drains_seen);
+};
+
+/// Tells each waiter its batch is written. `host` is the worker running the
+/// caller (null off the scheduler): a channel woken from a worker runs next
+/// on that worker, as after any send between actors.
+void notify(std::vector<change_inbox::waiter> ws,
+            caf::execution_unit* host = nullptr);
+
+/// What turns the inbox into LMDB transactions: one batch at a time (`mtx`),
+/// written by the writer actor or by a channel that waits for it.
+struct batch_state {
+  std::mutex mtx;
+  std::shared_ptr<journal_store> store;
+  std::uint64_t drained_gen = 0; // the last generation taken from the inbox
+  std::unordered_map<backup_key, snapshot> on_disk;
+  // Latest wanted state per key since the last batch; nullopt = erase.
+  std::unordered_map<backup_key, std::optional<snapshot>> staged;
+  bool closed = false; // after a reset: a clean shutdown writes nothing more
+  std::chrono::milliseconds retry{50};
+  // Since the last failed write, until one succeeds; read without mtx by
+  // channels, which leave retrying to the writer.
+  std::atomic<bool> failing{false};
+  std::uint64_t failed_in_burst = 0;
+  std::uint64_t changes_seen = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t batches_by_waiters = 0; // written by a waiting channel
+  std::uint64_t records_written = 0;
+  std::uint64_t write_errors = 0;
+};
+
+/// The inbox and the batch state, shared by the writer actor, the observer
+/// and the channels: a channel whose frame waits for its commit writes the
+/// batch itself when nobody else is writing, so the frame leaves in the same
+/// activation (see await).
+struct journal_core : journal_waiter {
+  change_inbox inbox;
+  batch_state batch;
+  caf::actor writer; // set once at spawn
+  // How long commits nobody waits for collect once channels write.
+  std::chrono::milliseconds linger{2};
+  // Set by the first wait: from then on channels write the batches they
+  // wait for, and the writer lingers before writing the rest.
+  std::atomic<bool> waiters_write{false};
+
+  bool await(const caf::actor& notify, std::uint64_t seq) override;
+
+  /// Writes batches while nobody else writes and waits are noted, at most
+  /// `rounds`; leftovers go to the writer actor. `caller` is the channel
+  /// running this (its worker runs the channels it wakes).
+  void serve(int rounds, const caf::actor& caller);
+};
+
+/// Writes what is staged, and what the inbox holds, in one transaction.
+/// Needs batch.mtx. On failure the staged changes stay (the next attempt
+/// writes them with anything newer) and nothing counts as written: frames
+/// are never released as if durable. True if everything staged is on disk.
+bool write_staged(journal_core& core, bool by_writer);
+
+} // namespace chanstate::journal_detail
