@@ -45,6 +45,7 @@ node_config::node_config() {
   max_backup_bytes = reg.max_backup_bytes;
   down_wait = reg.down_wait;
   sweep_interval = reg.sweep_interval;
+  pack_after = reg.pack_after;
   restore_timeout_span = channel_env{}.restore_timeout;
   max_assigns_bytes = channel_env{}.max_assigns_bytes;
   generations = reg.generations;
@@ -105,6 +106,9 @@ node_config::node_config() {
          "how long a rejoin waits for the old channel's down (default 5s)")
     .add(sweep_interval, "sweep-interval",
          "how often expired backups are swept (default 1s)")
+    .add(pack_after, "pack-after",
+         "a backup not restored this long is packed compactly by the "
+         "sweep (default 2s, 0s = never)")
     .add(restore_timeout_span, "restore-timeout",
          "how long a joining channel waits for the registry (default 10s)")
     .add(max_assigns_bytes, "max-assigns-bytes",
@@ -260,6 +264,7 @@ registry_config node_config::registry() const {
   reg.max_backup_bytes = max_backup_bytes;
   reg.down_wait = to_ms(down_wait);
   reg.sweep_interval = to_ms(sweep_interval);
+  reg.pack_after = to_ms(pack_after);
   reg.generations = generations;
   reg.poison_crashes = poison_crashes;
   return reg;

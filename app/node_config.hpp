@@ -76,6 +76,7 @@ struct node_config : caf::actor_system_config {
   std::size_t max_backup_bytes;
   caf::timespan down_wait;
   caf::timespan sweep_interval;
+  caf::timespan pack_after; // 0 = never pack cold backups
   caf::timespan restore_timeout_span;
   std::size_t max_assigns_bytes; // 0 = no limit
   std::size_t generations;

@@ -2,6 +2,7 @@
 #include <chanstate/registry/backup_table.hpp>
 
 #include <algorithm>
+#include <iterator>
 
 #include <chanstate/registry/registry_error.hpp>
 
@@ -30,9 +31,13 @@ restore_outcome backup_table::attach(const backup_key& key,
     } else if (b.quarantined) {
       out.reason = b.exit_reason;
       ++counters_.restores_refused_poison;
+    } else if (auto gens = unpack(b); !gens) {
+      out.reason = "the saved state could not be unpacked";
+      ++counters_.unpack_failures;
     } else {
-      start = b.assigns;
-      older = std::move(b.older);
+      start = std::move(gens->front());
+      older.assign(std::make_move_iterator(gens->begin() + 1),
+                   std::make_move_iterator(gens->end()));
       guard = b.guard;
       out.restored = true;
       out.fallback_generation = b.fallback;
@@ -213,9 +218,86 @@ void backup_table::put_backup(const backup_key& key, snapshot assigns,
 }
 
 std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
-  if (auto i = backups_.find(key); i != backups_.end() && !i->second.quarantined)
-    return i->second.assigns;
+  auto i = backups_.find(key);
+  if (i == backups_.end() || i->second.quarantined)
+    return std::nullopt;
+  const auto& b = i->second;
+  if (b.packed.empty())
+    return b.assigns;
+  // Unpacked for this look only: the backup stays packed.
+  if (auto gens = b.packed.unpack())
+    return std::move(gens->front());
   return std::nullopt;
+}
+
+// A backup's generations for a restore, newest first. A hot one hands its
+// snapshots over by pointer; a cold one is unpacked (the only cost a packed
+// backup adds, and only to its own restore).
+std::optional<std::vector<snapshot>>
+backup_table::unpack(backup_entry& b) {
+  if (b.packed.empty()) {
+    std::vector<snapshot> gens;
+    gens.reserve(1 + b.older.size());
+    gens.push_back(std::move(b.assigns));
+    for (auto& g : b.older)
+      gens.push_back(std::move(g));
+    return gens;
+  }
+  ++counters_.restores_from_packed;
+  return b.packed.unpack();
+}
+
+bool backup_table::is_cold(const backup_entry& b, time_point now) const {
+  // Every backup is stored with expires_at = its store time + backup_ttl.
+  return b.expires_at - cfg_.backup_ttl + cfg_.pack_after <= now;
+}
+
+bool backup_table::has_cold(time_point now) const {
+  if (cfg_.pack_after.count() <= 0)
+    return false;
+  auto next = pack_cursor_ == oldest_first_.end() ? oldest_first_.begin()
+                                                  : std::next(pack_cursor_);
+  return next != oldest_first_.end()
+         && is_cold(backups_.find(**next)->second, now);
+}
+
+std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
+  if (cfg_.pack_after.count() <= 0)
+    return 0;
+  std::size_t n = 0;
+  while (n < max) {
+    auto next = pack_cursor_ == oldest_first_.end() ? oldest_first_.begin()
+                                                    : std::next(pack_cursor_);
+    if (next == oldest_first_.end())
+      break;
+    auto& b = backups_.find(**next)->second;
+    // Age order: if this one is not cold yet, no later one is.
+    if (!is_cold(b, now))
+      break;
+    pack_cursor_ = next;
+    ++n;
+    if (b.quarantined || !b.packed.empty())
+      continue;
+    auto p = packed_backup::pack(b.assigns, b.older);
+    // Keep whichever form is smaller (a tiny state can cost less as a
+    // shared snapshot than as its own heap block).
+    if (p.byte_size() >= b.bytes) {
+      ++counters_.kept_hot;
+      continue;
+    }
+    backup_bytes_ -= b.bytes;
+    b.bytes = p.byte_size();
+    backup_bytes_ += b.bytes;
+    b.packed = std::move(p);
+    b.assigns = snapshot{};
+    b.older = std::vector<snapshot>{};
+    // Only a quarantined backup's restore reads the reason, and those are
+    // never packed.
+    b.exit_reason = std::string{};
+    ++packed_count_;
+    ++counters_.packed;
+  }
+  return n;
 }
 
 commit_cell_ptr backup_table::live_cell(const backup_key& key) const {
@@ -234,7 +316,7 @@ std::size_t backup_table::expire(time_point now) {
   // Every backup gets the same TTL, so the oldest always expires first.
   std::size_t n = 0;
   while (!oldest_first_.empty()) {
-    auto i = backups_.find(oldest_first_.front());
+    auto i = backups_.find(*oldest_first_.front());
     if (i->second.expires_at > now)
       break;
     drop_backup(i);
@@ -247,7 +329,7 @@ std::size_t backup_table::expire(time_point now) {
 std::optional<time_point> backup_table::next_expiry() const {
   if (oldest_first_.empty())
     return std::nullopt;
-  return backups_.find(oldest_first_.front())->second.expires_at;
+  return backups_.find(*oldest_first_.front())->second.expires_at;
 }
 
 void backup_table::store_backup(const backup_key& key, backup_entry entry) {
@@ -260,15 +342,24 @@ void backup_table::store_backup(const backup_key& key, backup_entry entry) {
       observer_->dropped(key);
     return;
   }
+  if (auto old = backups_.find(key); old != backups_.end())
+    erase_backup(old);
   backup_bytes_ += entry.bytes;
-  entry.age = oldest_first_.insert(oldest_first_.end(), key);
-  backups_[key] = std::move(entry);
+  auto i = backups_.emplace(key, std::move(entry)).first;
+  // The age list points at the map's own key (nodes never move).
+  i->second.age = oldest_first_.insert(oldest_first_.end(), &i->first);
   enforce_caps();
 }
 
 void backup_table::erase_backup(
   std::unordered_map<backup_key, backup_entry>::iterator i) {
   backup_bytes_ -= i->second.bytes;
+  if (!i->second.packed.empty())
+    --packed_count_;
+  if (pack_cursor_ == i->second.age)
+    pack_cursor_ = pack_cursor_ == oldest_first_.begin()
+                     ? oldest_first_.end()
+                     : std::prev(pack_cursor_);
   oldest_first_.erase(i->second.age);
   backups_.erase(i);
 }
@@ -277,7 +368,7 @@ void backup_table::enforce_caps() {
   while (!oldest_first_.empty()
          && (backups_.size() > cfg_.max_backups
              || backup_bytes_ > cfg_.max_backup_bytes)) {
-    auto i = backups_.find(oldest_first_.front());
+    auto i = backups_.find(*oldest_first_.front());
     ++counters_.evicted;
     counters_.evicted_bytes += i->second.bytes;
     drop_backup(i);
@@ -333,6 +424,7 @@ boost::json::object backup_table::stats() const {
     {"max_backups", cfg_.max_backups},
     {"max_backup_bytes", cfg_.max_backup_bytes},
     {"down_wait_ms", cfg_.down_wait.count()},
+    {"pack_after_ms", cfg_.pack_after.count()},
     {"generations", cfg_.generations},
     {"poison_crashes", cfg_.poison_crashes},
     {"quarantine_keep", cfg_.quarantine_keep},
@@ -348,6 +440,13 @@ boost::json::object backup_table::stats() const {
     {"commits_refused", limits_->to_json()},
     {"reattached", c.reattached},
     {"registry_restarts", c.registry_restarts},
+    {"packed_backups", packed_count_},
+    {"packing", boost::json::object{
+                  {"packed", c.packed},
+                  {"restores_from_packed", c.restores_from_packed},
+                  {"kept_hot", c.kept_hot},
+                  {"unpack_failures", c.unpack_failures},
+                }},
     {"restores", std::move(restores)},
     {"exits", std::move(exits)},
     {"drops", std::move(drops)},

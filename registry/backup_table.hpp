@@ -19,6 +19,7 @@
 #include <chanstate/registry/exit_policy.hpp>
 #include <chanstate/registry/histogram.hpp>
 #include <chanstate/registry/limit_counters.hpp>
+#include <chanstate/registry/packed_backup.hpp>
 #include <chanstate/registry/registry_config.hpp>
 #include <chanstate/registry/snapshot.hpp>
 #include <chanstate/registry/table_observer.hpp>
@@ -69,6 +70,15 @@ struct registry_counters {
   std::uint64_t rejected_commits = 0;
   std::uint64_t reattached = 0;
   std::uint64_t registry_restarts = 0;
+  /// Cold backups packed by a sweep, and restores that unpacked one.
+  std::uint64_t packed = 0;
+  std::uint64_t restores_from_packed = 0;
+  /// Cold backups left hot because packing would not have made them
+  /// smaller (a tiny state).
+  std::uint64_t kept_hot = 0;
+  /// Packed backups that failed to unpack (only a bug can cause one): the
+  /// join got no state and its reply says why.
+  std::uint64_t unpack_failures = 0;
 };
 
 /// A state the poison guard set aside, for inspection.
@@ -140,6 +150,20 @@ public:
   /// When the oldest backup expires, if any exist.
   std::optional<time_point> next_expiry() const;
 
+  /// Packs up to `max` cold backups (stored at least `pack_after` before
+  /// `now`), oldest first; returns how many were looked at. The registry
+  /// calls it in small slices from its sweep, so a restore never waits
+  /// behind a long run of packing.
+  std::size_t pack_cold(time_point now, std::size_t max);
+
+  /// True if a backup is cold and not packed yet.
+  bool has_cold(time_point now) const;
+
+  /// Backups held in packed form right now.
+  std::size_t packed_count() const noexcept {
+    return packed_count_;
+  }
+
   std::size_t live_count() const noexcept {
     return live_.size();
   }
@@ -189,6 +213,8 @@ private:
   struct backup_entry {
     snapshot assigns;             // what the next restore starts from
     std::vector<snapshot> older;  // generations before it, newest first
+    // Non-empty for a cold backup: assigns and older live here instead.
+    packed_backup packed;
     std::size_t fallback = 0;     // generations skipped to reach `assigns`
     std::size_t bytes = 0;
     time_point expires_at;
@@ -196,13 +222,15 @@ private:
     bool quarantined = false; // dropped by the poison guard
     bool from_takeover = false;
     streak guard;
-    std::list<backup_key>::iterator age;
+    std::list<const backup_key*>::iterator age;
   };
 
   void store_backup(const backup_key& key, backup_entry entry);
   void erase_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void enforce_caps();
+  bool is_cold(const backup_entry& b, time_point now) const;
+  std::optional<std::vector<snapshot>> unpack(backup_entry& b);
   commit_cell_ptr make_cell(const backup_key& key, snapshot start,
                             std::vector<snapshot> older) const;
   void judge_progress(const live_entry& entry, exit_verdict verdict,
@@ -214,7 +242,13 @@ private:
   std::unordered_map<backup_key, live_entry> live_;
   std::unordered_map<caf::actor_addr, backup_key> by_channel_;
   std::unordered_map<backup_key, backup_entry> backups_;
-  std::list<backup_key> oldest_first_;
+  // Oldest first; each points at its key in backups_ (not a copy).
+  std::list<const backup_key*> oldest_first_;
+  // The last backup pack_cold looked at (end(): none yet). Backups are
+  // packed in age order, so every one before it is packed or has nothing
+  // to pack, and a sweep never walks them again.
+  std::list<const backup_key*>::iterator pack_cursor_ = oldest_first_.end();
+  std::size_t packed_count_ = 0;
   std::size_t backup_bytes_ = 0;
   std::deque<quarantine_record> quarantine_;
   registry_counters counters_;

@@ -1,6 +1,7 @@
 // The registry actor: the exit matrix applied to down messages.
 #include <chanstate/registry/registry_actor.hpp>
 
+#include <chrono>
 #include <functional>
 #include <unordered_map>
 
@@ -44,6 +45,19 @@ void schedule_sweep(registry_ptr self) {
   st.sweep_scheduled = true;
   self->delayed_send(self, st.table->config().sweep_interval,
                      sweep_atom::value);
+}
+
+// Packs cold backups for at most ~1 ms (checked every 64); true if cold
+// ones are left for the next slice.
+bool pack_slice(registry_ptr self) {
+  auto& table = *self->state.table;
+  auto now = self->clock().now();
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::milliseconds{1};
+  while (table.pack_cold(now, 64) == 64)
+    if (std::chrono::steady_clock::now() >= deadline)
+      return table.has_cold(now);
+  return false;
 }
 
 // `sees_progress`: the channel shares our commit cell and marks progress in
@@ -238,6 +252,13 @@ registry_actor spawn_registry(caf::actor_system& sys,
         auto& st = self->state;
         st.sweep_scheduled = false;
         st.table->expire(self->clock().now());
+        if (pack_slice(self)) {
+          // More cold backups: go on right after what is queued meanwhile,
+          // so restores wait at most one slice.
+          st.sweep_scheduled = true;
+          self->send(self, sweep_atom::value);
+          return;
+        }
         schedule_sweep(self);
       },
       [self](wait_over_atom, const backup_key& key, std::uint64_t token) {

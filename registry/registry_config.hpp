@@ -32,6 +32,11 @@ struct registry_config {
   std::chrono::milliseconds down_wait = std::chrono::seconds{5};
   /// How often expired backups are swept while any exist.
   std::chrono::milliseconds sweep_interval = std::chrono::seconds{1};
+  /// A backup not restored within this time is cold: a sweep packs it into
+  /// a compact byte string (packed_backup), off the restore path, and a
+  /// later restore unpacks it. Younger backups stay pointer-shared, so the
+  /// restores of a crash storm never pay for packing. 0 = never pack.
+  std::chrono::milliseconds pack_after = std::chrono::seconds{2};
 };
 
 } // namespace chanstate

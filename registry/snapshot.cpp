@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 namespace chanstate {
 
@@ -76,6 +74,14 @@ const boost::json::value* snapshot::find(std::string_view key) const noexcept {
   return nullptr;
 }
 
+snapshot::value_ptr snapshot::find_ptr(std::string_view key) const {
+  const auto& xs = items();
+  auto i = lower(xs, key);
+  if (i != xs.end() && i->first == key)
+    return i->second;
+  return nullptr;
+}
+
 snapshot snapshot::with(std::string key, boost::json::value value) const {
   // Sized once here, while the handler's new value is at hand; the value
   // never changes after this, so the cached size stays right.
@@ -140,52 +146,6 @@ std::size_t json_byte_size(const boost::json::value& v) {
       break;
   }
   return n;
-}
-
-namespace {
-
-void append_object(std::string& out, const snapshot& s) {
-  out += '{';
-  bool first = true;
-  for (const auto& e : s.items()) {
-    if (!first)
-      out += ',';
-    first = false;
-    out += boost::json::serialize(boost::json::string_view{e.first});
-    out += ':';
-    out += boost::json::serialize(*e.second);
-  }
-  out += '}';
-}
-
-} // namespace
-
-std::string pack_snapshots(const snapshot& first,
-                           const std::vector<snapshot>& rest) {
-  std::string out;
-  out += '[';
-  append_object(out, first);
-  for (const auto& s : rest) {
-    out += ',';
-    append_object(out, s);
-  }
-  out += ']';
-  out.shrink_to_fit();
-  return out;
-}
-
-std::vector<snapshot> unpack_snapshots(std::string_view text) {
-  std::vector<snapshot> out;
-  boost::json::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  if (ec || !v.is_array())
-    return out;
-  auto& xs = v.get_array();
-  out.reserve(xs.size());
-  for (auto& x : xs)
-    if (x.is_object())
-      out.push_back(snapshot::from_object(std::move(x.get_object())));
-  return out;
 }
 
 } // namespace chanstate

@@ -42,6 +42,9 @@ public:
   /// The value under `key`, or nullptr.
   const boost::json::value* find(std::string_view key) const noexcept;
 
+  /// The shared value under `key`, or nullptr.
+  value_ptr find_ptr(std::string_view key) const;
+
   /// A snapshot equal to this one with `key` set to `value`.
   snapshot with(std::string key, boost::json::value value) const;
 
@@ -76,6 +79,7 @@ public:
 
 private:
   friend class commit_cell; // publishes data_ itself: no allocation per commit
+  friend class packed_backup; // rebuilds snapshots from their packed form
 
   /// What a snapshot shares: the sorted entries and the sum of their
   /// sizes, so that a size check never walks values.
@@ -94,14 +98,6 @@ private:
 
 /// Estimated heap bytes of one JSON value, including nested values.
 std::size_t json_byte_size(const boost::json::value& v);
-
-/// Several snapshots (newest first) as one compact JSON text: an array of
-/// objects. Values that generations share are written once per generation.
-std::string pack_snapshots(const snapshot& first,
-                           const std::vector<snapshot>& rest);
-
-/// The snapshots of `pack_snapshots`, newest first (empty on bad input).
-std::vector<snapshot> unpack_snapshots(std::string_view text);
 
 /// Calls `changed(name, value)` for every assign that `after` adds or
 /// changes against `before`, and `removed(name)` for every one it drops.

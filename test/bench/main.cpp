@@ -50,8 +50,12 @@ Scenarios (defaults in brackets):
           kills channels restored from an earlier crash and changed since.
           -> lost, stale, recoveries_per_s (and the latencies)
   memory  --backups=N [100000] --payload=list100|bin1k [list100]
-          -> bytes_per_backup (RSS delta / N after a settle),
-             bytes_per_channel (N idle live channels, RSS delta / N)
+          [--pack-after-ms=MS [2000]]
+          -> bytes_per_backup, heap_bytes_per_backup (RSS / heap delta / N
+             after a settle, once the sweep packed every backup;
+             --pack-after-ms=0: never packed, the hot form),
+             bytes_per_channel (N idle live channels, RSS delta / N),
+             restore_all_ms (min(N, 10000) joins restoring at once)
   scale   --channels=N [1000000] [--transports=K [64]]
           N channels (bench channel, one integer each) joined by K client
           transports, all crashed at once (`oopsy`); every client rejoins
@@ -115,7 +119,7 @@ const std::map<std::string, std::set<std::string>> known_flags = {
     "journal", "ack"}},
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
-  {"memory", {"backups", "payload", "pubsub"}},
+  {"memory", {"backups", "payload", "pubsub", "pack-after-ms"}},
   {"scale", {"channels", "transports", "pubsub"}},
   {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
   {"ws-hold",

@@ -20,7 +20,7 @@ test("--help lists every option and exits 0", () => {
   for (const opt of ["--host", "--port", "--max-frame-bytes", "--max-channels", "--idle-timeout",
                      "--handshake-timeout", "--max-outbound-bytes", "--allowed-origins",
                      "--backup-ttl", "--max-backups", "--max-backup-bytes", "--poison-crashes",
-                     "--generations", "--down-wait", "--sweep-interval", "--restore-timeout",
+                     "--generations", "--down-wait", "--sweep-interval", "--pack-after", "--restore-timeout",
                      "--ack", "--config-file", "demo"]) {
     assert.ok(text.includes(opt), `--help mentions ${opt}`)
   }
