@@ -193,7 +193,16 @@ caf::behavior serving(channel_ptr self) {
     [self](client_event& ev) {
       auto& st = self->state;
       st.sink->event_started(ev.event);
-      auto r = st.impl->handle_in(ev.event, ev.payload.value, *st.sock);
+      handle_result r;
+      // Caught here, not in the exception handler: CAF hands that one an
+      // exception_ptr whose text costs a second throw (exception_text), on
+      // the path every crash-and-recover takes. The end is the same.
+      try {
+        r = st.impl->handle_in(ev.event, ev.payload.value, *st.sock);
+      } catch (const std::exception& e) {
+        self->quit(caf::make_error(channel_exit::crashed, e.what()));
+        return;
+      }
       st.sink->event_completed(); // the poison guard's "progress"
       finish(self, ev.ref, std::move(r));
     },

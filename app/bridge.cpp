@@ -2,6 +2,8 @@
 #include <chanstate/endpoint/bridge.hpp>
 
 #include <caf/all.hpp>
+#include <caf/default_attachable.hpp>
+#include <caf/monitorable_actor.hpp>
 
 #include <chanstate/registry/registry_error.hpp>
 
@@ -9,27 +11,61 @@ namespace chanstate {
 
 namespace {
 
-caf::behavior bridge_impl(caf::event_based_actor* self,
-                          std::weak_ptr<bridge_sink> sink) {
-  self->set_down_handler([self, sink](caf::down_msg& dm) {
-    if (auto s = sink.lock())
-      s->channel_down(dm.source, std::move(dm.reason));
-  });
-  return {
-    [self, sink](outbound_frame& f) {
+// Not a scheduled actor: every message is handled in enqueue, on the
+// sender's thread. A frame a channel sends goes straight into the
+// connection's inbox, with no mailbox, no activation of a bridge on a CAF
+// worker and no second hop per frame (the bridge was a scheduled actor
+// before: one extra enqueue, resume and wake-up per outbound frame).
+// Thread-safe as monitorable_actor is: several channels, on several
+// workers, may send at once; the sink serializes.
+class sync_bridge final : public caf::monitorable_actor {
+public:
+  sync_bridge(caf::actor_config& cfg, std::weak_ptr<bridge_sink> sink)
+    : caf::monitorable_actor(cfg), sink_(std::move(sink)) {
+  }
+
+  const char* name() const override {
+    return "chanstate.bridge";
+  }
+
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* ctx) override {
+    if (getf(is_terminated_flag)) {
+      bounce(what); // a request gets request_receiver_down
+      return;
+    }
+    auto& xs = what->content();
+    if (xs.match_elements<outbound_frame>()) {
       // The sender is always a channel: only channels know this actor.
-      if (auto s = sink.lock())
-        s->deliver(caf::actor_cast<caf::actor_addr>(self->current_sender()),
-                   std::move(f));
-    },
-    [self](caf::monitor_atom, const caf::actor& channel) {
-      self->monitor(channel);
-    },
-    [self](caf::close_atom, caf::error& reason) {
-      self->quit(std::move(reason));
-    },
-  };
-}
+      if (auto s = sink_.lock())
+        s->deliver(caf::actor_cast<caf::actor_addr>(what->sender),
+                   std::move(xs.get_mutable_as<outbound_frame>(0)));
+      return;
+    }
+    if (xs.match_elements<caf::monitor_atom, caf::actor>()) {
+      const auto& ch = xs.get_as<caf::actor>(1);
+      // Runs at once (a down into enqueue) if the channel already ended.
+      if (ch)
+        ch->attach(caf::default_attachable::make_monitor(ch.address(),
+                                                         address()));
+      return;
+    }
+    if (xs.match_elements<caf::close_atom, caf::error>()) {
+      cleanup(std::move(xs.get_mutable_as<caf::error>(1)), ctx);
+      return;
+    }
+    auto on_down = [this](caf::down_msg& dm) {
+      if (auto s = sink_.lock())
+        s->channel_down(dm.source, std::move(dm.reason));
+    };
+    if (handle_system_message(*what, ctx, false, on_down))
+      return;
+    bounce(what, caf::make_error(caf::sec::unexpected_message));
+  }
+
+private:
+  std::weak_ptr<bridge_sink> sink_;
+};
 
 using stats_callback = std::function<void(caf::expected<std::string>)>;
 
@@ -54,7 +90,9 @@ caf::behavior stats_fetch_impl(caf::event_based_actor* self,
 
 caf::actor spawn_bridge(caf::actor_system& sys,
                         std::weak_ptr<bridge_sink> sink) {
-  return sys.spawn(bridge_impl, std::move(sink));
+  caf::actor_config cfg;
+  return caf::make_actor<sync_bridge, caf::actor>(
+    sys.next_actor_id(), sys.node(), &sys, cfg, std::move(sink));
 }
 
 caf::actor fetch_registry_stats(caf::actor_system& sys,

@@ -21,8 +21,10 @@
 
 namespace chanstate {
 
-/// The connection side of a bridge. Both calls come from a CAF worker
-/// thread: an implementation must only hand the work to its own executor.
+/// The connection side of a bridge. Both calls come from the thread of the
+/// actor that sent the message (a CAF worker, or the connection's own
+/// thread for a down of an already ended channel), possibly from several
+/// at once: an implementation must only hand the work to its own executor.
 class bridge_sink {
 public:
   virtual ~bridge_sink() = default;
@@ -34,7 +36,8 @@ public:
   virtual void channel_down(caf::actor_addr channel, caf::error reason) = 0;
 };
 
-/// Spawns a bridge. Messages it takes:
+/// Spawns a bridge: not a scheduled actor, it handles each message on the
+/// sender's thread as the message is sent. Messages it takes:
 /// - outbound_frame (from channels): passed to sink.deliver;
 /// - (monitor_atom, actor): monitors a channel; its down goes to
 ///   sink.channel_down;

@@ -3,9 +3,9 @@
 //
 //   open ──frames──▶ open ──end(clean | lost | shutdown)──▶ ended
 //
-// Not thread-safe: the connection calls every member on its strand. No Asio
-// and no Beast in here; the connection supplies a function that queues one
-// text frame for writing.
+// Not thread-safe: the connection calls every member on its io thread. No
+// Asio and no Beast in here; the connection supplies a function that queues
+// one text frame for writing.
 #pragma once
 
 #include <chrono>

@@ -2,11 +2,13 @@
 // (Phoenix's own decoder takes the first five and ignores the rest).
 #include <chanstate/endpoint/wire_codec.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/value.hpp>
 
 namespace chanstate {
@@ -42,12 +44,6 @@ bool take_ref(boost::json::value& v, std::string& out) {
     return false;
   out.assign(v.get_string().data(), v.get_string().size());
   return true;
-}
-
-boost::json::value ref_value(const std::string& ref) {
-  if (ref.empty())
-    return nullptr;
-  return boost::json::string{ref};
 }
 
 } // namespace
@@ -129,15 +125,67 @@ decoded_frame decode_frame(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// Drains `sr` into the end of `out`.
+void append(std::string& out, boost::json::serializer& sr) {
+  while (!sr.done()) {
+    auto used = out.size();
+    auto room = std::max<std::size_t>(out.capacity() - used, 64);
+    out.resize(used + room);
+    auto got = sr.read(&out[used], room);
+    out.resize(used + got.size());
+  }
+}
+
+// A JSON string; refs, topics and events rarely need escaping, so the
+// common case is a plain copy between quotes.
+void append_string(std::string& out, boost::json::serializer& sr,
+                   std::string_view s) {
+  bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out += '"';
+    out.append(s.data(), s.size());
+    out += '"';
+    return;
+  }
+  sr.reset(boost::json::string_view{s.data(), s.size()});
+  append(out, sr);
+}
+
+void append_ref(std::string& out, boost::json::serializer& sr,
+                const std::string& ref) {
+  if (ref.empty())
+    out += "null";
+  else
+    append_string(out, sr, ref);
+}
+
+} // namespace
+
+// Written straight into one string: no array of copies, no DOM of the
+// frame (the payload is serialized where it lies). The output is the same
+// text boost::json::serialize gave for the five-element array.
 std::string encode_frame(const outbound_frame& f) {
-  boost::json::array a;
-  a.reserve(5);
-  a.emplace_back(ref_value(f.join_ref));
-  a.emplace_back(ref_value(f.ref));
-  a.emplace_back(boost::json::string{f.topic});
-  a.emplace_back(boost::json::string{f.event});
-  a.emplace_back(f.payload.value);
-  return boost::json::serialize(a);
+  std::string out;
+  out.reserve(96 + f.join_ref.size() + f.ref.size() + f.topic.size()
+              + f.event.size());
+  boost::json::serializer sr;
+  out += '[';
+  append_ref(out, sr, f.join_ref);
+  out += ',';
+  append_ref(out, sr, f.ref);
+  out += ',';
+  append_string(out, sr, f.topic);
+  out += ',';
+  append_string(out, sr, f.event);
+  out += ',';
+  sr.reset(&f.payload.value);
+  append(out, sr);
+  out += ']';
+  return out;
 }
 
 } // namespace chanstate

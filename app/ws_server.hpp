@@ -1,5 +1,5 @@
 // The Phoenix WebSocket endpoint that serve() runs (Beast stays behind this
-// header: only ws_server.cpp includes it).
+// header: only ws_server_plain.cpp and ws_server_tls.cpp include it).
 #pragma once
 
 #include <chrono>

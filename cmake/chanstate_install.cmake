@@ -36,7 +36,9 @@ install(FILES "${PROJECT_BINARY_DIR}/chanstateConfig.cmake"
 # own headers and the endpoint's private ones (log, metrics, web assets),
 # which are not installed.
 set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_config.hpp
-                       log.hpp metrics.hpp web_assets.hpp token_command.hpp)
+                       log.hpp metrics.hpp web_assets.hpp token_command.hpp
+                       ws_server_shared.hpp ws_server_beast.hpp ws_server_connection.hpp
+                       ws_server_http.hpp)
 foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
   string(REPLACE "=" ";" _pair "${_pair}")
   list(GET _pair 0 _public)

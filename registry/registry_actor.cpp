@@ -75,10 +75,12 @@ remote_restore to_remote(const restore_outcome& out) {
 }
 
 // Restores `key` for `channel` now, or once the key's old channel is down.
-// `deliver` is called exactly once, maybe later.
+// `deliver` is called exactly once, maybe later. A template, so that the
+// common case (the key is free) needs no std::function allocation; only a
+// join that waits for a takeover stores one.
+template <class Deliver>
 void restore(registry_ptr self, const backup_key& key,
-             const caf::actor& channel, bool sees_progress,
-             std::function<void(caf::expected<restore_outcome>)> deliver) {
+             const caf::actor& channel, bool sees_progress, Deliver deliver) {
   if (!valid(key)) {
     deliver(caf::make_error(registry_error::invalid_key,
                             "topic and client id must not be empty"));

@@ -1,7 +1,9 @@
 // The Phoenix v2 codec: frames phoenix.js sends and what it must receive.
 #include <chanstate/endpoint/wire_codec.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
 using namespace chanstate;
@@ -116,4 +118,28 @@ TEST_CASE("strings are escaped on the way out and decode back") {
   CHECK(d.frame.topic == f.topic);
   CHECK(d.frame.event == f.event);
   CHECK(d.frame.payload == f.payload.value);
+}
+
+TEST_CASE("a frame encodes to exactly what serializing its array gives") {
+  // encode_frame writes the text itself; it must stay the text Boost.JSON
+  // gives for [join_ref, ref, topic, event, payload], escapes included,
+  // for payloads long enough to need more than one buffer.
+  boost::json::array list;
+  for (int i = 0; i < 500; ++i)
+    list.emplace_back(i);
+  for (std::string topic : {std::string{"room:1"},
+                            std::string{"r\x01\x1f\"\\/\xc3\xa9"}}) {
+    outbound_frame f;
+    f.join_ref = "12";
+    f.ref = topic.size() > 6 ? "" : "7\t";
+    f.topic = topic;
+    f.event = "phx_reply";
+    f.payload.value = {{"status", "ok"}, {"response", {{"ns", list}}}};
+    boost::json::array a{boost::json::string{f.join_ref},
+                         f.ref.empty() ? boost::json::value{}
+                                       : boost::json::string{f.ref},
+                         boost::json::string{f.topic},
+                         boost::json::string{f.event}, f.payload.value};
+    CHECK(encode_frame(f) == boost::json::serialize(a));
+  }
 }

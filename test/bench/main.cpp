@@ -16,6 +16,7 @@
 #include "test/bench/scale.hpp"
 #include "test/bench/soak.hpp"
 #include "test/bench/ws_client.hpp"
+#include "test/bench/ws_hold.hpp"
 
 namespace {
 
@@ -63,14 +64,24 @@ Scenarios (defaults in brackets):
           --crash: each client crashes its channel once (`oopsy`), rejoins
           and checks its state.
           -> round_trips_per_s, p50_ms, p99_ms, errors (+ recoveries_per_s, lost)
+  ws-hold --url=ws://HOST:PORT/socket --clients=C [1000] --seconds=S [30]
+          [--heartbeat-ms=H [30000]] [--get-rate=G [200]] [--procs=K [1]]
+          [--node-pid=PID] [--connect-concurrency=N [256]]
+          [--timeout-ms=M [30000]]
+          C Phoenix clients (own client id, one channel each) connect and
+          join, then are held S seconds: each sends a heartbeat every H ms,
+          and G `get`s a second over all clients are timed. K generator
+          processes share the clients (a process may open only ulimit -n
+          descriptors). With PID: the node's RSS before, once all are held,
+          and its peak.
+          -> held, heartbeats_ok, get_p99_ms, rss_per_client_kb,
+             rss_for_50000_mb, generator_cpu_pct
   soak    --url=ws://HOST:PORT/socket --clients=C [10000] --seconds=S [300]
           [--node-pid=PID] [--rate=E [4000]] [--storm-every-ms=M [15000]]
           [--crash-pct=P [50]] [--drop-pct=P [5]] [--leave-pct=P [5]]
           [--max-ns=N [16]] [--topics=T [100]] [--timeout-ms=M [30000]]
           [--connect-concurrency=N [256]] [--max-errors=N [0]]
           [--max-rss-growth-pct=P [unchecked]] [--seed=N [1]]
-          [--crash-loop-limit=N [5]] [--crash-window-ms=M [60000]]
-          [--probation-ms=M [2000]] (the node's guards, to stay clear of)
           [--chaos [--node-pid-file=F] [--crash-burst=K [4]]]
           C Phoenix clients (one socket, one channel, own client id, own
           values) for S seconds: E adds/gets per second in all; every M ms
@@ -92,7 +103,8 @@ Scenarios (defaults in brackets):
 In-process scenarios also take:
   --warmup=0|1 [1]       a small unreported run first
   --pubsub=0|1 [1]       channels subscribe to pubsub on join, as in the node
-  --scheduler.max-threads=N [2]  --scheduler.policy=stealing|sharing [stealing]
+  --scheduler.max-threads=N [2]  --scheduler.policy=stealing|sharing
+                         [stealing; sharing for scale]
   (any other --scheduler.* / --work-stealing.* option goes to CAF)
 )";
 
@@ -106,11 +118,15 @@ const std::map<std::string, std::set<std::string>> known_flags = {
   {"memory", {"backups", "payload", "pubsub"}},
   {"scale", {"channels", "transports", "pubsub"}},
   {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
+  {"ws-hold",
+   {"url", "clients", "seconds", "heartbeat-ms", "get-rate", "procs",
+    "node-pid", "connect-concurrency", "timeout-ms", "first-client",
+    "samples-file", "child"}},
   {"soak",
    {"url", "clients", "seconds", "node-pid", "rate", "storm-every-ms",
     "crash-pct", "drop-pct", "leave-pct", "max-ns", "topics", "timeout-ms",
     "connect-concurrency", "max-errors", "max-rss-growth-pct", "seed",
-    "crash-loop-limit", "crash-window-ms", "probation-ms", "chaos",
+    "chaos",
     "node-pid-file", "crash-burst"}},
 };
 
@@ -143,6 +159,12 @@ int run_in_process(const std::string& scenario, const options& opts,
   // Two cores: more workers than cores only adds wake-up latency (caf notes
   // §0, §6). --scheduler.max-threads overrides it.
   cfg.set("scheduler.max-threads", 2);
+  // CAF 0.17's work stealing steals with an O(queue length) walk under both
+  // of the victim's locks; a million-actor burst queues that many jobs on
+  // one worker and the workers stall on each other (README, "A million
+  // channels"). The shared queue is O(1) per job.
+  if (scenario == "scale")
+    cfg.set("scheduler.policy", caf::atom("sharing"));
   if (auto err = cfg.parse(caf_args)) {
     return fail(scenario, "bad CAF option: "
                             + caf::actor_system_config::render(err));
@@ -218,6 +240,34 @@ int run_ws(const options& opts) {
   return r.errors == 0 ? 0 : 1;
 }
 
+int run_ws_hold(const options& opts) {
+  chanstate::bench::ws_hold_options o;
+  auto num = [&](const char* name, int fallback) {
+    return static_cast<int>(opts.num(name, fallback));
+  };
+  o.url = opts.str("url", "");
+  o.clients = num("clients", o.clients);
+  o.seconds = num("seconds", o.seconds);
+  o.heartbeat_ms = num("heartbeat-ms", o.heartbeat_ms);
+  o.get_rate = num("get-rate", o.get_rate);
+  o.procs = num("procs", o.procs);
+  o.node_pid = num("node-pid", 0);
+  o.connect_concurrency = num("connect-concurrency", o.connect_concurrency);
+  o.timeout_ms = num("timeout-ms", o.timeout_ms);
+  o.first_client = num("first-client", 0);
+  o.samples_file = opts.str("samples-file", "");
+  o.child = opts.flag("child");
+  if (o.url.empty())
+    return fail("ws-hold", "ws-hold needs --url=ws://HOST:PORT/socket");
+  if (o.clients < 1 || o.procs < 1 || o.heartbeat_ms < 1 || o.get_rate < 0
+      || o.seconds < 0 || o.connect_concurrency < 1)
+    return fail("ws-hold", "--clients, --procs, --heartbeat-ms and "
+                           "--connect-concurrency must be at least 1");
+  bool ok = false;
+  print(chanstate::bench::run_ws_hold(o, ok));
+  return ok ? 0 : 1;
+}
+
 int run_soak(const options& opts) {
   chanstate::bench::soak_options o;
   auto num = [&](const char* name, int fallback) {
@@ -241,9 +291,6 @@ int run_soak(const options& opts) {
     o.max_rss_growth_pct = static_cast<double>(
       opts.num("max-rss-growth-pct", 0));
   o.seed = static_cast<std::uint64_t>(opts.num("seed", 1));
-  o.crash_loop_limit = num("crash-loop-limit", o.crash_loop_limit);
-  o.crash_window_ms = num("crash-window-ms", o.crash_window_ms);
-  o.probation_ms = num("probation-ms", o.probation_ms);
   o.chaos = opts.flag("chaos");
   o.node_pid_file = opts.str("node-pid-file", "");
   o.crash_burst = num("crash-burst", o.chaos ? 4 : 1);
@@ -298,10 +345,12 @@ int main(int argc, char** argv) {
       if (!known->second.count(name))
         return fail(scenario, "unknown flag for " + scenario + ": " + name);
     int rc = 0;
-    if (scenario == "ws" || scenario == "soak") {
+    if (scenario == "ws" || scenario == "soak" || scenario == "ws-hold") {
       if (!caf_args.empty())
         return fail(scenario, scenario + " takes no CAF options");
-      rc = scenario == "ws" ? run_ws(opts) : run_soak(opts);
+      rc = scenario == "ws"        ? run_ws(opts)
+           : scenario == "ws-hold" ? run_ws_hold(opts)
+                                   : run_soak(opts);
     } else {
       rc = run_in_process(scenario, opts, caf_args);
     }

@@ -45,6 +45,8 @@ struct scale_run {
   std::vector<caf::actor> channels; // slot i: written by transport i % K
   std::vector<slot> state;
   std::vector<std::int32_t> restore_us; // trigger → checked get, per channel
+  std::vector<std::int32_t> join_us;    // start → put acknowledged
+  std::int64_t join_t0 = 0;
   std::atomic<std::int64_t> t0{0};
   latch ready;
   latch done;
@@ -52,7 +54,7 @@ struct scale_run {
 
   scale_run(std::size_t count, std::size_t k)
     : n(count), transports(k), channels(count), state(count, slot::joining),
-      restore_us(count, 0), ready(count), done(count) {
+      restore_us(count, 0), join_us(count, 0), ready(count), done(count) {
   }
 };
 
@@ -167,6 +169,8 @@ caf::behavior scale_client(scale_ptr self, std::shared_ptr<scale_run> run,
         case frame_kind::reply:
           if (s == slot::putting && f.ref == "p") {
             s = slot::armed;
+            run->join_us[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(
+              std::min<std::int64_t>(now_us() - run->join_t0, INT32_MAX));
             run->ready.arrive();
           } else if (s == slot::recovering && f.ref == "g") {
             auto resp = f.payload.value.if_contains("response");
@@ -206,6 +210,25 @@ std::string registry_progress(caf::actor_system& sys,
               + json::serialize(st["superseded_joins"]);
       },
       [](caf::error&) {});
+  return out;
+}
+
+// The registry's counters that say whether a join waited for a down
+// message (down_wait_timeouts, superseded_joins) or was refused.
+json::object registry_counters_json(caf::actor_system& sys,
+                                    const registry_actor& registry) {
+  caf::scoped_actor self{sys};
+  json::object out;
+  self->request(registry, std::chrono::seconds{30}, stats_atom::value)
+    .receive(
+      [&](std::string& text) {
+        auto st = json::parse(text).as_object();
+        for (auto key : {"live_channels", "backups", "down_wait_timeouts",
+                         "superseded_joins", "rejected_commits"})
+          if (auto v = st.if_contains(key))
+            out[key] = *v;
+      },
+      [&](caf::error& err) { out["error"] = caf::to_string(err); });
   return out;
 }
 
@@ -251,6 +274,8 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   auto rss0 = resident_bytes();
   std::cerr << "scale: " << n << " channels over " << k << " transports\n";
   auto tj0 = now_us();
+  auto cpu_j0 = cpu_seconds();
+  run->join_t0 = tj0;
   std::vector<caf::actor> clients;
   clients.reserve(k);
   for (std::size_t j = 0; j < k; ++j)
@@ -260,6 +285,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
     throw std::runtime_error{"scale: joins timed out ("
                              + std::to_string(run->ready.count()) + " ready)"};
   auto join_us = run->ready.last_us() - tj0;
+  auto cpu_join = cpu_seconds() - cpu_j0;
   auto rss_joined = resident_bytes();
   std::cerr << "scale: joined in " << seconds(join_us) << " s, RSS "
             << (rss_joined >> 20) << " MB; crashing all\n";
@@ -269,6 +295,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   for (std::size_t i = 0; i < n; ++i)
     if (run->state[i] == slot::armed)
       caf::anon_send(run->channels[i], event({}, "oopsy", {}));
+  auto crash_send_us = now_us() - run->t0.load();
   // Progress every 5 s on stderr: how many are back, and whether the
   // registry answers at all (a backlog there is one candidate bound).
   auto waited = std::chrono::milliseconds{0};
@@ -304,6 +331,11 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
     }
   }
   std::sort(lat.begin(), lat.end());
+  // Per-phase shape: a step that grows super-linearly shows as a late p99
+  // against p50 (all start at once), or as a slower second half of joins.
+  std::vector<std::int64_t> joins(run->join_us.begin(), run->join_us.end());
+  std::sort(joins.begin(), joins.end());
+  auto reg = registry_counters_json(sys, run->env.registry);
   json::object out{
     {"scenario", "scale"},
     {"channels", n},
@@ -314,6 +346,9 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
     {"other", other},
     {"errors", run->errors.load()},
     {"join_s", seconds(join_us)},
+    {"join_p50_s", seconds(percentile(joins, 50))},
+    {"crash_send_s", seconds(crash_send_us)},
+    {"cpu_us_per_join", cpu_join * 1e6 / static_cast<double>(n)},
     {"restore_all_s", seconds(restore_us)},
     {"restore_p50_ms", static_cast<double>(percentile(lat, 50)) / 1000.0},
     {"restore_p99_ms", static_cast<double>(percentile(lat, 99)) / 1000.0},
@@ -324,6 +359,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
        / static_cast<double>(n)},
     {"peak_rss_mb", static_cast<double>(peak_rss_bytes()) / (1 << 20)},
     {"pubsub", pubsub},
+    {"registry", std::move(reg)},
     {"other_cpu_pct", meter.percent()},
   };
   std::cerr << "scale: " << ok << "/" << n << " restored in "

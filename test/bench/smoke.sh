@@ -32,6 +32,7 @@ run() {
   local out rc
   out=$(timeout 120 "$bench" "$@" 2>"$tmp/err")
   rc=$?
+  last_out=$out
   local lines
   lines=$(printf '%s\n' "$out" | grep -c .)
   if [ "$rc" -ne 0 ] || [ "$lines" -ne 1 ]; then
@@ -74,7 +75,14 @@ for p in list100 bin1k; do
     -- memory --backups=200 --payload=$p
 done
 run scale scenario channels restored_ok lost stale join_s restore_all_s peak_rss_mb \
+  join_p50_s crash_send_s registry \
   -- scale --channels=300 --transports=8 --scheduler.max-threads=2
+# Every channel restored and checked, none ended otherwise.
+if ! grep -q '"restored_ok":300,' <<<"$last_out" \
+  || ! grep -q '"other":0,' <<<"$last_out"; then
+  echo "FAIL scale: not every channel restored: $last_out"
+  failures=$((failures + 1))
+fi
 
 # The help text and a typo.
 "$bench" --help | grep -q "recoveries_per_s" || {
@@ -99,6 +107,10 @@ if [ -n "$url" ]; then
     -- ws --url="$url" --clients=4 --requests=20
   run ws-crash scenario round_trips_per_s recoveries_per_s lost errors \
     -- ws --url="$url" --clients=4 --requests=5 --crash
+  run ws-hold scenario held heartbeats_ok gets_ok get_p99_ms \
+    rss_per_client_kb errors \
+    -- ws-hold --url="$url" --node-pid="$node_pid" --clients=20 --procs=2 \
+    --seconds=2 --heartbeat-ms=500 --get-rate=50
 else
   echo "skip ws: ${node:-no node given} does not serve (no ws:// URL line)"
 fi

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdio>
 #include <deque>
@@ -129,23 +130,39 @@ struct client {
   // Crashes still to come in this storm's burst (one add before each).
   int burst_left = 0;
   std::int64_t crashed_at = 0;
-  std::int64_t restored_at = 0;
-  std::deque<std::int64_t> crash_times;
 };
 
 std::string str(const json::value& v) {
   return v.is_string() ? std::string{v.get_string()} : std::string{};
 }
 
-/// VmRSS of `pid` in kB, -1 when the process is gone.
-std::int64_t vm_rss_kb(int pid) {
+} // namespace
+
+rss_probe probe_rss(int pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  if (!in) {
+    // No file: the process is gone, or this process may open no more
+    // files (its own descriptor limit), which says nothing about the node.
+    if (::kill(pid, 0) != 0 && errno == ESRCH)
+      return {rss_probe::gone, -1};
+    return {rss_probe::unreadable, -1};
+  }
   std::string line;
   while (std::getline(in, line))
     if (line.rfind("VmRSS:", 0) == 0)
-      return std::stoll(line.substr(6));
-  return -1;
+      return {rss_probe::ok, std::stoll(line.substr(6))};
+  return {rss_probe::gone, -1}; // a zombie has no VmRSS
 }
+
+bool out_of_descriptors() {
+  int fd = ::dup(2);
+  if (fd < 0)
+    return errno == EMFILE || errno == ENFILE;
+  ::close(fd);
+  return false;
+}
+
+namespace {
 
 double mean(const std::vector<std::int64_t>& xs, std::size_t from,
             std::size_t to) {
@@ -278,6 +295,8 @@ public:
       c.retry_at = now + phoenix_backoff_ms(c.backoff++) * ms;
       return;
     }
+    if (how.why.rfind("connect", 0) == 0 && out_of_descriptors())
+      generator_out_of_fds();
     bool busy_node = how.close_code == 1013 || how.http_status == 429
                      || how.http_status == 503;
     std::int64_t delay = 200 * ms;
@@ -412,12 +431,8 @@ private:
         continue;
       auto r = pct(rng_);
       if (r < o_.crash_pct) {
-        if (!o_.avoid_guards || may_crash(c, now)) {
-          c.todo = action::crash;
-          ++crashes;
-        } else {
-          ++crashes_skipped_;
-        }
+        c.todo = action::crash;
+        ++crashes;
       } else if (r < o_.crash_pct + o_.drop_pct) {
         c.todo = action::drop;
         ++drops;
@@ -613,23 +628,8 @@ private:
     c.op = client::op_crash;
     c.deadline = now + o_.timeout_ms * ms;
     c.crashed_at = now;
-    c.crash_times.push_back(now);
     ++crashes_;
     send(c, phx_frame(c.jr, next_ref(c), c.topic, "oopsy", "{}"), now);
-  }
-
-  bool may_crash(client& c, std::int64_t now) {
-    // The poison guard: a restored channel that crashes during its
-    // probation falls back to an older generation (by design; not what
-    // this soak tests).
-    if (c.restored_at && now - c.restored_at < (o_.probation_ms + 1000) * ms)
-      return false;
-    // The crash-loop guard: crash_loop_limit crashes within the window
-    // drop the backup (by design). Stay one below, with a margin.
-    auto window = (o_.crash_window_ms + 5000) * ms;
-    while (!c.crash_times.empty() && now - c.crash_times.front() > window)
-      c.crash_times.pop_front();
-    return static_cast<int>(c.crash_times.size()) < o_.crash_loop_limit - 1;
   }
 
   void connect(client& c, std::int64_t now) {
@@ -789,8 +789,6 @@ private:
       c.joined_once = true;
       ++joined_;
     }
-    if (restored)
-      c.restored_at = now;
     if (c.crashed_at) {
       recoveries_us_.push_back(now - c.crashed_at);
       c.crashed_at = 0;
@@ -879,6 +877,16 @@ private:
                  + "): " + what);
   }
 
+  // This process reached its limit on open files (ulimit -n): the
+  // generator failed, not the node. Said once, as an error.
+  void generator_out_of_fds() {
+    if (generator_out_of_fds_)
+      return;
+    generator_out_of_fds_ = true;
+    error_global("the generator ran out of file descriptors (ulimit -n): "
+                 "spread the clients over several generator processes");
+  }
+
   void error_global(const std::string& what) {
     ++errors_;
     if (first_error_.empty())
@@ -892,14 +900,19 @@ private:
     if (node_pid_ <= 0 || now < next_sample_ || node_down())
       return;
     next_sample_ = now + 1000 * ms;
-    auto kb = vm_rss_kb(node_pid_);
-    if (kb < 0) {
+    auto probe = probe_rss(node_pid_);
+    if (probe.state == rss_probe::unreadable) {
+      generator_out_of_fds();
+      return;
+    }
+    if (probe.state == rss_probe::gone) {
       if (!node_gone_)
         error_global("node pid " + std::to_string(node_pid_)
                      + " is gone (no /proc/PID/status)");
       node_gone_ = true;
       return;
     }
+    auto kb = probe.kb;
     last_rss_kb_ = kb;
     peak_rss_kb_ = std::max(peak_rss_kb_, kb);
     if (now <= end_at_)
@@ -909,7 +922,8 @@ private:
   soak_result report() {
     auto now = now_us();
     poll_chaos(now);
-    if (node_pid_ > 0 && vm_rss_kb(node_pid_) < 0 && !node_gone_) {
+    if (node_pid_ > 0 && !node_gone_
+        && probe_rss(node_pid_).state == rss_probe::gone) {
       node_gone_ = true;
       error_global("node pid " + std::to_string(node_pid_)
                    + " is gone at the end");
@@ -932,7 +946,6 @@ private:
       {"checks", checks_},
       {"unjudged", unjudged_},
       {"crashes", crashes_},
-      {"crashes_skipped", crashes_skipped_},
       {"drops", drops_},
       {"leaves", storm_leaves_ + steady_leaves_},
       {"rejoins", rejoins_},
@@ -964,6 +977,7 @@ private:
       r["crash_burst"] = o_.crash_burst;
     }
     bool rss_ok = true;
+    r["generator_out_of_fds"] = generator_out_of_fds_;
     if (o_.node_pid > 0) {
       r["node_alive"] = !node_gone_;
       r["peak_rss_mb"] = round2(static_cast<double>(peak_rss_kb_) / 1024);
@@ -1001,6 +1015,8 @@ private:
             "lost, stale, leaked or mismatched state");
     because(errors_ > o_.max_errors, "errors over max_errors");
     because(node_gone_, "the node died");
+    because(generator_out_of_fds_,
+            "the generator ran out of file descriptors");
     because(node_down(), "the node was not back after a kill");
     because(joined_ != o_.clients,
             std::to_string(o_.clients - joined_) + " clients never joined");
@@ -1037,6 +1053,7 @@ private:
   bool all_joined_ = false;
   bool stopping_ = false;
   bool node_gone_ = false;
+  bool generator_out_of_fds_ = false;
 
   std::uint64_t storm_id_ = 0;
   bool storm_active_ = false;
@@ -1061,7 +1078,6 @@ private:
   std::int64_t checks_ = 0;
   std::int64_t unjudged_ = 0;
   std::int64_t crashes_ = 0;
-  std::int64_t crashes_skipped_ = 0;
   std::int64_t drops_ = 0;
   std::int64_t storm_leaves_ = 0;
   std::int64_t steady_leaves_ = 0;

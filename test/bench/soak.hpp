@@ -35,11 +35,6 @@ struct soak_options {
   /// Fails the run when rss_growth_pct passes it; negative = not checked.
   double max_rss_growth_pct = -1;
   std::uint64_t seed = 1;
-  // The node's guards the workload must stay clear of (node defaults): the
-  // crash-loop guard and the poison guard's probation.
-  int crash_loop_limit = 5;
-  int crash_window_ms = 60000;
-  int probation_ms = 2000;
   /// Chaos (make soak-chaos): the script SIGKILLs the node and restarts it
   /// on the same port, sending this process SIGUSR1 just before each kill
   /// and SIGUSR2 once the new node listens (its pid in node_pid_file).
@@ -51,8 +46,10 @@ struct soak_options {
   /// A crashing client crashes this many times in a row in one storm, with
   /// one add between crashes (every crash follows progress).
   int crash_burst = 1;
-  /// Stay clear of the guards above (a crash-loop and probation margin);
-  /// off in chaos: a crash after progress must keep the newest commit.
+  /// A storm's crash comes without an add before it (the client's `get`
+  /// after the last storm was its progress); off in chaos, where every
+  /// crash of a burst follows an add: a crash after progress must keep the
+  /// newest commit.
   bool avoid_guards = true;
 };
 
@@ -63,6 +60,19 @@ struct soak_result {
   /// the node alive, RSS growth within bounds.
   bool ok = false;
 };
+
+/// The VmRSS of a process as this one can see it.
+struct rss_probe {
+  enum state_t { ok, gone, unreadable } state;
+  std::int64_t kb; // with ok
+};
+
+/// Reads /proc/PID/status. `unreadable` means this process cannot open a
+/// file (its own limit on descriptors), not that `pid` is gone.
+rss_probe probe_rss(int pid);
+
+/// True if this process may open no more descriptors (EMFILE/ENFILE).
+bool out_of_descriptors();
 
 /// Runs the soak against `o.url`; network trouble is counted, not thrown.
 soak_result run_soak(const soak_options& o);

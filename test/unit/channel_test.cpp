@@ -272,6 +272,11 @@ TEST_CASE_FIXTURE(probe_case, "a throwing handler commits nothing") {
   CHECK(backup("probe:1", "alice") == json::object{{"x", 1}});
   auto again = rejoin(ch);
   CHECK(assigns(again) == json::object{{"x", 1}});
+  // The channel catches the handler's exception itself (one throw, not a
+  // rethrow in the exception handler): its text is still in the exit
+  // reason that the registry records (describe) and the poison guard shows.
+  CHECK(describe(*exit_reason(ch)).find("probe throws after assigning")
+        != std::string::npos);
 }
 
 TEST_CASE("without write-through a crash restores only what was there at "

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Many held WebSocket clients on one node: starts chanstate-node on a free
+# loopback port with room for them, runs `chanstate-bench ws-hold` with the
+# clients spread over generator processes (each may open only `ulimit -Hn`
+# descriptors), then stops the node by pid and checks that it exits 0.
+# Usage: ws_hold.sh NODE BENCH [extra ws-hold flags...]
+# Env: HOLD_CLIENTS [10000], HOLD_SECONDS [60], HOLD_NODE_ARGS [""].
+# Stdout: the generator's JSON line. Progress goes to stderr.
+set -u
+. "$(dirname "$0")/wait_for_url.sh"
+node=$1
+bench=$2
+shift 2
+clients=${HOLD_CLIENTS:-10000}
+seconds=${HOLD_SECONDS:-60}
+tmp=$(mktemp -d)
+node_pid=
+say() { echo "ws_hold.sh: $*" >&2; }
+cleanup() {
+  if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
+    kill -KILL "$node_pid" 2>/dev/null
+    wait "$node_pid" 2>/dev/null
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+# The node and every generator process raise their soft limit to the hard
+# one; the node needs one descriptor per client plus its own.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+limit=$(ulimit -n)
+if [ "$limit" != unlimited ] && [ "$clients" -gt $((limit - 256)) ]; then
+  say "one node may open $limit descriptors here: at most $((limit - 256)) clients"
+  exit 2
+fi
+# Generators: each holds at most its limit less a margin; above 5 000
+# clients at least two, so one thread does not bound the heartbeats.
+per_proc=$clients
+[ "$limit" != unlimited ] && per_proc=$((limit - 256))
+procs=$(( (clients + per_proc - 1) / per_proc ))
+[ "$procs" -lt 2 ] && [ "$clients" -gt 5000 ] && procs=2
+
+# shellcheck disable=SC2206 # word splitting is the point
+node_args=(--port=0 "--max-connections=$((clients + 256))" ${HOLD_NODE_ARGS:-})
+"$node" "${node_args[@]}" >"$tmp/node.out" 2>"$tmp/node.err" &
+node_pid=$!
+if ! url=$(wait_for_url "$tmp/node.out" "$node_pid"); then
+  say "the node did not start"
+  sed 's/^/    /' "$tmp/node.err" >&2
+  exit 2
+fi
+say "node pid $node_pid at $url; $clients clients in $procs processes, $seconds s"
+"$bench" ws-hold --url="$url" --node-pid="$node_pid" --clients="$clients" \
+  --seconds="$seconds" --procs="$procs" "$@"
+rc=$?
+if ! kill -0 "$node_pid" 2>/dev/null; then
+  say "the node died during the run"
+  exit 1
+fi
+kill -TERM "$node_pid"
+for _ in $(seq 1 300); do
+  kill -0 "$node_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$node_pid" 2>/dev/null; then
+  say "the node did not stop on SIGTERM within 30 s"
+  exit 1
+fi
+wait "$node_pid"
+node_rc=$?
+node_pid=
+if [ "$node_rc" != 0 ]; then
+  say "the node exited $node_rc on SIGTERM"
+  [ "$rc" -eq 0 ] && rc=1
+fi
+exit "$rc"
