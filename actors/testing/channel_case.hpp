@@ -12,9 +12,13 @@
 //   t.crash(ch);                                    // its handler throws
 //   auto again = t.rejoin(ch);                      // restored from the backup
 //   t.join_reply(again)->response["restored"];      // true
+//
+// The pieces it is built from have headers of their own: case_options.hpp
+// (how to build it), channel_handle.hpp (a joined channel),
+// recording_transport.hpp (the client's side, recorded) and
+// scheduler_steps.hpp (virtual time and isolated requests).
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -31,7 +35,6 @@
 
 #include <chanstate/actors/channel.hpp>
 #include <chanstate/actors/channel_error.hpp>
-#include <chanstate/actors/testing/crashable_channel.hpp>
 #include <chanstate/actors/frames.hpp>
 #include <chanstate/actors/join.hpp>
 #include <chanstate/actors/pubsub.hpp>
@@ -40,32 +43,13 @@
 #include <chanstate/registry/registry_actor.hpp>
 #include <chanstate/registry/registry_error.hpp>
 
+#include <chanstate/actors/testing/case_options.hpp>
+#include <chanstate/actors/testing/channel_handle.hpp>
+#include <chanstate/actors/testing/crashable_channel.hpp>
+#include <chanstate/actors/testing/recording_transport.hpp>
+#include <chanstate/actors/testing/scheduler_steps.hpp>
+
 namespace chanstate::testing {
-
-/// A channel as the test sees it: the actor and how it was joined.
-struct channel_handle {
-  caf::actor actor;
-  std::string topic;
-  std::string client_id;
-  std::string join_ref;
-  boost::json::object params;
-  caf::actor transport;
-
-  caf::actor_id id() const noexcept {
-    return actor ? actor.id() : caf::invalid_actor_id;
-  }
-};
-
-/// How to build a channel_case.
-struct case_options {
-  registry_config registry;
-  bool write_through = true;
-  std::chrono::milliseconds restore_timeout = std::chrono::seconds{10};
-  /// channel_env::max_assigns_bytes (0 = no limit).
-  std::size_t max_assigns_bytes = channel_env{}.max_assigns_bytes;
-  /// Run the scheduler after every helper; off for step-by-step races.
-  bool autorun = true;
-};
 
 /// Registry, pubsub, router and recording transports on the deterministic
 /// scheduler, with helpers that read like Phoenix's ChannelTest.
@@ -275,9 +259,7 @@ public:
 
   /// Every frame the channel sent to its transport, in order.
   const std::vector<outbound_frame>& frames(const channel_handle& ch) const {
-    static const std::vector<outbound_frame> none;
-    auto i = log_->frames.find(ch.id());
-    return i == log_->frames.end() ? none : i->second;
+    return log_->frames_of(ch.id());
   }
 
   /// Frames of one kind (e.g. frame_kind::push or frame_kind::broadcast).
@@ -341,30 +323,7 @@ public:
   /// asking actor and `dest`, so other actors keep their place.
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask(const Handle& dest, Ts... xs) {
-    using slot = std::optional<caf::expected<T>>;
-    auto out = std::make_shared<slot>();
-    auto asker = sys_.spawn(
-      [dest, xs...](caf::event_based_actor* self, std::shared_ptr<slot> o) {
-        self->request(dest, caf::infinite, xs...)
-          .then([o](T& x) { *o = std::move(x); },
-                [o](caf::error& e) { *o = std::move(e); });
-      },
-      out);
-    auto a = caf::actor_cast<caf::abstract_actor*>(asker);
-    auto d = caf::actor_cast<caf::abstract_actor*>(dest);
-    sched.run_jobs_filtered([a, d](caf::resumable* r) {
-      return r == dynamic_cast<caf::resumable*>(a)
-             || r == dynamic_cast<caf::resumable*>(d);
-    });
-    if (!*out) {
-      caf::anon_send_exit(asker, caf::exit_reason::kill);
-      sched.run_jobs_filtered([a](caf::resumable* r) {
-        return r == dynamic_cast<caf::resumable*>(a);
-      });
-      return caf::make_error(caf::sec::request_timeout,
-                             "no answer while only the asked actor ran");
-    }
-    return std::move(**out);
+    return ask_alone<T>(sys_, sched, dest, std::move(xs)...);
   }
 
   // -- scheduling and time ----------------------------------------------------
@@ -390,19 +349,7 @@ public:
   /// Moves virtual time forward by `d`, firing every timer in order and
   /// running the actors after each (sweeps, down_wait, request timeouts).
   void advance(std::chrono::milliseconds d) {
-    auto& clock = sched.clock();
-    auto target = clock.current_time + d;
-    sched.run();
-    while (!clock.schedule().empty()
-           && clock.schedule().begin()->first <= target) {
-      auto due = clock.schedule().begin()->first;
-      sched.advance_time(due > clock.current_time ? due - clock.current_time
-                                                  : caf::timespan{0});
-      sched.run();
-    }
-    if (target > clock.current_time)
-      sched.advance_time(target - clock.current_time);
-    sched.run();
+    advance_time(sched, d);
   }
 
   /// Virtual now, as the registry sees it.
@@ -454,10 +401,7 @@ public:
   /// Sends `a` an exit message with any reason (anon_send_exit only takes
   /// CAF's exit_reason values).
   static void send_exit(const caf::actor& a, caf::error reason) {
-    if (a)
-      a->enqueue(nullptr, caf::make_message_id(),
-                 caf::make_message(caf::exit_msg{a.address(), std::move(reason)}),
-                 nullptr);
+    send_exit_reason(a, std::move(reason));
   }
 
   /// A fresh ref for a client message.
@@ -466,41 +410,13 @@ public:
   }
 
 private:
-  struct transcript {
-    std::unordered_map<caf::actor_id, std::vector<outbound_frame>> frames;
-    std::unordered_map<caf::actor_id, caf::error> exits;
-  };
-
   static caf::actor_system_config& prepare(caf::actor_system_config& cfg) {
     cfg.set("scheduler.policy", caf::atom("testing"));
     return cfg;
   }
 
-  static reply to_reply(const outbound_frame& f) {
-    reply r;
-    const auto& p = f.payload.value;
-    if (auto s = p.if_contains("status"); s && s->is_string())
-      r.status = std::string{s->get_string()};
-    if (auto o = p.if_contains("response"); o && o->is_object())
-      r.response = o->get_object();
-    return r;
-  }
-
-  // A client's connection: records what its channels send, per channel.
-  static caf::behavior transport_impl(caf::event_based_actor* self,
-                                      std::shared_ptr<transcript> log) {
-    return {
-      [self, log](outbound_frame& f) {
-        auto src = self->current_sender();
-        log->frames[src ? src->id() : caf::invalid_actor_id].push_back(
-          std::move(f));
-      },
-      [self](caf::close_atom) { self->quit(); },
-    };
-  }
-
   caf::actor spawn_transport() {
-    auto tr = sys_.spawn(transport_impl, log_);
+    auto tr = sys_.spawn(recording_transport, log_);
     tracked_.push_back(tr);
     return tr;
   }

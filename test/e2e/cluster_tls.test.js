@@ -2,24 +2,17 @@
 // only nodes holding a certificate of that CA attach to the registry; the
 // certificates are made here with the openssl command, as the README shows.
 "use strict"
-const { test, after } = require("node:test")
+const { test } = require("node:test")
 const assert = require("node:assert/strict")
 const { spawnSync } = require("node:child_process")
-const fs = require("node:fs")
-const os = require("node:os")
 const path = require("node:path")
-const { startNode, stats } = require("./lib/node")
-const { connect, join, push, until } = require("./lib/phx")
+const { stats } = require("./lib/node")
+const { join, push, until } = require("./lib/phx")
+const { nodesPerFile } = require("./lib/per_file")
 
 const binary = process.argv[2]
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chanstate-cluster-tls-"))
-const nodes = []
-const sockets = []
-after(async () => {
-  for (const s of sockets) s.disconnect()
-  for (const n of nodes) await n.stop("SIGKILL")
-  fs.rmSync(dir, { recursive: true, force: true })
-})
+const { node, client, tempDir } = nodesPerFile()
+const dir = tempDir("chanstate-cluster-tls-")
 
 function openssl(...args) {
   const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" })
@@ -46,18 +39,6 @@ const tls = (nodeName, ca = "cluster-ca") => [
   `--cluster-key=${path.join(dir, nodeName + ".key")}`,
   `--cluster-ca=${path.join(dir, ca + ".pem")}`,
 ]
-
-async function node(args) {
-  const n = await startNode(args)
-  nodes.push(n)
-  return n
-}
-
-function client(url, id) {
-  const s = connect(url, id)
-  sockets.push(s)
-  return s
-}
 
 let registryAt = null
 async function registry() {

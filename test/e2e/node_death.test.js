@@ -1,39 +1,15 @@
 // State survives the death of the whole node: a journal, or a registry on another node.
 "use strict"
-const { test, after } = require("node:test")
+const { test } = require("node:test")
 const assert = require("node:assert/strict")
 const fs = require("node:fs")
-const os = require("node:os")
 const path = require("node:path")
 const { startNode, stats } = require("./lib/node")
-const { connect, join, push } = require("./lib/phx")
+const { push } = require("./lib/phx")
+const { nodesPerFile } = require("./lib/per_file")
 
-const sockets = []
-const nodes = []
-const dirs = []
-after(async () => {
-  for (const s of sockets) s.disconnect()
-  for (const n of nodes) await n.stop("SIGKILL")
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
-})
-
-function journalDir() {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "chanstate-journal-"))
-  dirs.push(d)
-  return d
-}
-
-async function node(args) {
-  const n = await startNode(args)
-  nodes.push(n)
-  return n
-}
-
-function client(url, id) {
-  const s = connect(url, id)
-  sockets.push(s)
-  return s
-}
+const { node, client, tempDir } = nodesPerFile()
+const journalDir = () => tempDir("chanstate-journal-")
 
 /// A channel whose every successful (re)join is reported through `joins`.
 function watchedChannel(socket, topic) {

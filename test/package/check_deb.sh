@@ -24,6 +24,10 @@ for f in /usr/bin/chanstate-node \
          /usr/include/chanstate/version.hpp \
          /usr/include/chanstate/endpoint/serve.hpp \
          /usr/include/chanstate/actors/testing/channel_case.hpp \
+         /usr/include/chanstate/actors/testing/case_options.hpp \
+         /usr/include/chanstate/actors/testing/channel_handle.hpp \
+         /usr/include/chanstate/actors/testing/recording_transport.hpp \
+         /usr/include/chanstate/actors/testing/scheduler_steps.hpp \
          /usr/include/chanstate/registry/registry_actor.hpp \
          /usr/lib/cmake/chanstate/chanstateConfig.cmake \
          /usr/lib/cmake/chanstate/chanstateConfigVersion.cmake \

@@ -63,6 +63,15 @@ struct journaled {
     t.run();
   }
 
+  /// Commits `n` (add) and sends a get, whose reply the journal holds until
+  /// the next write_batch(); the get's ref.
+  std::string add_then_get(const channel_handle& ch, int n) {
+    t.push(ch, "add", {{"n", n}});
+    auto ref = t.send_call(ch, "get");
+    t.run();
+    return ref;
+  }
+
   std::vector<frame_kind> kinds(const channel_handle& ch) const {
     std::vector<frame_kind> out;
     for (const auto& f : t.frames(ch))
@@ -76,6 +85,51 @@ boost::json::array ns_of(const std::optional<reply>& r) {
   return r->response.at("ns").as_array();
 }
 
+struct temp_journal {
+  std::filesystem::path path;
+  temp_journal() {
+    path = std::filesystem::temp_directory_path()
+           / ("chanstate-durable-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+  }
+  ~temp_journal() {
+    std::filesystem::remove_all(path);
+  }
+};
+
+/// The real journal writer on a fresh LMDB map of `map_bytes`, observing a
+/// backup table with one live key ("room:9", "c") whose commit cell is
+/// `out.cell`; `self` talks to the writer.
+struct on_disk {
+  temp_journal dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{one_worker(cfg)};
+  journal_handle j;
+  backup_table table{registry_config{}};
+  caf::actor alive;
+  restore_outcome out;
+  caf::scoped_actor self{sys};
+
+  explicit on_disk(std::size_t map_bytes) {
+    auto store = journal_store::open(dir.path.string(), map_bytes);
+    REQUIRE(store);
+    j = spawn_journal(sys, std::move(*store), {});
+    table.set_observer(j.observer);
+    alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+    out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  }
+
+  ~on_disk() {
+    self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+    self->send_exit(alive, caf::exit_reason::user_shutdown);
+  }
+
+  static caf::actor_system_config& one_worker(caf::actor_system_config& c) {
+    c.set("scheduler.max-threads", 1);
+    return c;
+  }
+};
+
 } // namespace
 
 TEST_CASE("a reply after a commit is held until the journal batch holding "
@@ -85,9 +139,7 @@ TEST_CASE("a reply after a commit is held until the journal batch holding "
   auto ch = j.t.join("room:1", "alice");
   REQUIRE(j.t.joined(ch));
   // add commits; get replies: the reply waits for the commit.
-  j.t.push(ch, "add", {{"n", 7}});
-  auto ref = j.t.send_call(ch, "get");
-  j.t.run();
+  auto ref = j.add_then_get(ch, 7);
   CHECK_FALSE(j.t.reply_to(ch, ref));
   REQUIRE(j.log->asked.size() == 1);
   CHECK(j.log->asked[0] == 1);
@@ -120,9 +172,7 @@ TEST_CASE("a frame with no commit before it is not delayed") {
   CHECK(j.t.call(ch, "get"));
   CHECK(j.t.call(ch, "ping"));
   // Once a commit is durable, frames after it flow freely again.
-  j.t.push(ch, "add", {{"n", 1}});
-  auto held = j.t.send_call(ch, "get");
-  j.t.run();
+  auto held = j.add_then_get(ch, 1);
   CHECK_FALSE(j.t.reply_to(ch, held));
   j.write_batch();
   CHECK(j.t.reply_to(ch, held));
@@ -197,9 +247,7 @@ TEST_CASE("without a journal the commit cell is the durable point: nothing "
 TEST_CASE("a leave releases held frames; the leave reply follows them") {
   journaled j;
   auto ch = j.t.join("room:1", "alice");
-  j.t.push(ch, "add", {{"n", 1}});
-  auto get = j.t.send_call(ch, "get");
-  j.t.run();
+  auto get = j.add_then_get(ch, 1);
   j.t.leave(ch);
   CHECK_FALSE(j.t.alive(ch));
   REQUIRE(j.kinds(ch)
@@ -212,9 +260,7 @@ TEST_CASE("a crash drops held frames (never acknowledged); the state is "
           "kept") {
   journaled j;
   auto ch = j.t.join("room:1", "alice");
-  j.t.push(ch, "add", {{"n", 1}});
-  auto get = j.t.send_call(ch, "get");
-  j.t.run();
+  auto get = j.add_then_get(ch, 1);
   j.t.crash(ch);
   CHECK_FALSE(j.t.alive(ch));
   CHECK_FALSE(j.t.reply_to(ch, get));
@@ -251,38 +297,13 @@ TEST_CASE("with a registry on another node, a reply waits for the registry's "
   CHECK(t.live("room:1", "alice"));
 }
 
-namespace {
-
-struct temp_journal {
-  std::filesystem::path path;
-  temp_journal() {
-    path = std::filesystem::temp_directory_path()
-           / ("chanstate-durable-test-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-  }
-  ~temp_journal() {
-    std::filesystem::remove_all(path);
-  }
-};
-
-} // namespace
-
 TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
           "made before it is on disk") {
-  temp_journal d;
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 1);
-  caf::actor_system sys{cfg};
-  auto store = journal_store::open(d.path.string(), std::size_t{64} << 20);
-  REQUIRE(store);
-  auto j = spawn_journal(sys, std::move(*store), {});
-  backup_table table{registry_config{}};
-  table.set_observer(j.observer);
-  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
-  caf::scoped_actor self{sys};
+  on_disk f{std::size_t{64} << 20};
+  auto& j = f.j;
+  auto& self = f.self;
   // Commits go into the writer's inbox synchronously; the syncs follow.
-  out.cell->store(snapshot{}.with("ns", boost::json::array{1}));
+  f.out.cell->store(snapshot{}.with("ns", boost::json::array{1}));
   for (std::uint64_t seq = 1; seq <= 3; ++seq)
     self->request(j.writer, caf::infinite, journal_sync_atom::value, seq)
       .receive([seq](std::uint64_t done) { CHECK(done == seq); },
@@ -298,7 +319,7 @@ TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
       },
       [](caf::error& err) { FAIL(describe(err)); });
   // The channels' way: a note in the inbox, answered by the next batch.
-  out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
+  f.out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
   bool now = j.waiter->await(caf::actor{self}, 7);
   self->request(j.writer, caf::infinite, caf::flush_atom::value)
     .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
@@ -320,8 +341,6 @@ TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
         CHECK(st["write_errors"] == 0);
       },
       [](caf::error& err) { FAIL(describe(err)); });
-  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
-  self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a join restored from memory waits until the journal holds what "
@@ -339,21 +358,12 @@ TEST_CASE("a join restored from memory waits until the journal holds what "
 
 TEST_CASE("a failed journal write answers no sync: the changes stay staged "
           "and the failure is counted") {
-  temp_journal d;
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 1);
-  caf::actor_system sys{cfg};
   // A map far too small for the value below: every write fails (map full).
-  auto store = journal_store::open(d.path.string(), std::size_t{64} << 10);
-  REQUIRE(store);
-  auto j = spawn_journal(sys, std::move(*store), {});
-  backup_table table{registry_config{}};
-  table.set_observer(j.observer);
-  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
-  out.cell->store(
+  on_disk f{std::size_t{64} << 10};
+  auto& j = f.j;
+  auto& self = f.self;
+  f.out.cell->store(
     snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
-  caf::scoped_actor self{sys};
   // Sent, not requested: an answer would wait in the mailbox as a message.
   self->send(j.writer, journal_sync_atom::value, std::uint64_t{1});
   // A barrier behind the sync: the write has been tried once it replies.
@@ -373,8 +383,6 @@ TEST_CASE("a failed journal write answers no sync: the changes stay staged "
   self->receive([&](std::uint64_t) { answered = true; },
                 caf::after(std::chrono::seconds{0}) >> [] {});
   CHECK_FALSE(answered);
-  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
-  self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
 
 namespace {
