@@ -50,6 +50,13 @@ struct link_state {
   std::uint64_t deferred_commits = 0;
   std::uint64_t waited_joins = 0;
   std::uint64_t refused_joins = 0;
+  // The last remote registry seen down. CAF 0.17's middleman caches
+  // host:port → actor and drops the entry only when its own down message
+  // for that actor arrives, which may come after ours: until then a connect
+  // is answered with the dead actor. Actor addresses are never reused, so a
+  // connect that names this one is stale and is retried.
+  caf::actor_addr gone;
+  std::uint64_t stale_connects = 0;
 
   std::string registry() const {
     return host + ":" + std::to_string(port);
@@ -107,6 +114,13 @@ void connect(link_ptr self) {
           self->delayed_send(self, st.opts.retry, reconnect_atom::value);
           return;
         }
+        if (st.gone && caf::actor_cast<caf::actor_addr>(ptr) == st.gone) {
+          // Adopting it would hand the waiting joins to a dead registry
+          // (request_receiver_down, or no answer at all).
+          ++st.stale_connects;
+          self->delayed_send(self, st.opts.retry, reconnect_atom::value);
+          return;
+        }
         st.remote = caf::actor_cast<caf::actor>(std::move(ptr));
         st.failures_said = st.connect_failures;
         self->monitor(st.remote);
@@ -138,6 +152,7 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.remote && dm.source == st.remote.address()) {
+      st.gone = dm.source;
       st.remote = nullptr;
       ++st.disconnects;
       notify(self);
@@ -259,6 +274,7 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
         {"connects", st.connects},
         {"disconnects", st.disconnects},
         {"connect_failures", st.connect_failures},
+        {"stale_connects", st.stale_connects},
         {"deferred_commits", st.deferred_commits},
         {"waiting_joins", st.waiting.size()},
         {"waited_joins", st.waited_joins},

@@ -29,8 +29,9 @@
 namespace chanstate {
 
 /// (link_stats_atom) → JSON text: connected, connects, disconnects,
-/// deferred_commits, waiting_joins, waited_joins, refused_joins,
-/// tracked_channels.
+/// connect_failures, stale_connects (connects answered with the registry
+/// that had just died, retried), deferred_commits, waiting_joins,
+/// waited_joins, refused_joins, tracked_channels.
 using link_stats_atom = caf::atom_constant<caf::atom("cs_lstats")>;
 
 /// (link_status_atom, bool up, std::string registry): sent to every

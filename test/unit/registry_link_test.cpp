@@ -178,6 +178,31 @@ TEST_CASE("a rejoin during a registry restart waits and gets its state back") {
   CHECK(t.join_reply(again)->response.at("ns") == json::array{1, 2});
 }
 
+TEST_CASE("a connect answered with the registry that just died is retried") {
+  // CAF's middleman answers a connect from its host:port cache until its
+  // own down message for the cached actor arrives, which may come after the
+  // link's: the link must not hand waiting joins to that dead actor.
+  link_case t;
+  t.registry_up();
+  t.advance(100ms);
+  auto dead = t.registry;
+  t.registry_down();
+  caf::anon_send(t.connector, caf::put_atom::value,
+                 caf::actor_cast<caf::actor>(dead)); // the stale cache entry
+  t.run();
+  auto ch = t.join("room:1", "dave");
+  t.advance(300ms);
+  CHECK_FALSE(t.join_reply(ch));
+  CHECK(t.link_stat("stale_connects") >= 1);
+  CHECK(t.link_stats().at("connected") == false);
+  // The middleman's cache catches up: the new registry answers the join.
+  t.registry_up();
+  t.advance(100ms);
+  REQUIRE(t.joined(ch));
+  CHECK(t.join_reply(ch)->status == "ok");
+  CHECK(t.link_stats().at("connected") == true);
+}
+
 TEST_CASE("a join refused after join_wait says the registry is unreachable") {
   link_case t;
   auto ch = t.join("room:1", "carol");
