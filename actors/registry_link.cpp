@@ -50,11 +50,12 @@ struct link_state {
   std::uint64_t deferred_commits = 0;
   std::uint64_t waited_joins = 0;
   std::uint64_t refused_joins = 0;
-  // The last remote registry seen down. CAF 0.17's middleman caches
-  // host:port → actor and drops the entry only when its own down message
-  // for that actor arrives, which may come after ours: until then a connect
-  // is answered with the dead actor. Actor addresses are never reused, so a
-  // connect that names this one is stale and is retried.
+  // The last remote registry seen dead (not merely cut off). CAF 0.17's
+  // middleman caches host:port → actor and drops the entry only when its
+  // own down message for that actor arrives, which may come after ours:
+  // until then a connect is answered with the dead actor. Actor addresses
+  // are never reused, so a connect that names this one is stale and is
+  // retried.
   caf::actor_addr gone;
   std::uint64_t stale_connects = 0;
 
@@ -135,10 +136,15 @@ void connect(link_ptr self) {
         st.connecting = false;
         // Refused handshakes (a TLS peer without a certificate of our CA)
         // end here too: count them, and say so once per outage.
-        if (st.connect_failures++ == st.failures_said)
-          std::cerr << "chanstate-node: cannot attach to the registry at "
-                    << st.host << ':' << st.port << ": "
-                    << self->system().render(err) << "; retrying\n";
+        if (st.connect_failures++ == st.failures_said) {
+          auto why = self->system().render(err);
+          if (st.opts.on_connect_failure)
+            st.opts.on_connect_failure(why);
+          else
+            std::cerr << "chanstate-node: cannot attach to the registry at "
+                      << st.host << ':' << st.port << ": " << why
+                      << "; retrying\n";
+        }
         self->delayed_send(self, st.opts.retry, reconnect_atom::value);
       });
 }
@@ -152,7 +158,10 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (st.remote && dm.source == st.remote.address()) {
-      st.gone = dm.source;
+      // A lost connection kills the proxy, not the registry: the same actor
+      // may answer the next connect and is welcome back.
+      if (dm.reason != caf::exit_reason::remote_link_unreachable)
+        st.gone = dm.source;
       st.remote = nullptr;
       ++st.disconnects;
       notify(self);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,6 +54,10 @@ struct registry_link_options {
   /// Answers (caf::connect_atom, host, port) as CAF's middleman actor
   /// does; null = this system's middleman. Tests pass a stand-in.
   caf::actor connector;
+  /// Told once per outage (the first failed connection attempt after the
+  /// link was up, or at start) with CAF's text of the error, on the link's
+  /// thread; must not block. Empty = a line on stderr.
+  std::function<void(const std::string& error)> on_connect_failure;
 };
 
 /// Spawns the link; use the returned handle as channel_env::registry (with

@@ -259,6 +259,21 @@ std::string metrics_document(std::string_view stats_json) {
   m.counter("chanstate_registry_restarts_total",
             "Times a new registry actor took the backup table over",
             {{{}, {"registry_restarts"}}});
+  m.gauge("chanstate_backups_packed", "Backups held in the packed (cold) form",
+          {{{}, {"packed_backups"}}});
+  m.counter("chanstate_backups_packed_total",
+            "Backups the sweep packed into the compact form",
+            {{{}, {"packing", "packed"}}});
+  m.counter("chanstate_restores_from_packed_total",
+            "Restores that unpacked a packed backup",
+            {{{}, {"packing", "restores_from_packed"}}});
+  m.counter("chanstate_backups_kept_hot_total",
+            "Backups the sweep left unpacked because packing would not "
+            "make them smaller",
+            {{{}, {"packing", "kept_hot"}}});
+  m.counter("chanstate_unpack_failures_total",
+            "Packed backups that could not be unpacked",
+            {{{}, {"packing", "unpack_failures"}}});
   m.gauge("chanstate_backups_limit", "Most backups held (0 = no cap)",
           {{{}, {"limits", "max_backups"}}});
   m.gauge("chanstate_backup_bytes_limit",

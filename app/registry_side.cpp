@@ -77,6 +77,13 @@ start_registry_side(caf::actor_system& sys, const registry_config& cfg,
     if (opts.tls)
       link.connector = caf::actor_cast<caf::actor>(
         sys.openssl_manager().actor_handle());
+    // In the node's log (JSON with --log-format=json), not a bare stderr line.
+    link.on_connect_failure = [at = opts.remote](const std::string& why) {
+      log_event(spdlog::level::warn, "registry_connect_failed",
+                "cannot attach to the registry at " + at + ": " + why
+                  + "; retrying",
+                {{"registry", at}, {"error", why}});
+    };
     side.handle = spawn_registry_link(sys, hp->first, hp->second, link);
     side.remote = true;
     // Our channels' refusals are ours to count: the remote registry's

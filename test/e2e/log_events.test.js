@@ -32,12 +32,10 @@ function freePort() {
   })
 }
 
-/// The JSON log lines of `n` so far. The registry link's own "cannot
-/// attach ... retrying" line (once per outage) is plain text: the channel
-/// layer writes it to stderr without the node's logger.
+/// The log lines of `n` so far: every one must be JSON (the registry
+/// link's "cannot attach ... retrying" goes through the node's log too).
 function lines(n) {
   return n.stderr().split("\n").filter(Boolean)
-    .filter(l => !/^chanstate-node: cannot attach to the registry at /.test(l))
     .map(l => {
       try { return JSON.parse(l) } catch (e) { assert.fail(`not a JSON line: ${l}`) }
     })
@@ -68,6 +66,13 @@ test("the registry link's changes are logged: up, down when the registry node di
   const md = samples((await httpGet(edge.port, "/metrics")).body)
   assert.equal(md.get("chanstate_registry_link_up"), 0)
   assert.equal(md.get("chanstate_registry_up"), 0)
+
+  // Its reconnect attempts fail: said once for the outage, as JSON.
+  await until(() => lines(edge).some(l => l.event === "registry_connect_failed"), 10000, "connect failure line")
+  const failed = lines(edge).filter(l => l.event === "registry_connect_failed")
+  assert.equal(failed.length, 1)
+  assert.deepEqual([failed[0].level, failed[0].registry], ["warn", at])
+  assert.match(failed[0].msg, /cannot attach to the registry at .*; retrying/)
 
   // A new registry node on the same port: the link reconnects by itself.
   registry = await node([`--registry-listen=${rport}`])

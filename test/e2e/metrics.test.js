@@ -194,6 +194,11 @@ const figureMetric = {
   "quarantine.crashes_without_progress": "chanstate_crashes_without_progress_total",
   "quarantine.fallbacks": 'chanstate_guard_actions_total{action="fallback"}',
   "quarantine.quarantined": 'chanstate_guard_actions_total{action="quarantine"}',
+  packed_backups: "chanstate_backups_packed",
+  "packing.packed": "chanstate_backups_packed_total",
+  "packing.restores_from_packed": "chanstate_restores_from_packed_total",
+  "packing.kept_hot": "chanstate_backups_kept_hot_total",
+  "packing.unpack_failures": "chanstate_unpack_failures_total",
   "limits.max_backups": "chanstate_backups_limit",
   "limits.max_backup_bytes": "chanstate_backup_bytes_limit",
   backup_age_at_restore: "chanstate_backup_age_at_restore_seconds",
@@ -234,6 +239,7 @@ const notMetrics = {
   "limits.generations": "a setting",
   "limits.poison_crashes": "a setting",
   "limits.quarantine_keep": "a setting",
+  "limits.pack_after_ms": "a setting",
 }
 const metricOf = p => figureMetric[p]
   ?? (p.startsWith("auth_failures.") ? `chanstate_auth_failures_total{reason="${p.slice(14)}"}` : undefined)
