@@ -3,33 +3,15 @@
 "use strict"
 const { test } = require("node:test")
 const assert = require("node:assert/strict")
-const net = require("node:net")
 const fs = require("node:fs")
 const os = require("node:os")
 const path = require("node:path")
-const { startNode, httpGet } = require("./lib/node")
+const { httpGet, freePort } = require("./lib/node")
 const { RawClient } = require("./lib/raw")
 const { until } = require("./lib/phx")
+const { nodesPerFile } = require("./lib/per_file")
 
-const started = []
-async function node(args) {
-  const n = await startNode(args)
-  started.push(n)
-  return n
-}
-test.after(async () => { for (const n of started) await n.stop("SIGKILL") })
-
-/// A loopback port nobody listens on (yet).
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once("error", reject)
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
+const { node } = nodesPerFile()
 
 async function readyz(port) {
   const r = await httpGet(port, "/readyz")

@@ -1,5 +1,6 @@
 // Starts and stops a real chanstate-node for one test file; never leaves one behind.
 "use strict"
+const net = require("node:net")
 const { spawn } = require("node:child_process")
 const http = require("node:http")
 
@@ -93,4 +94,17 @@ async function stats(port) {
   return JSON.parse(r.body)
 }
 
-module.exports = { startNode, httpGet, stats }
+/// A loopback port nobody listens on (yet): for a node that must be started
+/// later on a port known in advance (a registry node and its restart).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once("error", reject)
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+module.exports = { startNode, httpGet, stats, freePort }
