@@ -41,7 +41,8 @@ parse_host_port(const std::string& text) {
                         static_cast<std::uint16_t>(port));
 }
 
-// On the journal writer's thread. A failed write is retried every 50 ms, so
+// On the thread that tried the batch (the writer's, or a waiting channel's
+// worker). A failed write is retried every 50 ms, so
 // a full disk fails 20 times a second: rate-limited with a summary.
 void log_journal_write(const journal_write_event& ev) {
   if (ev.recovered)

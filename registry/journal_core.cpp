@@ -212,7 +212,6 @@ bool write_staged(journal_core& core, bool by_writer) {
       // Nothing in memory is lost, but a process crash now would lose these
       // changes: keep them, hold every acknowledgement that waits for them,
       // say so once per burst, count every attempt; the writer retries.
-      ++b.write_errors;
       ++b.failed_in_burst;
       if (!b.failing.load(std::memory_order_relaxed)) {
         b.failing.store(true, std::memory_order_relaxed);

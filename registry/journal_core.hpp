@@ -123,7 +123,6 @@ struct batch_state {
   std::uint64_t batches = 0;
   std::uint64_t batches_by_waiters = 0; // written by a waiting channel
   std::uint64_t records_written = 0;
-  std::uint64_t write_errors = 0;
   // Batch figures and failed writes for /stats, /metrics and the log; set
   // once at spawn.
   std::shared_ptr<journal_stats> stats;

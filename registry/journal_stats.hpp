@@ -26,13 +26,14 @@ struct journal_write_event {
   std::uint64_t failed_attempts = 0;
 };
 
-/// Filled by the journal writer (on its own thread) after every
+/// Filled by whoever writes a batch (the writer's thread, or the worker of
+/// a channel that waits for its commit) after every
 /// transaction it tries, read by whoever shows the figures (the registry's
 /// stats, on another thread). Thread-safe: one lock, taken once per batch
 /// and once per read.
 class journal_stats {
 public:
-  /// Called on the writer's thread for each failed write and for the first
+  /// Called on the writing thread for each failed write and for the first
   /// success after a failure. Must not block.
   using listener = std::function<void(const journal_write_event&)>;
 
