@@ -28,8 +28,8 @@ restore_outcome backup_table::attach(const backup_key& key,
       ++counters_.expired;
       if (observer_)
         observer_->dropped(key);
-    } else if (b.quarantined) {
-      out.reason = b.exit_reason;
+    } else if (b.quarantined()) {
+      out.reason = *b.quarantine_note;
       ++counters_.restores_refused_poison;
     } else if (auto gens = unpack(b); !gens) {
       out.reason = "the saved state could not be unpacked";
@@ -116,7 +116,6 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     return key;
   }
   backup_entry b;
-  b.exit_reason = describe(reason);
   b.from_takeover = reason == channel_exit::taken_over;
   auto gens = entry.cell->generations();
   b.assigns = gens.front();
@@ -125,8 +124,8 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
                                          : counters_.kept_after_other);
   judge_progress(entry, verdict, b);
   if (cfg_.poison_crashes > 0 && b.guard.crashes >= cfg_.poison_crashes)
-    set_aside(key, entry, b);
-  if (b.quarantined) {
+    set_aside(key, entry, describe(reason), b);
+  if (b.quarantined()) {
     b.assigns = snapshot{};
     b.older.clear();
   }
@@ -134,7 +133,7 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   for (const auto& g : b.older)
     b.bytes += g.byte_size();
   if (observer_) {
-    if (b.quarantined)
+    if (b.quarantined())
       observer_->dropped(key);
     else
       observer_->stored(key, b.assigns);
@@ -159,7 +158,10 @@ void backup_table::judge_progress(const live_entry& entry,
   b.guard = entry.guard;
   // Whatever join or handle_info committed meanwhile rests on an unproven
   // state; a fallback skips it together with that state.
-  b.guard.unproven += static_cast<std::size_t>(entry.cell->commits());
+  // Saturating: any count past the few generations kept skips them all.
+  auto unproven = std::uint64_t{b.guard.unproven} + entry.cell->commits();
+  b.guard.unproven = static_cast<std::uint32_t>(
+    std::min<std::uint64_t>(unproven, UINT32_MAX));
   if (entry.restored && verdict == exit_verdict::keep_crash) {
     ++b.guard.crashes;
     ++counters_.crashes_without_progress;
@@ -170,9 +172,9 @@ void backup_table::judge_progress(const live_entry& entry,
 // everything committed on top of it since the key's last progress; restore
 // the generation before it, or nothing (quarantine) if none is left.
 void backup_table::set_aside(const backup_key& key, const live_entry& entry,
-                             backup_entry& b) {
-  auto skip = b.guard.unproven + 1;
-  quarantine_record rec{key, b.exit_reason, entry.cell->last_event(),
+                             std::string exit_reason, backup_entry& b) {
+  std::size_t skip = std::size_t{b.guard.unproven} + 1;
+  quarantine_record rec{key, exit_reason, entry.cell->last_event(),
                         b.guard.crashes, skip, false};
   std::vector<snapshot> gens;
   gens.push_back(b.assigns);
@@ -181,19 +183,18 @@ void backup_table::set_aside(const backup_key& key, const live_entry& entry,
     ++counters_.poison_fallbacks;
     b.assigns = gens[skip];
     b.older.assign(gens.begin() + skip + 1, gens.end());
-    b.fallback = skip;
+    b.fallback = static_cast<std::uint32_t>(skip);
   } else {
     ++counters_.poison_quarantined;
     rec.exhausted = true;
-    b.quarantined = true;
     auto where = rec.last_event.empty()
                    ? std::string{"before any client event reached it"}
                    : "last in event '" + rec.last_event + "'";
-    b.exit_reason = "quarantined: the restored state crashed its channel "
-                    + std::to_string(rec.crashes)
-                    + " times in a row before any client event completed ("
-                    + where + ") and no older generation is left; last exit: "
-                    + b.exit_reason;
+    b.quarantine_note = std::make_unique<std::string>(
+      "quarantined: the restored state crashed its channel "
+      + std::to_string(rec.crashes)
+      + " times in a row before any client event completed (" + where
+      + ") and no older generation is left; last exit: " + exit_reason);
   }
   // The older generation starts a new streak of its own.
   b.guard = streak{};
@@ -210,7 +211,6 @@ void backup_table::put_backup(const backup_key& key, snapshot assigns,
   b.bytes = assigns.byte_size();
   b.assigns = std::move(assigns);
   b.expires_at = now + cfg_.backup_ttl;
-  b.exit_reason = "imported";
   ++counters_.imported;
   if (observer_)
     observer_->stored(key, b.assigns);
@@ -219,7 +219,7 @@ void backup_table::put_backup(const backup_key& key, snapshot assigns,
 
 std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
   auto i = backups_.find(key);
-  if (i == backups_.end() || i->second.quarantined)
+  if (i == backups_.end() || i->second.quarantined())
     return std::nullopt;
   const auto& b = i->second;
   if (b.packed.empty())
@@ -255,10 +255,8 @@ bool backup_table::is_cold(const backup_entry& b, time_point now) const {
 bool backup_table::has_cold(time_point now) const {
   if (cfg_.pack_after.count() <= 0)
     return false;
-  auto next = pack_cursor_ == oldest_first_.end() ? oldest_first_.begin()
-                                                  : std::next(pack_cursor_);
-  return next != oldest_first_.end()
-         && is_cold(backups_.find(**next)->second, now);
+  auto* next = pack_cursor_ ? pack_cursor_->second.age_next : oldest_;
+  return next && is_cold(next->second, now);
 }
 
 std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
@@ -266,17 +264,16 @@ std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
     return 0;
   std::size_t n = 0;
   while (n < max) {
-    auto next = pack_cursor_ == oldest_first_.end() ? oldest_first_.begin()
-                                                    : std::next(pack_cursor_);
-    if (next == oldest_first_.end())
+    auto* next = pack_cursor_ ? pack_cursor_->second.age_next : oldest_;
+    if (!next)
       break;
-    auto& b = backups_.find(**next)->second;
+    auto& b = next->second;
     // Age order: if this one is not cold yet, no later one is.
     if (!is_cold(b, now))
       break;
     pack_cursor_ = next;
     ++n;
-    if (b.quarantined || !b.packed.empty())
+    if (b.quarantined() || !b.packed.empty())
       continue;
     auto p = packed_backup::pack(b.assigns, b.older);
     // Keep whichever form is smaller (a tiny state can cost less as a
@@ -291,9 +288,6 @@ std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
     b.packed = std::move(p);
     b.assigns = snapshot{};
     b.older = std::vector<snapshot>{};
-    // Only a quarantined backup's restore reads the reason, and those are
-    // never packed.
-    b.exit_reason = std::string{};
     ++packed_count_;
     ++counters_.packed;
   }
@@ -315,8 +309,8 @@ std::optional<snapshot> backup_table::peek_live(const backup_key& key) const {
 std::size_t backup_table::expire(time_point now) {
   // Every backup gets the same TTL, so the oldest always expires first.
   std::size_t n = 0;
-  while (!oldest_first_.empty()) {
-    auto i = backups_.find(*oldest_first_.front());
+  while (oldest_) {
+    auto i = backups_.find(oldest_->first);
     if (i->second.expires_at > now)
       break;
     drop_backup(i);
@@ -327,9 +321,9 @@ std::size_t backup_table::expire(time_point now) {
 }
 
 std::optional<time_point> backup_table::next_expiry() const {
-  if (oldest_first_.empty())
+  if (!oldest_)
     return std::nullopt;
-  return backups_.find(*oldest_first_.front())->second.expires_at;
+  return oldest_->second.expires_at;
 }
 
 void backup_table::store_backup(const backup_key& key, backup_entry entry) {
@@ -346,37 +340,47 @@ void backup_table::store_backup(const backup_key& key, backup_entry entry) {
     erase_backup(old);
   backup_bytes_ += entry.bytes;
   auto i = backups_.emplace(key, std::move(entry)).first;
-  // The age list points at the map's own key (nodes never move).
-  i->second.age = oldest_first_.insert(oldest_first_.end(), &i->first);
+  age_push_back(&*i);
   enforce_caps();
 }
 
-void backup_table::erase_backup(
-  std::unordered_map<backup_key, backup_entry>::iterator i) {
+void backup_table::age_push_back(backup_slot* s) noexcept {
+  s->second.age_prev = newest_;
+  s->second.age_next = nullptr;
+  (newest_ ? newest_->second.age_next : oldest_) = s;
+  newest_ = s;
+}
+
+void backup_table::age_unlink(backup_slot* s) noexcept {
+  auto& e = s->second;
+  // The cursor steps back to the one before (nullptr: none looked at).
+  if (pack_cursor_ == s)
+    pack_cursor_ = e.age_prev;
+  (e.age_prev ? e.age_prev->second.age_next : oldest_) = e.age_next;
+  (e.age_next ? e.age_next->second.age_prev : newest_) = e.age_prev;
+  e.age_prev = e.age_next = nullptr;
+}
+
+void backup_table::erase_backup(backup_map::iterator i) {
   backup_bytes_ -= i->second.bytes;
   if (!i->second.packed.empty())
     --packed_count_;
-  if (pack_cursor_ == i->second.age)
-    pack_cursor_ = pack_cursor_ == oldest_first_.begin()
-                     ? oldest_first_.end()
-                     : std::prev(pack_cursor_);
-  oldest_first_.erase(i->second.age);
+  age_unlink(&*i);
   backups_.erase(i);
 }
 
 void backup_table::enforce_caps() {
-  while (!oldest_first_.empty()
+  while (oldest_
          && (backups_.size() > cfg_.max_backups
              || backup_bytes_ > cfg_.max_backup_bytes)) {
-    auto i = backups_.find(*oldest_first_.front());
+    auto i = backups_.find(oldest_->first);
     ++counters_.evicted;
     counters_.evicted_bytes += i->second.bytes;
     drop_backup(i);
   }
 }
 
-void backup_table::drop_backup(
-  std::unordered_map<backup_key, backup_entry>::iterator i) {
+void backup_table::drop_backup(backup_map::iterator i) {
   if (observer_)
     observer_->dropped(i->first);
   erase_backup(i);

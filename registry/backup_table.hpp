@@ -3,7 +3,7 @@
 
 #include <cstdint>
 #include <deque>
-#include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -98,6 +98,11 @@ public:
   explicit backup_table(registry_config cfg)
     : cfg_(cfg), limits_(std::make_shared<limit_counters>()) {
   }
+
+  // The age list points into the map's nodes: a copy would point into the
+  // original's.
+  backup_table(const backup_table&) = delete;
+  backup_table& operator=(const backup_table&) = delete;
 
   const registry_config& config() const noexcept {
     return cfg_;
@@ -198,8 +203,8 @@ private:
   /// crashes without progress in a row, and how many of the newest
   /// generations were committed since the key's last progress.
   struct streak {
-    std::size_t crashes = 0;
-    std::size_t unproven = 0;
+    std::uint32_t crashes = 0;
+    std::uint32_t unproven = 0;
   };
 
   struct live_entry {
@@ -210,24 +215,42 @@ private:
     bool sees_progress = false; // its cell learns of progress (local)
   };
 
+  struct backup_entry;
+  using backup_map = std::unordered_map<backup_key, backup_entry>;
+  using backup_slot = std::pair<const backup_key, backup_entry>;
+
+  // One per stored backup, so every byte counts (README, "Memory"): 96 B
+  // next to its key in the map's node, no other allocation besides what
+  // the state itself holds.
   struct backup_entry {
     snapshot assigns;             // what the next restore starts from
     std::vector<snapshot> older;  // generations before it, newest first
     // Non-empty for a cold backup: assigns and older live here instead.
     packed_backup packed;
-    std::size_t fallback = 0;     // generations skipped to reach `assigns`
     std::size_t bytes = 0;
     time_point expires_at;
-    std::string exit_reason;
-    bool quarantined = false; // dropped by the poison guard
-    bool from_takeover = false;
+    // Set only when the poison guard dropped the state (quarantined): what
+    // the next join is told. Nothing else reads an exit reason, so a
+    // stored backup keeps none.
+    std::unique_ptr<std::string> quarantine_note;
     streak guard;
-    std::list<const backup_key*>::iterator age;
+    std::uint32_t fallback = 0;   // generations skipped to reach `assigns`
+    bool from_takeover = false;
+    // The age list, threaded through the map's nodes (they never move):
+    // no list node of its own per backup.
+    backup_slot* age_prev = nullptr; // older
+    backup_slot* age_next = nullptr; // newer
+
+    bool quarantined() const noexcept {
+      return quarantine_note != nullptr;
+    }
   };
 
   void store_backup(const backup_key& key, backup_entry entry);
-  void erase_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
-  void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
+  void erase_backup(backup_map::iterator i);
+  void drop_backup(backup_map::iterator i);
+  void age_push_back(backup_slot* s) noexcept;
+  void age_unlink(backup_slot* s) noexcept;
   void enforce_caps();
   bool is_cold(const backup_entry& b, time_point now) const;
   std::optional<std::vector<snapshot>> unpack(backup_entry& b);
@@ -236,18 +259,20 @@ private:
   void judge_progress(const live_entry& entry, exit_verdict verdict,
                       backup_entry& b);
   void set_aside(const backup_key& key, const live_entry& entry,
-                 backup_entry& b);
+                 std::string exit_reason, backup_entry& b);
 
   registry_config cfg_;
   std::unordered_map<backup_key, live_entry> live_;
   std::unordered_map<caf::actor_addr, backup_key> by_channel_;
-  std::unordered_map<backup_key, backup_entry> backups_;
-  // Oldest first; each points at its key in backups_ (not a copy).
-  std::list<const backup_key*> oldest_first_;
-  // The last backup pack_cold looked at (end(): none yet). Backups are
+  backup_map backups_;
+  // The age list: oldest (oldest_) to newest (newest_). Every backup gets
+  // the same TTL, so this is also expiry order.
+  backup_slot* oldest_ = nullptr;
+  backup_slot* newest_ = nullptr;
+  // The last backup pack_cold looked at (nullptr: none yet). Backups are
   // packed in age order, so every one before it is packed or has nothing
   // to pack, and a sweep never walks them again.
-  std::list<const backup_key*>::iterator pack_cursor_ = oldest_first_.end();
+  backup_slot* pack_cursor_ = nullptr;
   std::size_t packed_count_ = 0;
   std::size_t backup_bytes_ = 0;
   std::deque<quarantine_record> quarantine_;

@@ -314,11 +314,44 @@ packed_backup packed_backup::pack(const snapshot& first,
     put_generation(out, s, newer);
     newer = &s;
   }
+  std::string prefix;
+  put_varint(prefix, out.size());
   packed_backup p;
-  p.size_ = out.size();
-  p.data_ = std::make_unique<std::uint8_t[]>(out.size());
-  std::memcpy(p.data_.get(), out.data(), out.size());
+  // for_overwrite in spirit: make_unique<T[]> would zero what memcpy fills.
+  p.data_.reset(new std::uint8_t[prefix.size() + out.size()]);
+  std::memcpy(p.data_.get(), prefix.data(), prefix.size());
+  std::memcpy(p.data_.get() + prefix.size(), out.data(), out.size());
   return p;
+}
+
+namespace {
+
+// The length prefix of a block: {its size, the payload's size}.
+std::pair<std::size_t, std::size_t> prefix_of(const std::uint8_t* p) noexcept {
+  std::size_t n = 0;
+  std::size_t len = 0;
+  for (int shift = 0;; shift += 7) {
+    auto byte = p[n++];
+    len |= static_cast<std::size_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0)
+      return {n, len};
+  }
+}
+
+} // namespace
+
+std::size_t packed_backup::byte_size() const noexcept {
+  if (!data_)
+    return 0;
+  auto [n, len] = prefix_of(data_.get());
+  return n + len;
+}
+
+std::string_view packed_backup::bytes() const noexcept {
+  if (!data_)
+    return {};
+  auto [n, len] = prefix_of(data_.get());
+  return {reinterpret_cast<const char*>(data_.get() + n), len};
 }
 
 std::optional<std::vector<snapshot>> packed_backup::unpack() const {

@@ -36,25 +36,22 @@ public:
   /// (which only a bug in this file could cause).
   std::optional<std::vector<snapshot>> unpack() const;
 
-  /// Heap bytes this form holds: exactly what the backup table counts for
-  /// a packed backup.
-  std::size_t byte_size() const noexcept {
-    return size_;
-  }
+  /// Heap bytes this form holds (its length prefix included): exactly
+  /// what the backup table counts for a packed backup.
+  std::size_t byte_size() const noexcept;
 
   bool empty() const noexcept {
-    return size_ == 0;
+    return data_ == nullptr;
   }
 
-  /// The packed bytes (for tests and checks).
-  std::string_view bytes() const noexcept {
-    return {reinterpret_cast<const char*>(data_.get()), size_};
-  }
+  /// The packed bytes, without the length prefix (for tests and checks).
+  std::string_view bytes() const noexcept;
 
 private:
-  // Not a std::string: no spare capacity and no 32-byte header per backup.
+  // One pointer, not a std::string or pointer + size: the block starts with
+  // its own length (a varint), so a stored backup carries 8 bytes here and
+  // no spare capacity.
   std::unique_ptr<std::uint8_t[]> data_;
-  std::size_t size_ = 0;
 };
 
 } // namespace chanstate

@@ -382,3 +382,66 @@ TEST_CASE("a restore racing the packing sweep gets the same state in either "
     CHECK(s.at("backup_bytes") == 0);
   }
 }
+
+TEST_CASE("restores from the middle and at the sweep's place keep the age "
+          "order of expiry, eviction and packing") {
+  auto cfg = pack_config();
+  cfg.backup_ttl = 10s;
+  pack_case c{cfg};
+  const backup_key dave{"room:1", "dave"};
+  c.crash_with(alice, assigns(1), assigns(2));
+  c.now += 1s;
+  c.crash_with(bob, assigns(3), assigns(4));
+  c.now += 1s;
+  c.crash_with(carol, assigns(5), assigns(6));
+  c.now += 1s;
+  c.crash_with(dave, assigns(7), assigns(8));
+  // alice and bob are cold: the sweep stops at bob.
+  REQUIRE(c.table.pack_cold(c.now, 100) == 2);
+  // Restore the backup the sweep stopped at, and one from the middle.
+  auto restore = [&c](const backup_key& key) {
+    auto ch = c.bench.system().spawn(idle, 0);
+    c.bench.watch(ch);
+    auto out = c.table.attach(key, ch.address(), c.now);
+    CHECK(out.restored);
+  };
+  restore(bob);
+  restore(carol);
+  CHECK(c.table.backup_count() == 2);
+  CHECK(c.table.packed_count() == 1);
+  // The sweep goes on from alice to dave, not past the end nor from the
+  // start again.
+  CHECK_FALSE(c.table.has_cold(c.now));
+  c.now += 2s;
+  CHECK(c.table.has_cold(c.now));
+  CHECK(c.table.pack_cold(c.now, 100) == 1);
+  CHECK(c.table.packed_count() == 2);
+  // Oldest first: alice expires at 10 s, dave at 13 s.
+  CHECK(*c.table.next_expiry() == time_point{} + 10s);
+  c.now = time_point{} + 10s;
+  CHECK(c.table.expire(c.now) == 1);
+  CHECK(*c.table.next_expiry() == time_point{} + 13s);
+  CHECK(c.table.peek_backup(dave)->to_object() == assigns(8).to_object());
+  CHECK(c.table.expire(time_point{} + 13s) == 1);
+  CHECK_FALSE(c.table.next_expiry());
+  CHECK(c.table.backup_bytes() == 0);
+  CHECK(c.table.packed_count() == 0);
+}
+
+TEST_CASE("a packed backup's byte count includes its length prefix and "
+          "nothing else") {
+  auto s = assigns(7);
+  auto p = packed_backup::pack(s, {});
+  auto payload = p.bytes().size();
+  REQUIRE(payload > 0);
+  // A varint: 7 bits per byte.
+  CHECK(p.byte_size() == payload + (payload < 128 ? 1 : 2));
+  CHECK(packed_backup{}.byte_size() == 0);
+  CHECK(packed_backup{}.bytes().empty());
+  // A large one (a 1 KB string) takes two.
+  boost::json::object big{{"blob", std::string(1024, 'x')}};
+  auto q = packed_backup::pack(snapshot::from_object(big), {});
+  CHECK(q.bytes().size() > 1024);
+  CHECK(q.byte_size() == q.bytes().size() + 2);
+  CHECK(q.unpack()->front().to_object() == big);
+}
