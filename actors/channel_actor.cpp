@@ -30,9 +30,11 @@ public:
   /// Sends what join pushed, now that the join reply is out.
   static void release_held(socket& s) {
     s.holding_ = false;
-    for (auto& f : s.held_)
+    if (!s.held_)
+      return;
+    for (auto& f : *s.held_)
       s.gate_->send(std::move(f));
-    s.held_.clear();
+    s.held_.reset();
   }
 
   /// Publishes the assigns if the last handler changed them. Assigns over
@@ -60,20 +62,32 @@ public:
 
 namespace {
 
+// One per channel, inside the CAF actor's own allocation: every byte here
+// is a byte per idle channel (README, "Memory"). What only some channels
+// need sits behind a pointer in its part (the gate's hold queue, a remote
+// sink, the socket's extras).
 struct channel_state {
   static inline const char* name = "chanstate.channel";
+  // The transport watch ends with the state: CAF 0.17 destroys an actor's
+  // state when it terminates (kill included), so no functor is attached
+  // per channel for it.
+  ~channel_state() {
+    if (watching)
+      unwatch_transport(gate.self(), gate.transport());
+  }
   std::unique_ptr<channel> impl;
   std::optional<socket> sock;
   std::optional<commit_sink> sink;
-  caf::actor transport;
-  // Every frame to the client goes through it (durable acknowledgements).
+  // Every frame to the client goes through it (durable acknowledgements);
+  // it holds the transport.
   outbound_gate gate;
-  bool journaled = false; // the gate asks a journal writer for durability
   registry_actor registry;
-  bool write_through = true;
-  std::size_t max_assigns_bytes = 0;
   std::shared_ptr<limit_counters> counters;
+  std::size_t max_assigns_bytes = 0;
+  bool journaled = false; // the gate asks a journal writer for durability
+  bool write_through = true;
   bool join_replied = false;
+  bool watching = false; // watch_transport ran
 };
 
 using channel_ptr = caf::stateful_actor<channel_state>*;
@@ -97,7 +111,7 @@ void send_frame(channel_ptr self, outbound_frame f) {
 // A refused or crashed join acknowledges nothing (nothing was committed)
 // and nothing can be queued before it: it goes out at once.
 void send_join_error(channel_ptr self, outbound_frame f) {
-  self->send(self->state.transport, std::move(f));
+  self->send(self->state.gate.transport(), std::move(f));
 }
 
 void refuse_join(channel_ptr self, const join_request& req,
@@ -300,7 +314,6 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
                            join_request req, channel_factory factory) {
   auto& st = self->state;
   st.impl = factory();
-  st.transport = req.transport;
   st.registry = env.registry;
   st.write_through = env.write_through;
   st.max_assigns_bytes = env.max_assigns_bytes;
@@ -314,11 +327,9 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   // channels O(n²) in CAF 0.17 (transport_watch.hpp). Unwatching at the end
   // leaves no reference to this channel on a transport that lives on.
   watch_transport(self, req.transport);
-  self->attach_functor([self, transport = req.transport] {
-    unwatch_transport(self, transport);
-  });
+  st.watching = true;
   self->set_down_handler([self](caf::down_msg& dm) {
-    if (dm.source != self->state.transport.address())
+    if (dm.source != self->state.gate.transport().address())
       return;
     // The transport ended without telling us. A clean end or a node
     // shutdown ends the channel the same way (backup dropped); anything else

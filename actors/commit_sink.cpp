@@ -16,14 +16,15 @@ void commit_sink::publish(const snapshot& s, outbound_gate& gate) {
     return;
   }
   auto* g = &gate;
-  self_
-    ->request(registry_, caf::infinite, commit_atom::value, key_,
-              encode_delta(last_, s))
+  auto& r = *remote_;
+  r.self
+    ->request(r.registry, caf::infinite, commit_atom::value, r.key,
+              encode_delta(r.last, s))
     .then([g, seq](bool) { g->durable(seq); },
           // Unreachable registry: the reattach after the reconnect carries
           // the full state and acknowledges every commit before it.
           [](caf::error&) {});
-  last_ = s;
+  r.last = s;
 }
 
 } // namespace chanstate

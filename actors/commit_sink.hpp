@@ -1,6 +1,7 @@
 // Where a channel's commits go: a shared cell or a registry on another node.
 #pragma once
 
+#include <memory>
 #include <string_view>
 
 #include <caf/fwd.hpp>
@@ -24,15 +25,13 @@ public:
 
   commit_sink(caf::event_based_actor* self, registry_actor registry,
               backup_key key, snapshot base)
-    : self_(self),
-      registry_(std::move(registry)),
-      key_(std::move(key)),
-      last_(std::move(base)) {
+    : remote_(std::make_unique<remote>(
+      remote{self, std::move(registry), std::move(key), std::move(base)})) {
   }
 
   /// The assigns the channel starts from.
   snapshot initial() const {
-    return cell_ ? cell_->load() : last_;
+    return cell_ ? cell_->load() : remote_->last;
   }
 
   /// Publishes `s` as commit number gate.committed(); a remote registry's
@@ -57,15 +56,21 @@ public:
 
   /// After a reattach the registry holds `s`: later deltas start from it.
   void rebase(snapshot s) {
-    last_ = std::move(s);
+    remote_->last = std::move(s);
   }
 
 private:
+  // Only a channel whose registry is on another node needs these: behind
+  // one pointer, a local channel's sink is 24 bytes of its state, not 112.
+  struct remote {
+    caf::event_based_actor* self;
+    registry_actor registry;
+    backup_key key;
+    snapshot last;
+  };
+
   commit_cell_ptr cell_;
-  caf::event_based_actor* self_ = nullptr;
-  registry_actor registry_;
-  backup_key key_;
-  snapshot last_;
+  std::unique_ptr<remote> remote_;
 };
 
 } // namespace chanstate

@@ -17,15 +17,20 @@ socket::socket(std::string topic, std::string client_id, std::string join_ref,
     join_ref_(std::move(join_ref)),
     assigns_(std::move(assigns)),
     committed_(assigns_),
-    restored_(restored),
-    restore_note_(std::move(restore_note)),
-    fallback_generation_(fallback_generation),
-    claims_(std::move(claims)) {
+    restored_(restored) {
+  if (!restore_note.empty() || fallback_generation != 0 || claims)
+    extras_ = std::make_unique<const extras>(extras{
+      std::move(restore_note), fallback_generation, std::move(claims)});
 }
 
 const boost::json::object& socket::claims() const noexcept {
   static const boost::json::object none;
-  return claims_ ? *claims_ : none;
+  return extras_ && extras_->claims ? *extras_->claims : none;
+}
+
+const std::string& socket::restore_note() const noexcept {
+  static const std::string none;
+  return extras_ ? extras_->restore_note : none;
 }
 
 void socket::assign(std::string key, boost::json::value value) {
@@ -48,9 +53,11 @@ void socket::push(std::string event, boost::json::object payload) {
   f.topic = topic_;
   f.event = std::move(event);
   f.payload.value = std::move(payload);
-  if (holding_ || !gate_)
-    held_.push_back(std::move(f));
-  else
+  if (holding_ || !gate_) {
+    if (!held_)
+      held_ = std::make_unique<std::vector<outbound_frame>>();
+    held_->push_back(std::move(f));
+  } else
     gate_->send(std::move(f));
 }
 

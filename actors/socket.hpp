@@ -54,14 +54,12 @@ public:
 
   /// Why nothing was restored although something had been saved (a state
   /// the poison guard quarantined), else empty.
-  const std::string& restore_note() const noexcept {
-    return restore_note_;
-  }
+  const std::string& restore_note() const noexcept;
 
   /// 0 when restored from the last commit; n when the n newest saved
   /// generations were skipped because they crashed the channel.
   std::size_t fallback_generation() const noexcept {
-    return fallback_generation_;
+    return extras_ ? extras_->fallback_generation : 0;
   }
 
   /// The assign under `key`, or nullptr.
@@ -102,13 +100,20 @@ private:
   std::string join_ref_;
   snapshot assigns_;
   snapshot committed_; // what a refused commit goes back to
+  // What few channels have (a restore note, a fallback, token claims):
+  // behind one pointer, null when all are empty, so an idle channel's
+  // state does not carry them (README, "Memory").
+  struct extras {
+    std::string restore_note;
+    std::size_t fallback_generation = 0;
+    std::shared_ptr<const boost::json::object> claims;
+  };
+  std::unique_ptr<const extras> extras_;
+  // Pushes made inside join, sent after the join reply; null until one is.
+  std::unique_ptr<std::vector<outbound_frame>> held_;
   bool restored_;
-  std::string restore_note_;
-  std::size_t fallback_generation_;
-  std::shared_ptr<const boost::json::object> claims_;
   bool dirty_ = false;
   bool holding_ = true; // until the join reply is out
-  std::vector<outbound_frame> held_;
   caf::event_based_actor* self_ = nullptr;
   outbound_gate* gate_ = nullptr; // the channel's: pushes wait for durability
   caf::actor pubsub_;
