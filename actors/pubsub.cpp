@@ -3,7 +3,7 @@
 
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -13,38 +13,60 @@ namespace chanstate {
 
 namespace {
 
+// Per subscriber one small node (topic_of) and one slot in its topic's
+// vector; unsubscribing swaps the last slot into the gap, so it is O(1)
+// however many share the topic. An unordered_set per topic would cost
+// ~250 bytes more per subscriber (its bucket array, a node each), and every
+// channel subscribes (README, "Memory").
 struct pubsub_state {
   static inline const char* name = "chanstate.pubsub";
-  std::unordered_map<std::string, std::unordered_set<caf::actor>> topics;
-  std::unordered_map<caf::actor_addr, std::string> topic_of;
+  using topic_map = std::unordered_map<std::string, std::vector<caf::actor>>;
+  struct place {
+    topic_map::value_type* topic; // map nodes never move
+    std::size_t index;            // in topic->second
+  };
+  topic_map topics;
+  std::unordered_map<caf::actor_addr, place> topic_of;
+
+  // Takes `i`'s subscriber out of its topic; drops the topic if empty.
+  void remove(std::unordered_map<caf::actor_addr, place>::iterator i) {
+    auto [t, index] = i->second;
+    auto& subs = t->second;
+    if (index + 1 != subs.size()) {
+      subs[index] = std::move(subs.back());
+      topic_of.find(subs[index].address())->second.index = index;
+    }
+    subs.pop_back();
+    if (subs.empty())
+      topics.erase(topics.find(t->first)); // not erase(key): it is t's own
+    topic_of.erase(i);
+  }
 };
 
 caf::behavior pubsub_impl(caf::stateful_actor<pubsub_state>* self) {
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    auto i = st.topic_of.find(dm.source);
-    if (i == st.topic_of.end())
-      return;
-    auto t = st.topics.find(i->second);
-    if (t != st.topics.end()) {
-      for (auto s = t->second.begin(); s != t->second.end(); ++s)
-        if (s->address() == dm.source) {
-          t->second.erase(s);
-          break;
-        }
-      if (t->second.empty())
-        st.topics.erase(t);
-    }
-    st.topic_of.erase(i);
+    if (auto i = st.topic_of.find(dm.source); i != st.topic_of.end())
+      st.remove(i);
   });
   return {
     [self](caf::subscribe_atom, std::string& topic) {
       auto sub = caf::actor_cast<caf::actor>(self->current_sender());
       if (!sub)
         return;
-      self->monitor(sub);
-      self->state.topic_of[sub.address()] = topic;
-      self->state.topics[std::move(topic)].insert(std::move(sub));
+      auto& st = self->state;
+      // One topic per subscriber: a second subscribe moves it.
+      if (auto i = st.topic_of.find(sub.address()); i != st.topic_of.end()) {
+        if (i->second.topic->first == topic)
+          return;
+        st.remove(i);
+      } else {
+        self->monitor(sub);
+      }
+      auto& t = *st.topics.try_emplace(std::move(topic)).first;
+      st.topic_of.emplace(sub.address(),
+                          pubsub_state::place{&t, t.second.size()});
+      t.second.push_back(std::move(sub));
     },
     [self](caf::publish_atom, topic_broadcast& b,
            const caf::actor_addr& except) {

@@ -621,6 +621,38 @@ TEST_CASE_FIXTURE(probe_case, "pushes and broadcasts reach the right "
   CHECK(frames(b, frame_kind::broadcast)[1].event == "whisper");
 }
 
+TEST_CASE_FIXTURE(probe_case, "broadcasts reach exactly the live "
+                              "subscribers after some in the middle ended") {
+  std::vector<channel_handle> chs;
+  for (const char* who : {"a", "b", "c", "d", "e"})
+    chs.push_back(join("probe:1", who));
+  auto lone = join("probe:2", "z");
+  // b leaves and d crashes: the pubsub moves others into their places.
+  leave(chs[1]);
+  crash(chs[3]);
+  kill(lone); // its topic has nobody left
+  push(chs[4], "shout", {{"hi", 1}});
+  for (auto i : {0, 2, 4})
+    CHECK(frames(chs[static_cast<std::size_t>(i)], frame_kind::broadcast)
+            .size() == 1);
+  // A rejoin subscribes again, once.
+  auto d = rejoin(chs[3]);
+  push(chs[0], "shout", {{"hi", 2}});
+  CHECK(frames(d, frame_kind::broadcast).size() == 1);
+  CHECK(frames(chs[4], frame_kind::broadcast).size() == 2);
+  auto z = rejoin(lone);
+  push(z, "shout", {{"hi", 3}});
+  CHECK(frames(z, frame_kind::broadcast).size() == 1);
+  CHECK(frames(chs[0], frame_kind::broadcast).size() == 2);
+  // e took b's place: it must leave from there, and nobody else with it.
+  leave(chs[4]);
+  push(chs[2], "shout", {{"hi", 4}});
+  CHECK(frames(chs[0], frame_kind::broadcast).size() == 3);
+  CHECK(frames(chs[2], frame_kind::broadcast).size() == 3);
+  CHECK(frames(d, frame_kind::broadcast).size() == 2);
+  CHECK(frames(chs[4], frame_kind::broadcast).size() == 2);
+}
+
 // -- bad input to the library API ---------------------------------------------
 
 TEST_CASE_FIXTURE(probe_case, "join_channel refuses bad requests with clear "
