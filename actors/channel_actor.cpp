@@ -63,9 +63,9 @@ public:
 namespace {
 
 // One per channel, inside the CAF actor's own allocation: every byte here
-// is a byte per idle channel (README, "Memory"). What only some channels
-// need sits behind a pointer in its part (the gate's hold queue, a remote
-// sink, the socket's extras).
+// is a byte per idle channel (README, "Memory per channel and per
+// backup"). What only some channels need sits behind a pointer in its part
+// (the gate's hold queue, a remote sink, the socket's extras).
 struct channel_state {
   static inline const char* name = "chanstate.channel";
   // The transport watch ends with the state: CAF 0.17 destroys an actor's

@@ -17,7 +17,7 @@ namespace {
 // vector; unsubscribing swaps the last slot into the gap, so it is O(1)
 // however many share the topic. An unordered_set per topic would cost
 // ~250 bytes more per subscriber (its bucket array, a node each), and every
-// channel subscribes (README, "Memory").
+// channel subscribes (README, "Memory per channel and per backup").
 struct pubsub_state {
   static inline const char* name = "chanstate.pubsub";
   using topic_map = std::unordered_map<std::string, std::vector<caf::actor>>;

@@ -102,7 +102,8 @@ private:
   snapshot committed_; // what a refused commit goes back to
   // What few channels have (a restore note, a fallback, token claims):
   // behind one pointer, null when all are empty, so an idle channel's
-  // state does not carry them (README, "Memory").
+  // state does not carry them (README, "Memory per channel and per
+  // backup").
   struct extras {
     std::string restore_note;
     std::size_t fallback_generation = 0;
