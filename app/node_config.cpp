@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <caf/atom.hpp>
 #include <caf/config_option_adder.hpp>
 
 #include <chanstate/actors/join.hpp>
@@ -21,8 +22,30 @@ std::chrono::milliseconds to_ms(caf::timespan t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t);
 }
 
+// Chosen from the figures in the README ("The node's scheduler").
+constexpr caf::atom_value default_scheduler_policy = caf::atom("stealing");
+constexpr std::size_t default_scheduler_threads = 2;
+
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// How a value of CAF's option type `t` is written in the file.
+std::string describe_type(caf::string_view t) {
+  std::string type{t.begin(), t.end()};
+  if (type == "atom")
+    return "an atom, in single quotes ('sharing')";
+  if (type == "real64")
+    return "a number with a decimal point (20.0)";
+  if (type == "timespan")
+    return "a duration with its unit (60s, 500ms)";
+  if (type == "string")
+    return "a string in double quotes";
+  if (type == "boolean")
+    return "true or false";
+  if (type.rfind("uint", 0) == 0 || type.rfind("int", 0) == 0)
+    return "a whole number";
+  return "a " + type;
 }
 
 } // namespace
@@ -50,9 +73,12 @@ node_config::node_config() {
   max_assigns_bytes = channel_env{}.max_assigns_bytes;
   generations = reg.generations;
   poison_crashes = reg.poison_crashes;
-  // Two cores: more workers than cores only adds wake-up latency
-  // (CAF 0.17 starts max(cores, 4)). The command line still overrides it.
-  set("scheduler.max-threads", 2);
+  // The scheduler: CAF's own options (--scheduler.policy,
+  // --scheduler.max-threads, --work-stealing.*, or [scheduler] in the
+  // config file) with the node's defaults set here; the command line and
+  // the file override them. Why these: README, "The node's scheduler".
+  set("scheduler.policy", default_scheduler_policy);
+  set("scheduler.max-threads", default_scheduler_threads);
   register_message_types(*this);
   // One group: CAF's --help lists only the global options, and every
   // option belongs in --help.
@@ -185,7 +211,18 @@ caf::error node_config::parse_command_line(int argc, char** argv) {
     auto known = [this](std::string_view section, std::string_view key) {
       return custom_options_.qualified_name_lookup(section, key) != nullptr;
     };
-    auto cleaned = clean_config(buf.str(), known);
+    auto check = [this](std::string_view section, std::string_view key,
+                        std::string_view value) -> std::string {
+      auto opt = custom_options_.qualified_name_lookup(section, key);
+      auto v = caf::config_value::parse(value);
+      if (opt == nullptr || !v || !opt->check(*v))
+        return {}; // CAF's parser reports a value it cannot read
+      auto name = "--" + (section == "global" ? "" : std::string{section} + ".")
+                  + std::string{key};
+      return name + " takes " + describe_type(opt->type_name())
+             + ", got: " + std::string{value};
+    };
+    auto cleaned = clean_config(buf.str(), known, check);
     if (!cleaned) {
       const auto& ctx = cleaned.error().context();
       auto why = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
@@ -215,6 +252,13 @@ std::string node_config::invalid() const {
   // sooner refuses every such rejoin.
   if (restore_timeout_span <= down_wait)
     return "restore-timeout must be longer than down-wait";
+  // CAF falls back to work stealing on a policy it does not know, with
+  // only a line on stderr; `testing` is its deterministic test scheduler,
+  // which never runs anything by itself.
+  if (auto p = scheduler_policy(); p != "stealing" && p != "sharing")
+    return "scheduler.policy must be stealing or sharing, got '" + p + "'";
+  if (scheduler_threads() == 0)
+    return "scheduler.max-threads must be at least 1";
   if (!parse_log_level(log_level))
     return "log-level must be error, warn, info or debug";
   if (!parse_log_format(log_format))
@@ -280,6 +324,20 @@ registry_options node_config::registry_side() const {
   opts.remote = registry_at;
   opts.tls = cluster_tls();
   return opts;
+}
+
+std::string node_config::scheduler_policy() const {
+  auto v = caf::get_if(&caf::content(*this), "scheduler.policy");
+  if (v == nullptr)
+    return caf::to_string(default_scheduler_policy);
+  if (auto a = caf::get_if<caf::atom_value>(v))
+    return caf::to_string(*a);
+  return caf::to_string(*v); // not a policy: invalid() says so
+}
+
+std::size_t node_config::scheduler_threads() const {
+  return caf::get_or(*this, "scheduler.max-threads",
+                     default_scheduler_threads);
 }
 
 bool node_config::cluster_tls() const {

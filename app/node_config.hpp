@@ -49,6 +49,13 @@ struct node_config : caf::actor_system_config {
   /// --cluster-* files to CAF's OpenSSL module. Call after parse().
   void prepare_cluster();
 
+  /// The scheduler in effect: "stealing" or "sharing" (CAF's
+  /// --scheduler.policy, the node's default unless set).
+  std::string scheduler_policy() const;
+
+  /// CAF's --scheduler.max-threads in effect.
+  std::size_t scheduler_threads() const;
+
   /// True when --cluster-cert/--cluster-key/--cluster-ca are set: cluster
   /// links use CAF's OpenSSL module (load caf::openssl::manager).
   bool cluster_tls() const;
