@@ -11,11 +11,11 @@
 # scenario (node_cpu_s), the 1-minute load average at its start and, if the
 # generator failed, the last line it wrote to stderr; lines go to OUT, the
 # medians per scenario and setting are printed (jq). Before each run it
-# waits (up to 70 s) for fewer than 20 000 loopback sockets in TIME_WAIT:
-# thousands of connections per run otherwise run the machine out of ports.
+# waits (up to 70 s) for fewer than TW_MAX sockets in TIME_WAIT: thousands
+# of connections per run otherwise run the machine out of ports.
 # Usage: sched_figures.sh BENCH NODE OUT [ROUNDS [SCENARIOS]]
 # Env: SCHED_SETTINGS: "name=node flags;name=node flags;..." (default below),
-#      BURST [5000], STORM [5000], STORM_S [15].
+#      BURST [5000], STORM [5000], STORM_S [15], TW_MAX [20000].
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/wait_for_url.sh"
@@ -55,7 +55,7 @@ time_wait() {
 run_one() { # run_one NAME FLAGS SCENARIO ROUND
   local name=$1 flags=$2 scenario=$3 url t0 t1 load
   for _ in $(seq 1 70); do
-    [ "$(time_wait)" -lt 20000 ] && break
+    [ "$(time_wait)" -lt "${TW_MAX:-20000}" ] && break
     sleep 1
   done
   # shellcheck disable=SC2086 # the flags are words
