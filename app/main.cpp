@@ -53,7 +53,10 @@ int main(int argc, char** argv) {
               << cfg.scheduler_policy()
               << "), --scheduler.max-threads=N (default "
               << cfg.scheduler_threads()
-              << "), --work-stealing.* (see --long-help)\n\n";
+              << "), --work-stealing.aggressive-poll-attempts=N (default "
+              << cfg.steal_polls().first
+              << ") and .moderate-poll-attempts=N (default "
+              << cfg.steal_polls().second << "); see --long-help\n\n";
   if (auto err = cfg.parse_command_line(argc, argv)) {
     std::cerr << "chanstate-node: " << chanstate::explain(err) << '\n';
     return 2;

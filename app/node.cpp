@@ -69,6 +69,8 @@ void log_start(caf::actor_system& sys, const node_config& cfg,
               cfg.allowed_origins.empty() ? "any" : cfg.allowed_origins},
              {"scheduler", cfg.scheduler_policy()},
              {"workers", sys.scheduler().num_workers()},
+             {"steal_polls", std::to_string(cfg.steal_polls().first) + "/"
+                               + std::to_string(cfg.steal_polls().second)},
              {"log_level", cfg.log_level},
              {"log_format", cfg.log_format}});
 }

@@ -77,8 +77,8 @@ async function startLine(args) {
     await node.stop()
     const line = node.stderr().split("\n").find(l => l.includes('"node_start"'))
     assert.ok(line, node.stderr())
-    const { scheduler, workers } = JSON.parse(line)
-    return { scheduler, workers }
+    const { scheduler, workers, steal_polls } = JSON.parse(line)
+    return { scheduler, workers, steal_polls }
   } finally {
     await node.stop()
   }
@@ -86,14 +86,14 @@ async function startLine(args) {
 
 test("the scheduler: defaults, the command line and the file in node_start", async () => {
   const help = run(["--help"])
-  const m = help.stdout.match(/--scheduler\.policy=stealing\|sharing \(default (\w+)\), --scheduler\.max-threads=N \(default (\d+)\)/)
+  const m = help.stdout.match(/--scheduler\.policy=stealing\|sharing \(default (\w+)\), --scheduler\.max-threads=N \(default (\d+)\), --work-stealing\.aggressive-poll-attempts=N \(default (\d+)\) and \.moderate-poll-attempts=N \(default (\d+)\)/)
   assert.ok(m, help.stdout)
-  assert.deepEqual(await startLine([]), { scheduler: m[1], workers: Number(m[2]) })
+  assert.deepEqual(await startLine([]), { scheduler: m[1], workers: Number(m[2]), steal_polls: `${m[3]}/${m[4]}` })
   const other = m[1] === "sharing" ? "stealing" : "sharing"
-  assert.deepEqual(await startLine([`--scheduler.policy=${other}`, "--scheduler.max-threads=3"]),
-    { scheduler: other, workers: 3 })
-  await withIni(`[scheduler]\npolicy = '${other}' # an atom\nmax-threads = 1\n[work-stealing]\nmoderate-sleep-duration = 100us\n`,
-    async ini => assert.deepEqual(await startLine([`--config-file=${ini}`]), { scheduler: other, workers: 1 }))
+  assert.deepEqual(await startLine([`--scheduler.policy=${other}`, "--scheduler.max-threads=3", "--work-stealing.moderate-poll-attempts=500"]),
+    { scheduler: other, workers: 3, steal_polls: `${m[3]}/500` })
+  await withIni(`[scheduler]\npolicy = '${other}' # an atom\nmax-threads = 1\n[work-stealing]\naggressive-poll-attempts = 100\nmoderate-sleep-duration = 100us\n`,
+    async ini => assert.deepEqual(await startLine([`--config-file=${ini}`]), { scheduler: other, workers: 1, steal_polls: `100/${m[4]}` }))
 })
 
 test("a scheduler policy CAF would ignore or replace is an error, exit code 2", () =>
