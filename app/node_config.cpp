@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <caf/atom.hpp>
 #include <caf/config_option_adder.hpp>
@@ -27,14 +27,16 @@ std::chrono::milliseconds to_ms(caf::timespan t) {
 // Chosen from the figures in the README ("The node's scheduler"): work
 // stealing, whose idle workers give up polling after 10 quick attempts and
 // 50 more 50 µs apart (CAF: 100 and 500) and then sleep until work is
-// enqueued for them. Against CAF's polling it recovered crash bursts
-// fastest, for less of the node's CPU, at the same round trips.
+// enqueued for them. Against CAF's polling it recovered every crash burst
+// faster, for less of the node's CPU, at somewhat fewer steady round trips
+// (the trade-off is in the README).
 constexpr caf::atom_value default_scheduler_policy = caf::atom("stealing");
 constexpr std::size_t default_aggressive_polls = 10;
 constexpr std::size_t default_moderate_polls = 50;
 
 // One worker per core, at least two (CAF 0.17 starts max(cores, 4): more
-// workers than cores only add wake-ups; one worker lost crash bursts).
+// workers than cores only add wake-ups; one worker lost most crash
+// bursts on two cores).
 std::size_t default_scheduler_threads() {
   return std::max<std::size_t>(2, std::thread::hardware_concurrency());
 }
@@ -232,8 +234,10 @@ caf::error node_config::parse_command_line(int argc, char** argv) {
       auto v = caf::config_value::parse(value);
       if (opt == nullptr || !v || !opt->check(*v))
         return {}; // CAF's parser reports a value it cannot read
-      auto name = "--" + (section == "global" ? "" : std::string{section} + ".")
-                  + std::string{key};
+      std::string name = "--";
+      if (section != "global")
+        name.append(section).push_back('.');
+      name.append(key);
       return name + " takes " + describe_type(opt->type_name())
              + ", got: " + std::string{value};
     };

@@ -77,7 +77,7 @@ TEST_CASE("a value the check refuses is an error with its line; the check "
   CHECK(seen
         == std::vector<std::string>{"global.port=4001",
                                     "scheduler.max-threads=1"});
-  auto bad = clean_config("port = 1\n\n[scheduler]\nmax-threads = \"sharing\"\n",
-                          known, check);
+  auto bad = clean_config(
+    "port = 1\n\n[scheduler]\nmax-threads = \"sharing\"\n", known, check);
   CHECK(error_text(bad) == "config file line 4: not an atom");
 }
