@@ -18,8 +18,9 @@ namespace chanstate {
 
 /// One per live channel, shared by the channel (single writer) and the
 /// registry (reader). A commit is one pointer swap under a spin lock: no
-/// message, no copy, no serialization. The registry reads the cell when the channel goes
-/// down, so even a kill, which runs no channel code, finds the last commit.
+/// message, no copy, no serialization. The registry reads the cell when the
+/// channel goes down, so even a kill, which runs no channel code, finds the
+/// last commit.
 ///
 /// The cell also keeps the previous generations (up to `keep` in all, by
 /// pointer: unchanged values are shared) so that a state which crashes its
