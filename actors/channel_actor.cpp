@@ -146,10 +146,48 @@ std::optional<boost::json::object> commit(channel_ptr self) {
 // so frames still waiting for durability go out (the leave reply must reach
 // the client); any other end keeps the state and sends no frame that was
 // never acknowledged.
-void end_channel(channel_ptr self, caf::error reason) {
+// After a clean end whose last frame waits for the journal: the channel
+// has ended for its client and only waits to tell it so.
+caf::behavior ending(channel_ptr self) {
+  self->set_default_handler(caf::drop);
+  // The client asked for the end: a lost transport, or a rejoin taking
+  // the key over (registry: taken_over), changes nothing; it still ends
+  // clean, so the registry drops the state and the rejoin starts fresh.
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  self->set_exit_handler([self](caf::exit_msg&) { self->quit(); });
+  return {
+    [self](journal_durable_atom, std::uint64_t seq) {
+      self->state.gate.durable(seq);
+      if (self->state.gate.held() == 0)
+        self->quit();
+    },
+  };
+}
+
+// Ends the channel; `last` (a leave's or a stopping handler's reply) is
+// its last frame. A clean end drops the state: with a journal, the client
+// hears of it only once the drop is on disk (a process crash in between
+// would bring back the state it left), so the channel lingers until then.
+// A node shutdown clears the journal itself.
+void end_channel(channel_ptr self, caf::error reason,
+                 std::optional<outbound_frame> last = std::nullopt) {
   auto& st = self->state;
   st.impl->terminate(reason, *st.sock);
   commit(self);
+  if (!reason && st.journaled) {
+    st.sink->dropping();
+    st.gate.committed();
+    if (last)
+      send_frame(self, std::move(*last));
+    if (st.gate.held() != 0) {
+      self->become(ending(self));
+      return;
+    }
+    self->quit();
+    return;
+  }
+  if (last)
+    send_frame(self, std::move(*last));
   if (!reason || reason == caf::exit_reason::user_shutdown)
     st.gate.release_all();
   self->quit(std::move(reason));
@@ -162,20 +200,24 @@ void end_channel(channel_ptr self, caf::error reason) {
 // "commit_refused" push, so the client always learns its change was lost.
 void finish(channel_ptr self, const std::string& ref, handle_result r) {
   auto& st = self->state;
+  std::optional<outbound_frame> reply;
   if (auto refusal = commit(self)) {
     if (!ref.empty())
-      send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(), ref,
-                                  st.sock->topic(), "error",
-                                  std::move(*refusal)));
+      reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
+                         st.sock->topic(), "error", std::move(*refusal));
     else
       st.sock->push("commit_refused", std::move(*refusal));
   } else if (r.answer && !ref.empty()) {
-    send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(), ref,
-                                st.sock->topic(), r.answer->status,
-                                std::move(r.answer->response)));
+    reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
+                       st.sock->topic(), r.answer->status,
+                       std::move(r.answer->response));
   }
-  if (r.stop)
-    end_channel(self, std::move(r.stop_reason));
+  if (r.stop) {
+    end_channel(self, std::move(r.stop_reason), std::move(reply));
+    return;
+  }
+  if (reply)
+    send_frame(self, std::move(*reply));
 }
 
 // Durable acknowledgements (README, "Acknowledged means durable"): with a
@@ -224,10 +266,11 @@ caf::behavior serving(channel_ptr self) {
     },
     [self](caf::leave_atom, const std::string& ref) {
       auto& st = self->state;
+      std::optional<outbound_frame> reply;
       if (!ref.empty())
-        send_frame(self, make_reply(frame_kind::reply, st.sock->join_ref(),
-                                    ref, st.sock->topic(), "ok", {}));
-      end_channel(self, caf::none);
+        reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
+                           st.sock->topic(), "ok", {});
+      end_channel(self, caf::none, std::move(reply));
     },
     [self](caf::close_atom, caf::error& reason) {
       end_channel(self, std::move(reason));
@@ -279,11 +322,15 @@ void start_serving(channel_ptr self, const join_request& req,
                   st.sink->initial(), restored, std::move(note), fallback,
                   req.claims);
   channel_runtime::bind(*st.sock, self, st.gate, env.pubsub);
-  // A restored state came from memory (a crashed or taken-over channel's
-  // last commit), maybe ahead of the journal: the join reply shows it, so it
-  // waits like a frame after a commit. A remote registry's state is already
-  // held by the registry.
-  if (restored && st.journaled)
+  // The join reply shows the state the channel starts from, which may be
+  // ahead of the journal: a restored state came from memory (a crashed or
+  // taken-over channel's last commit), and a fresh start may follow a clean
+  // end whose drop of the old state is not written yet (a process crash
+  // then would bring the left state back). So it waits like a frame after a
+  // commit. A remote registry's state is already held by it.
+  if (st.journaled
+      && (restored
+          || !env.journal->settled(backup_key{req.topic, req.client_id})))
     st.gate.committed();
   auto jr = st.impl->join(req.params, *st.sock);
   if (!jr.accepted) {

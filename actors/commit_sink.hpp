@@ -54,6 +54,14 @@ public:
       cell_->event_completed();
   }
 
+  /// A clean end: the journal of a cell (same process) hears of the drop
+  /// now (commit_cell::dropping). A registry on another node drops its
+  /// backup when the channel is down.
+  void dropping() {
+    if (cell_)
+      cell_->dropping();
+  }
+
   /// After a reattach the registry holds `s`: later deltas start from it.
   void rebase(snapshot s) {
     remote_->last = std::move(s);

@@ -43,6 +43,14 @@ public:
       older_.resize(keep_ - 1);
   }
 
+  /// The channel ends cleanly: its state is to be dropped. Tells the
+  /// journal (if any) now, so the client can be told only once the drop is
+  /// on disk; the registry drops its backup when the channel is down.
+  void dropping() {
+    if (observer_)
+      observer_->dropped(key_);
+  }
+
   /// Publishes `s` as the channel's last completed state.
   void store(snapshot s) {
     if (observer_)

@@ -49,6 +49,11 @@ public:
   /// once after a clean reset). Call from `notify`'s own handler.
   virtual bool await(const backup_key& key, const caf::actor& notify,
                      std::uint64_t seq) = 0;
+
+  /// True if every change of `key` made so far is on disk: a channel that
+  /// starts fresh asks it before its join reply (a clean end's drop of the
+  /// key may still be unwritten).
+  virtual bool settled(const backup_key& key) = 0;
 };
 
 /// The writer and the observer that feeds it (install the observer with

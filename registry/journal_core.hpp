@@ -153,6 +153,10 @@ struct journal_core : journal_waiter {
   bool await(const backup_key& key, const caf::actor& notify,
              std::uint64_t seq) override;
 
+  bool settled(const backup_key& key) override {
+    return inbox.settled(key);
+  }
+
   /// Writes batches of the whole inbox while nobody else writes and waits
   /// are noted, at most `rounds`; leftovers go to the writer actor.
   /// `caller` is the channel running this (its worker runs the channels it

@@ -1,5 +1,6 @@
 // Acknowledged means durable: frames after a commit wait for the journal
 // (or a remote registry's acknowledgement); nothing else waits.
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -31,6 +32,14 @@ struct fake_journal : journal_waiter {
   // As when the waiting channel writes the batch itself: on disk at once.
   bool writes_at_once = false;
 
+  // Keys whose last change is not on disk yet (settled() says no).
+  std::vector<backup_key> unsettled;
+
+  bool settled(const backup_key& key) override {
+    return std::find(unsettled.begin(), unsettled.end(), key)
+           == unsettled.end();
+  }
+
   bool await(const backup_key& key, const caf::actor& notify,
              std::uint64_t seq) override {
     asked.push_back(seq);
@@ -42,6 +51,7 @@ struct fake_journal : journal_waiter {
   }
 
   void written() {
+    unsettled.clear();
     for (auto& [who, seq] : waiting)
       caf::anon_send(who, journal_durable_atom::value, seq);
     waiting.clear();
@@ -252,16 +262,40 @@ TEST_CASE("without a journal the commit cell is the durable point: nothing "
   CHECK(ns_of(t.call(ch, "get")) == boost::json::array{1});
 }
 
-TEST_CASE("a leave releases held frames; the leave reply follows them") {
+TEST_CASE("a leave is answered once the journal holds the drop; held "
+          "frames go first, in order") {
   journaled j;
   auto ch = j.t.join("room:1", "alice");
   auto get = j.add_then_get(ch, 1);
   j.t.leave(ch);
+  // Told nothing yet: a process crash now would bring the state back from
+  // the journal, so neither the get's reply nor the leave's may leave.
+  CHECK(j.kinds(ch) == std::vector<frame_kind>{frame_kind::join_ok});
+  CHECK(j.log->keys_asked.back() == backup_key{"room:1", "alice"});
+  j.write_batch();
   CHECK_FALSE(j.t.alive(ch));
   REQUIRE(j.kinds(ch)
           == std::vector<frame_kind>{frame_kind::join_ok, frame_kind::reply,
                                      frame_kind::reply});
   CHECK(j.t.frames(ch)[1].ref == get);
+  CHECK_FALSE(j.t.backup("room:1", "alice"));
+}
+
+TEST_CASE("a rejoin while a leave waits for the journal starts fresh") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  j.add_then_get(ch, 1);
+  j.write_batch();
+  j.t.push(ch, "add", {{"n", 2}});
+  j.t.leave(ch);
+  REQUIRE(j.t.alive(ch)); // waiting for the drop to be written
+  // The registry takes the key over; the leaving channel still ends clean.
+  auto again = j.t.join("room:1", "alice");
+  CHECK_FALSE(j.t.alive(ch));
+  CHECK(j.t.exit_reason(ch) == std::optional<caf::error>{caf::error{}});
+  j.write_batch();
+  REQUIRE(j.t.joined(again));
+  CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{});
 }
 
 TEST_CASE("a crash drops held frames (never acknowledged); the state is "
@@ -362,6 +396,28 @@ TEST_CASE("a join restored from memory waits until the journal holds what "
   j.write_batch();
   REQUIRE(j.t.joined(again));
   CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{1});
+}
+
+TEST_CASE("a fresh join after a clean leave waits until the journal holds "
+          "the drop: a process crash cannot bring the left state back") {
+  journaled j;
+  auto ch = j.t.join("room:1", "alice");
+  auto ref = j.add_then_get(ch, 1);
+  j.write_batch();
+  REQUIRE(j.t.reply_to(ch, ref));
+  j.t.leave(ch);
+  j.write_batch(); // the leave's reply, once the drop is written
+  // Say a drop of the key is unwritten again (as after a clean close,
+  // which has no reply to wait with).
+  j.log->unsettled.push_back(backup_key{"room:1", "alice"});
+  auto again = j.t.join("room:1", "alice");
+  // The reply shows a fresh start, which the journal does not hold yet.
+  CHECK_FALSE(j.t.join_reply(again));
+  REQUIRE_FALSE(j.log->keys_asked.empty());
+  CHECK(j.log->keys_asked.back() == backup_key{"room:1", "alice"});
+  j.write_batch();
+  REQUIRE(j.t.joined(again));
+  CHECK(j.t.join_reply(again)->response["ns"] == boost::json::array{});
 }
 
 TEST_CASE("a failed journal write answers no sync: the changes stay staged "
