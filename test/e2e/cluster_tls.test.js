@@ -100,7 +100,10 @@ test("a registry off loopback needs TLS or --cluster-insecure", async () => {
   assert.equal(partial.status, 2)
   assert.match(partial.stderr, /needs all of --cluster-cert, --cluster-key and --cluster-ca/)
   const insecure = await node(["--registry-listen=0", "--registry-listen-host=0.0.0.0", "--cluster-insecure"])
-  assert.match(insecure.stderr(), /warning: --cluster-insecure/)
+  // Written before the ready line, but stderr and stdout are two pipes:
+  // the ready line can be read first.
+  await until(() => /warning: --cluster-insecure/.test(insecure.stderr()), 5000,
+    "the --cluster-insecure warning")
   const secured = await node(["--registry-listen=0", "--registry-listen-host=0.0.0.0", ...tls("registry")])
   assert.match(secured.stdout(), /registry on 0\.0\.0\.0:\d+/)
 })
