@@ -218,6 +218,7 @@ private:
     std::size_t fallback = 0;     // generations skipped to reach `assigns`
     std::size_t bytes = 0;
     time_point expires_at;
+    // Rendered only where shown: a quarantined state's reason, "imported".
     std::string exit_reason;
     bool quarantined = false; // dropped by the poison guard
     bool from_takeover = false;
@@ -230,7 +231,7 @@ private:
   void drop_backup(std::unordered_map<backup_key, backup_entry>::iterator i);
   void enforce_caps();
   bool is_cold(const backup_entry& b, time_point now) const;
-  std::optional<std::vector<snapshot>> unpack(backup_entry& b);
+  bool unpack(backup_entry& b, snapshot& start, std::vector<snapshot>& older);
   commit_cell_ptr make_cell(const backup_key& key, snapshot start,
                             std::vector<snapshot> older) const;
   void judge_progress(const live_entry& entry, exit_verdict verdict,
