@@ -169,7 +169,8 @@ void finish(channel_ptr self, const std::string& ref, handle_result r) {
 // commit; with a registry on another node each commit's reply is its
 // acknowledgement. Without either (or with --ack=async) the commit cell
 // store is the durable point and no frame ever waits.
-void setup_durability(channel_ptr self, const channel_env& env) {
+void setup_durability(channel_ptr self, const channel_env& env,
+                      backup_key key) {
   if (env.ack != ack_mode::durable)
     return;
   auto& st = self->state;
@@ -181,8 +182,9 @@ void setup_durability(channel_ptr self, const channel_env& env) {
     // which notes the wait and answers with journal_durable_atom after the
     // batch that holds it (group commit: one transaction for all).
     auto journal = env.journal;
-    st.gate.hold_until_durable([self, journal](std::uint64_t seq) {
-      if (journal->await(caf::actor_cast<caf::actor>(self), seq))
+    st.gate.hold_until_durable([self, journal,
+                                key = std::move(key)](std::uint64_t seq) {
+      if (journal->await(key, caf::actor_cast<caf::actor>(self), seq))
         self->state.gate.durable(seq);
     });
   }
@@ -306,7 +308,7 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   st.max_assigns_bytes = env.max_assigns_bytes;
   st.counters = env.counters;
   st.gate.bind(self, req.transport);
-  setup_durability(self, env);
+  setup_durability(self, env, backup_key{req.topic, req.client_id});
   // Hold client events until the registry answered: skip now, become(serving)
   // then; request().await() would hold back even exit messages.
   self->set_default_handler(caf::skip);

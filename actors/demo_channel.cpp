@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,24 +21,37 @@ namespace {
 // How the demo keeps `ns` in its assigns (the wire never sees this; join and
 // get always answer with the whole list). Assigns are immutable values that
 // a commit shares by pointer, so one growing array under one key would make
-// every `add` copy the whole list: O(n) per event. Instead the list is split:
+// every `add` copy the whole list: O(n) per event. Instead the list is kept
+// as a few arrays, oldest first, each filled by the one after it:
 //
-//   "ns"    the newest elements, fewer than `chunk` (the only value an add
-//           copies);
-//   "ns.<i>" the i-th full chunk of `chunk` older elements, never changed
-//           again, so every commit shares it by pointer (and a journal
-//           writes only what changed: O(chunk) per add).
+//   "ns.<i>"  the i-th frozen chunk (4096 elements from this build; 64 from
+//             older ones), never changed again: every commit shares it;
+//   "ns.l3"   fewer than 4096 elements, grown 512 at a time from ns.l2;
+//   "ns.l2"   fewer than 512, grown 64 at a time from ns.l1;
+//   "ns.l1"   fewer than 64, grown 8 at a time from ns;
+//   "ns"      the newest elements, at most 8: the only value most adds
+//             copy.
 //
-// ns = ns.0 ++ ns.1 ++ ... ++ ns. A state with only "ns" (fewer than `chunk`
-// elements, or saved by an older build) reads the same way. This is the
-// channel author's choice of representation; the framework's commit path
-// knows nothing about it.
-constexpr std::size_t chunk = 64;
+// ns = ns.0 ++ ns.1 ++ ... ++ ns.l3 ++ ns.l2 ++ ns.l1 ++ ns. An add copies
+// the small "ns" and, every 8th add, moves it into the next level (a level
+// of capacity c is copied once per c/8 adds): about 4 elements per level
+// per add, and a map of a handful of keys for the commit to share. A state
+// saved by an older build (64-element chunks and a tail of up to 63) reads
+// the same way and is grown from there. This is the channel author's choice
+// of representation; the framework's commit path knows nothing about it.
 constexpr std::string_view tail_key = "ns";
 constexpr std::string_view chunk_prefix = "ns.";
+struct level {
+  std::string_view key;
+  std::size_t capacity; // moved up once it holds this many
+};
+// Newest first; the last one's overflow becomes a frozen chunk.
+constexpr level levels[] = {
+  {"ns", 8}, {"ns.l1", 64}, {"ns.l2", 512}, {"ns.l3", 4096}};
 
-// The full chunks, in order: the assigns are sorted by key, so the "ns."
-// keys are one contiguous range, ordered by name, not by number.
+// The frozen chunks, in order: the assigns are sorted by key, so the "ns."
+// keys are one contiguous range, ordered by name, not by number (the level
+// keys in it are not numbers and are skipped).
 std::vector<const boost::json::array*> full_chunks(const socket& s) {
   const auto& xs = s.assigns().items();
   auto first = std::lower_bound(
@@ -61,38 +77,111 @@ std::vector<const boost::json::array*> full_chunks(const socket& s) {
   return out;
 }
 
+const boost::json::array* array_at(const socket& s, std::string_view key) {
+  if (auto v = s.get(key); v && v->is_array())
+    return &v->get_array();
+  return nullptr;
+}
+
+// Reads an array of int64 values as int64s: Boost.JSON then builds each
+// copy inline instead of calling its generic (any kind) copy per element.
+struct int64_reader {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = std::int64_t;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const std::int64_t*;
+  using reference = std::int64_t;
+
+  const boost::json::value* at;
+
+  std::int64_t operator*() const noexcept {
+    return at->get_int64();
+  }
+  int64_reader& operator++() noexcept {
+    ++at;
+    return *this;
+  }
+  int64_reader operator++(int) noexcept {
+    return {at++};
+  }
+  bool operator==(const int64_reader& x) const noexcept {
+    return at == x.at;
+  }
+  bool operator!=(const int64_reader& x) const noexcept {
+    return at != x.at;
+  }
+};
+
+// Appends `xs` to `out` (reserved by the caller). A list of int64s, what
+// the demo holds, takes the fast path; anything else is copied as is.
+void append_all(boost::json::array& out, const boost::json::array& xs) {
+  bool ints = std::all_of(xs.begin(), xs.end(), [](const auto& x) {
+    return x.is_int64();
+  });
+  if (ints)
+    out.insert(out.end(), int64_reader{xs.data()},
+               int64_reader{xs.data() + xs.size()});
+  else
+    out.insert(out.end(), xs.begin(), xs.end());
+}
+
 boost::json::array current_ns(const socket& s) {
   auto chunks = full_chunks(s);
-  const boost::json::array* tail = nullptr;
-  if (auto v = s.get(tail_key); v && v->is_array())
-    tail = &v->get_array();
-  if (chunks.empty())
-    return tail ? *tail : boost::json::array{};
-  std::size_t n = tail ? tail->size() : 0;
+  const boost::json::array* parts[std::size(levels)];
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < std::size(levels); ++i) {
+    parts[i] = array_at(s, levels[i].key);
+    n += parts[i] ? parts[i]->size() : 0;
+  }
   for (auto* c : chunks)
     n += c ? c->size() : 0;
   boost::json::array out;
   out.reserve(n);
   for (auto* c : chunks)
     if (c)
-      out.insert(out.end(), c->begin(), c->end());
-  if (tail)
-    out.insert(out.end(), tail->begin(), tail->end());
+      append_all(out, *c);
+  for (std::size_t i = std::size(levels); i-- > 0;)
+    if (parts[i])
+      append_all(out, *parts[i]);
   return out;
 }
 
-// O(chunk): copies only the tail; a full tail becomes the next chunk as is.
+// A copy of level `i` (empty if unset) with room for `extra` more.
+boost::json::array copy_level(const socket& s, std::size_t i,
+                              std::size_t extra) {
+  boost::json::array out;
+  auto* xs = array_at(s, levels[i].key);
+  out.reserve((xs ? xs->size() : 0) + extra);
+  if (xs)
+    append_all(out, *xs);
+  return out;
+}
+
+// Amortized O(levels × 4) element copies and one map of a few keys.
 void append(socket& s, const boost::json::value& n) {
-  boost::json::array tail;
-  if (auto v = s.get(tail_key); v && v->is_array())
-    tail = v->get_array();
-  if (tail.size() >= chunk) {
-    std::string key{chunk_prefix};
-    key += std::to_string(full_chunks(s).size());
-    s.assign(std::move(key), std::move(tail));
+  auto tail = copy_level(s, 0, 1);
+  if (tail.size() >= levels[0].capacity) {
+    // Carry: each full level moves, whole, to the end of the next one.
+    boost::json::array carry = std::move(tail);
     tail = boost::json::array{};
+    std::size_t i = 1;
+    for (; i < std::size(levels); ++i) {
+      auto next = copy_level(s, i, carry.size());
+      append_all(next, carry);
+      carry = std::move(next);
+      if (carry.size() < levels[i].capacity)
+        break;
+      s.assign(std::string{levels[i].key}, boost::json::array{});
+    }
+    if (i == std::size(levels)) {
+      std::string key{chunk_prefix};
+      key += std::to_string(full_chunks(s).size());
+      s.assign(std::move(key), std::move(carry));
+    } else {
+      s.assign(std::string{levels[i].key}, std::move(carry));
+    }
+    tail.reserve(levels[0].capacity);
   }
-  tail.reserve(tail.size() + 1);
   tail.push_back(n);
   s.assign(std::string{tail_key}, std::move(tail));
 }

@@ -41,7 +41,8 @@ caf::error line_error(std::size_t n, const std::string& what) {
 } // namespace
 
 caf::expected<std::string> clean_config(std::string_view text,
-                                        const known_key_fn& known) {
+                                        const known_key_fn& known,
+                                        const value_check_fn& check) {
   std::string out;
   std::string section = "global";
   std::size_t n = 0;
@@ -75,6 +76,11 @@ caf::expected<std::string> clean_config(std::string_view text,
                     : "--" + section + "." + std::string{key};
       return line_error(n, "unknown option " + name + " (in the file: "
                              + std::string{key} + ")");
+    }
+    if (check) {
+      if (auto why = check(section, key, trim(line.substr(eq + 1)));
+          !why.empty())
+        return line_error(n, why);
     }
     out.append(line).push_back('\n');
   }

@@ -44,11 +44,19 @@ int main(int argc, char** argv) {
     std::cout << "chanstate-node " << chanstate::version << '\n';
     return 0;
   }
-  // CAF prints the option list itself; say first what the command does.
+  chanstate::node_config cfg;
+  // CAF prints the option list itself; say first what the command does,
+  // and the scheduler's options, which CAF lists only under --long-help.
   if (has_flag(argc, argv, {"-h", "-?", "--help", "--long-help"}))
     std::cout << usage << "allocator: " << chanstate::allocator_name()
-              << "\n\n";
-  chanstate::node_config cfg;
+              << "\nscheduler: --scheduler.policy=stealing|sharing (default "
+              << cfg.scheduler_policy()
+              << "), --scheduler.max-threads=N (default "
+              << cfg.scheduler_threads()
+              << "), --work-stealing.aggressive-poll-attempts=N (default "
+              << cfg.steal_polls().first
+              << ") and .moderate-poll-attempts=N (default "
+              << cfg.steal_polls().second << "); see --long-help\n\n";
   if (auto err = cfg.parse_command_line(argc, argv)) {
     std::cerr << "chanstate-node: " << chanstate::explain(err) << '\n';
     return 2;

@@ -42,7 +42,8 @@ void ensure_descriptors(std::size_t max_connections) {
 }
 
 // The options in effect, once, so that a log says what the node ran with.
-void log_start(const node_config& cfg, const std::string& url) {
+void log_start(caf::actor_system& sys, const node_config& cfg,
+               const std::string& url) {
   auto ms = [](caf::timespan t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
   };
@@ -66,6 +67,10 @@ void log_start(const node_config& cfg, const std::string& url) {
              {"generations", cfg.generations},
              {"allowed_origins",
               cfg.allowed_origins.empty() ? "any" : cfg.allowed_origins},
+             {"scheduler", cfg.scheduler_policy()},
+             {"workers", sys.scheduler().num_workers()},
+             {"steal_polls", std::to_string(cfg.steal_polls().first) + "/"
+                               + std::to_string(cfg.steal_polls().second)},
              {"log_level", cfg.log_level},
              {"log_format", cfg.log_format}});
 }
@@ -110,7 +115,7 @@ int run_node(caf::actor_system& sys, const node_config& cfg) {
               << ':' << *p << std::endl;
   // "listening on URL (ready)", then a line at every change of readiness.
   ep->announce(std::cout);
-  log_start(cfg, ep->url());
+  log_start(sys, cfg, ep->url());
   ep->wait();
   log_event(spdlog::level::info, "node_stop",
             "chanstate-node: shutting down (SIGINT/SIGTERM)");

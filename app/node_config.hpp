@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/timespan.hpp>
@@ -48,6 +49,17 @@ struct node_config : caf::actor_system_config {
   /// frozen peer is noticed within about two seconds, and hands the
   /// --cluster-* files to CAF's OpenSSL module. Call after parse().
   void prepare_cluster();
+
+  /// The scheduler in effect: "stealing" or "sharing" (CAF's
+  /// --scheduler.policy, the node's default unless set).
+  std::string scheduler_policy() const;
+
+  /// CAF's --scheduler.max-threads in effect.
+  std::size_t scheduler_threads() const;
+
+  /// CAF's --work-stealing.aggressive-poll-attempts and
+  /// --work-stealing.moderate-poll-attempts in effect.
+  std::pair<std::size_t, std::size_t> steal_polls() const;
 
   /// True when --cluster-cert/--cluster-key/--cluster-ca are set: cluster
   /// links use CAF's OpenSSL module (load caf::openssl::manager).

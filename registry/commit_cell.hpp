@@ -1,11 +1,13 @@
 // The write-through slot a live channel publishes its assigns into.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <chanstate/registry/backup_key.hpp>
@@ -15,9 +17,10 @@
 namespace chanstate {
 
 /// One per live channel, shared by the channel (single writer) and the
-/// registry (reader). A commit is one atomic pointer store: no message, no
-/// copy, no serialization. The registry reads the cell when the channel goes
-/// down, so even a kill, which runs no channel code, finds the last commit.
+/// registry (reader). A commit is one pointer swap under a spin lock: no
+/// message, no copy, no serialization. The registry reads the cell when the
+/// channel goes down, so even a kill, which runs no channel code, finds the
+/// last commit.
 ///
 /// The cell also keeps the previous generations (up to `keep` in all, by
 /// pointer: unchanged values are shared) so that a state which crashes its
@@ -31,8 +34,7 @@ public:
   explicit commit_cell(snapshot initial, std::vector<snapshot> older = {},
                        std::size_t keep = 1, backup_key key = {},
                        std::shared_ptr<table_observer> observer = nullptr)
-    : current_(initial.data_),
-      latest_(std::move(initial)),
+    : latest_(std::move(initial)),
       older_(std::move(older)),
       keep_(keep == 0 ? 1 : keep),
       key_(std::move(key)),
@@ -45,22 +47,31 @@ public:
   void store(snapshot s) {
     if (observer_)
       observer_->committed(key_, s);
-    if (keep_ > 1) {
-      older_.insert(older_.begin(), std::move(latest_));
-      if (older_.size() > keep_ - 1)
-        older_.pop_back();
+    // Under the lock only a pointer swap: `s` leaves holding the previous
+    // state, which is kept as an older generation or released here, on the
+    // channel's thread, outside the lock.
+    {
+      guard g{lock_};
+      latest_.data_.swap(s.data_);
     }
-    // The snapshot's own shared map is what the registry reads: publishing
-    // it needs no allocation, only a reference count.
-    std::atomic_store_explicit(&current_, s.data_, std::memory_order_release);
-    latest_ = std::move(s);
-    commits_.fetch_add(1, std::memory_order_relaxed);
+    if (keep_ > 1) {
+      if (older_.size() < keep_ - 1) {
+        older_.insert(older_.begin(), std::move(s));
+      } else {
+        // Full: the oldest drops out, the rest move down one place.
+        std::move_backward(older_.begin(), older_.end() - 1, older_.end());
+        older_.front() = std::move(s);
+      }
+    }
+    // One writer: a plain increment, no read-modify-write.
+    commits_.store(commits_.load(std::memory_order_relaxed) + 1,
+                   std::memory_order_relaxed);
   }
 
   /// The last published state (safe while the channel runs).
   snapshot load() const {
-    return snapshot{
-      std::atomic_load_explicit(&current_, std::memory_order_acquire)};
+    guard g{lock_};
+    return latest_;
   }
 
   /// The last state and the ones before it, newest first.
@@ -103,7 +114,25 @@ public:
   }
 
 private:
-  std::shared_ptr<const snapshot::body> current_;
+  // Guards latest_ against load() on another thread while the channel
+  // stores. Held for one pointer copy or swap, so a spin is enough; it
+  // replaces std::atomic_store on a shared_ptr, which takes one of
+  // libstdc++'s global mutexes and costs a second reference count.
+  struct guard {
+    explicit guard(std::atomic<bool>& flag) : flag_(flag) {
+      while (flag_.exchange(true, std::memory_order_acquire))
+        while (flag_.load(std::memory_order_relaxed))
+          std::this_thread::yield();
+    }
+    ~guard() {
+      flag_.store(false, std::memory_order_release);
+    }
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
+    std::atomic<bool>& flag_;
+  };
+
+  mutable std::atomic<bool> lock_{false};
   snapshot latest_;
   std::vector<snapshot> older_;
   std::size_t keep_;

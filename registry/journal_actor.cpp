@@ -64,7 +64,7 @@ bool flush(journal_ptr self) {
       }
       return false;
     }
-    auto done = core.inbox.written(core.batch.drained_gen);
+    auto done = core.inbox.written();
     guard.unlock();
     notify(std::move(done));
     if (core.inbox.waiting() == 0)
@@ -168,7 +168,7 @@ caf::behavior journal_impl(journal_ptr self,
       auto& core = *st.core;
       std::lock_guard<std::mutex> guard{core.batch.mtx};
       core.batch.closed = true;
-      core.inbox.drain(core.batch.drained_gen, true);
+      core.inbox.drain(true);
       core.batch.staged.clear();
       core.batch.on_disk.clear();
       // A clean shutdown drops every state: nothing is left to wait for.

@@ -35,19 +35,20 @@ using journal_durable_atom = caf::atom_constant<caf::atom("cs_jdurabl")>;
 /// Lets a channel wait until the journal holds its commits without a
 /// message to the writer: commits already sit in the writer's inbox (the
 /// observer puts them there synchronously). When no batch is being written,
-/// the waiting channel writes one itself (everything in the inbox, in one
-/// transaction) and goes on at once; while one is being written it spins
-/// briefly (≤ 50 µs), then notes its wait, which whoever writes the batch
-/// holding its commit answers. Thread-safe.
+/// the waiting channel writes its own key's change itself (one transaction)
+/// and goes on at once; while a batch is being written it spins briefly
+/// (≤ 50 µs), then notes its wait, which the next batch that settles its key
+/// answers. Thread-safe.
 class journal_waiter {
 public:
   virtual ~journal_waiter() = default;
 
-  /// True if every change the caller made before this call is on disk
+  /// True if every change of `key` made before this call is on disk
   /// (already, or written by this call); otherwise `notify` later receives
   /// (journal_durable_atom, seq) once it is (never while writes fail; at
   /// once after a clean reset). Call from `notify`'s own handler.
-  virtual bool await(const caf::actor& notify, std::uint64_t seq) = 0;
+  virtual bool await(const backup_key& key, const caf::actor& notify,
+                     std::uint64_t seq) = 0;
 };
 
 /// The writer and the observer that feeds it (install the observer with
@@ -70,9 +71,9 @@ struct journal_handle {
 /// batch is written and go into the next transaction, so a key committed
 /// many times in between is written once; only the first change after a
 /// batch wakes the writer. Once a channel has waited (--ack=durable),
-/// channels write the batches their frames wait for (journal_waiter), and
+/// channels write the changes their frames wait for (journal_waiter), and
 /// the writer writes commits nobody waits for after `linger`, unless a
-/// channel wrote them meanwhile.
+/// channel wrote the whole inbox meanwhile.
 /// Messages: (caf::reset_atom) → clears the journal and ignores every later
 /// change (a clean shutdown: nothing may be left to restore), replies
 /// caf::unit or an error; (caf::flush_atom) → writes what is staged, then

@@ -27,15 +27,20 @@ void diff(const snapshot& before, const snapshot& after,
     [&](const std::string& name) { out.push_back({name, nullptr}); });
 }
 
-// Moves what the observer collected into this batch. Needs batch.mtx.
-void drain(journal_core& core, bool by_writer) {
+// Moves what the observer collected into this batch: everything, or only
+// `key`'s change. Needs batch.mtx.
+void stage(journal_core& core, bool by_writer, const backup_key* key) {
   auto& b = core.batch;
-  auto changes = core.inbox.drain(b.drained_gen, by_writer);
+  change_inbox::change_map changes;
+  if (key)
+    core.inbox.take(*key, changes);
+  else
+    changes = core.inbox.drain(by_writer);
   if (b.closed)
     return;
   b.changes_seen += changes.size();
-  for (auto& [key, what] : changes)
-    b.staged[key] = std::move(what);
+  for (auto& [k, what] : changes)
+    b.staged[k] = std::move(what);
 }
 
 void cpu_relax() {
@@ -55,41 +60,33 @@ constexpr auto spin_limit = std::chrono::microseconds{50};
 
 // ------------------------------------------------------------- inbox ---
 
-std::uint64_t change_inbox::pending_gen() {
+bool change_inbox::settled(const backup_key& key) {
   std::lock_guard<std::mutex> guard{mtx};
-  if (closed)
-    return 0;
-  // The caller's changes were put before this call: in the open generation
-  // if it has any, else in one already drained, written or being written.
-  auto gen = changes.empty() ? open_gen - 1 : open_gen;
-  return written_gen >= gen ? 0 : gen;
+  return closed || (!in_flight && changes.count(key) == 0);
 }
 
-bool change_inbox::written_up_to(std::uint64_t gen) {
-  std::lock_guard<std::mutex> guard{mtx};
-  return closed || written_gen >= gen;
-}
-
-bool change_inbox::park(const caf::actor& notify, std::uint64_t gen,
+bool change_inbox::park(const backup_key& key, const caf::actor& notify,
                         std::uint64_t seq) {
   std::lock_guard<std::mutex> guard{mtx};
-  if (closed || written_gen >= gen)
+  if (closed || (!in_flight && changes.count(key) == 0))
     return true;
   ++waits_noted;
-  waiters.push_back({gen, notify.address(), seq});
+  waiters.push_back({key, notify.address(), seq});
   return false;
 }
 
-std::vector<change_inbox::waiter> change_inbox::written(std::uint64_t gen) {
+std::vector<change_inbox::waiter> change_inbox::written() {
   std::lock_guard<std::mutex> guard{mtx};
-  if (gen > written_gen)
-    written_gen = gen;
+  in_flight = false;
   std::vector<waiter> done;
   if (waiters.empty())
     return done;
+  // A waiter whose key has a newer change stays: its frame follows that
+  // change too (the channel went on handling events), so the batch that
+  // settles the key answers it.
   auto keep = std::stable_partition(waiters.begin(), waiters.end(),
                                     [&](const waiter& w) {
-                                      return w.gen > written_gen;
+                                      return changes.count(w.key) != 0;
                                     });
   done.assign(std::make_move_iterator(keep),
               std::make_move_iterator(waiters.end()));
@@ -131,14 +128,24 @@ bool change_inbox::empty() {
   return changes.empty();
 }
 
-std::unordered_map<backup_key, std::optional<snapshot>>
-change_inbox::drain(std::uint64_t& gen, bool by_writer) {
+change_inbox::change_map change_inbox::drain(bool by_writer) {
   std::lock_guard<std::mutex> guard{mtx};
   if (by_writer)
     wake_sent = false;
   ++drains;
-  gen = open_gen++;
+  if (!changes.empty())
+    in_flight = true;
   return std::exchange(changes, {});
+}
+
+bool change_inbox::take(const backup_key& key, change_map& into) {
+  std::lock_guard<std::mutex> guard{mtx};
+  auto i = changes.find(key);
+  if (i == changes.end())
+    return false;
+  in_flight = true;
+  into.insert(changes.extract(i));
+  return true;
 }
 
 std::uint64_t change_inbox::drains_now() {
@@ -170,8 +177,10 @@ void notify(std::vector<change_inbox::waiter> ws, caf::execution_unit* host) {
 
 // ------------------------------------------------------------- batch ---
 
-bool write_staged(journal_core& core, bool by_writer) {
-  drain(core, by_writer);
+namespace {
+
+// Writes what is staged in one transaction. Needs batch.mtx.
+bool write_batch(journal_core& core, bool by_writer) {
   auto& b = core.batch;
   if (b.staged.empty())
     return true;
@@ -243,29 +252,43 @@ bool write_staged(journal_core& core, bool by_writer) {
   return true;
 }
 
+} // namespace
+
+bool write_staged(journal_core& core, bool by_writer) {
+  stage(core, by_writer, nullptr);
+  return write_batch(core, by_writer);
+}
+
+bool write_key(journal_core& core, const backup_key& key) {
+  stage(core, false, &key);
+  return write_batch(core, false);
+}
+
 // -------------------------------------------------------------- wait ---
 
-// A channel's frame waits for its commit. Writing the batch right here
-// keeps the frame in the activation that sent it: no message, no second
-// activation, and the client's request-reply chain stays on its worker
-// (measured in `steady`, 1000 channels: waiting for the writer's thread
-// instead cost ~1 µs per event, 0.57 of --ack=async's throughput, because
-// every answer went to the back of the scheduler's queue).
-bool journal_core::await(const caf::actor& notify, std::uint64_t seq) {
+// A channel's frame waits for its commit. Writing it right here keeps the
+// frame in the activation that sent it: no message, no second activation,
+// and the client's request-reply chain stays on its worker (measured in
+// `steady`, 1000 channels: waiting for the writer's thread instead cost ~1
+// µs per event, 0.57 of --ack=async's throughput, because every answer went
+// to the back of the scheduler's queue). Only the caller's key is written:
+// the whole inbox would also take other channels' changes that are
+// halfway through a burst of events, and write those keys again after
+// their own wait (+50% records in `steady`).
+bool journal_core::await(const backup_key& key, const caf::actor& notify,
+                         std::uint64_t seq) {
   if (!waiters_write.load(std::memory_order_relaxed))
     waiters_write.store(true, std::memory_order_relaxed);
-  // Taken first: a batch drained after this point holds the caller's
-  // changes, whatever others put meanwhile.
-  auto gen = inbox.pending_gen();
-  if (gen == 0)
+  if (inbox.settled(key))
     return true;
   if (!batch.failing.load(std::memory_order_relaxed)) {
     auto deadline = std::chrono::steady_clock::now() + spin_limit;
     for (int i = 0;; ++i) {
-      serve(4, notify);
-      if (inbox.written_up_to(gen))
+      auto r = write_own(key, notify);
+      if (r == own_write::done)
         return true;
-      if (batch.failing.load(std::memory_order_relaxed)
+      if (r == own_write::failed
+          || batch.failing.load(std::memory_order_relaxed)
           || std::chrono::steady_clock::now() > deadline)
         break;
       if (i < 8)
@@ -274,12 +297,38 @@ bool journal_core::await(const caf::actor& notify, std::uint64_t seq) {
         std::this_thread::yield();
     }
   }
-  if (inbox.park(notify, gen, seq))
+  if (inbox.park(key, notify, seq))
     return true;
   // Whoever wrote meanwhile may have looked for waits before this one was
   // noted: look again (of the two, one always sees the other).
   serve(4, notify);
   return false;
+}
+
+journal_core::own_write
+journal_core::write_own(const backup_key& key, const caf::actor& caller) {
+  std::unique_lock<std::mutex> guard{batch.mtx, std::try_to_lock};
+  if (!guard.owns_lock())
+    return own_write::busy;
+  if (batch.failing.load(std::memory_order_relaxed))
+    return own_write::failed;
+  // Nobody else writes: nothing is in flight but what a failed write left
+  // staged, which a failing journal would have shown.
+  if (!write_key(*this, key)) {
+    guard.unlock();
+    caf::anon_send(writer, serve_atom::value); // it retries on its timer
+    return own_write::failed;
+  }
+  auto done = inbox.written();
+  guard.unlock();
+  if (!done.empty()) {
+    auto* self = dynamic_cast<caf::scheduled_actor*>(
+      caf::actor_cast<caf::abstract_actor*>(caller));
+    notify(std::move(done), self ? self->context() : nullptr);
+  }
+  if (inbox.waiting() != 0)
+    serve(4, caller);
+  return own_write::done;
 }
 
 void journal_core::serve(int rounds, const caf::actor& caller) {
@@ -292,7 +341,7 @@ void journal_core::serve(int rounds, const caf::actor& caller) {
       caf::anon_send(writer, serve_atom::value); // it retries on its timer
       return;
     }
-    auto done = inbox.written(batch.drained_gen);
+    auto done = inbox.written();
     guard.unlock();
     if (!done.empty()) {
       auto* self = dynamic_cast<caf::scheduled_actor*>(

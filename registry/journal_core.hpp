@@ -1,11 +1,11 @@
 // The journal's shared core: the inbox of changes and the batch writer.
 //
-//   commit ──put──▶ inbox (latest per key, generation g)
-//   frame waits for g ──▶ journal_core::await
-//        ├─ g on disk already ─────────────────────────▶ out now
-//        ├─ nobody writing: write the batch here ──────▶ out now
-//        ├─ a batch is being written: spin ≤ 50 µs ────▶ out now
-//        └─ otherwise: wait noted; whoever writes g next answers it
+//   commit of key k ──put──▶ inbox (latest per key)
+//   frame waits for k ──▶ journal_core::await
+//        ├─ k settled (not in the inbox, no batch in flight) ──▶ out now
+//        ├─ nobody writing: write k's change here ─────────────▶ out now
+//        ├─ a batch is being written: spin ≤ 50 µs ────────────▶ out now
+//        └─ otherwise: wait noted; the next batch that settles k answers it
 //   writer actor: commits nobody waits for (after a linger), retries, syncs
 #pragma once
 
@@ -36,38 +36,41 @@ using serve_atom = caf::atom_constant<caf::atom("cs_jserve")>;
 /// Changes waiting to be written, latest per key, and the channels waiting
 /// for them. Commits arrive on every channel's thread at event rate; here
 /// they cost one uncontended lock and a map assignment, and many commits of
-/// one key between two batches are written once. Each drain closes a
-/// generation: `changes` belongs to open_gen; every change of a generation
-/// ≤ written_gen is on disk.
+/// one key between two batches are written once. A key is *settled* once
+/// every change put for it is on disk: it is not in `changes`, and no batch
+/// taken from here is still unwritten (`in_flight`).
 struct change_inbox {
+  using change_map = std::unordered_map<backup_key, std::optional<snapshot>>;
   std::mutex mtx;
-  std::unordered_map<backup_key, std::optional<snapshot>> changes;
+  change_map changes;
   bool wake_sent = false; // the writer was woken and has not drained since
-  std::uint64_t open_gen = 1;
-  std::uint64_t written_gen = 0;
-  std::uint64_t drains = 0;      // by anyone
+  // Something was taken from `changes` and is not on disk yet: being
+  // written, or staged after a failed write. One flag, not a set of keys:
+  // only one batch is written at a time, so a waiter that finds it set
+  // waits at most for that batch (or the retry after a failure).
+  bool in_flight = false;
+  std::uint64_t drains = 0;      // of the whole inbox, by anyone
   std::uint64_t waits_noted = 0; // waits that had to be answered later
   bool closed = false; // a clean shutdown: nothing is waited for any more
   struct waiter {
-    std::uint64_t gen;
+    backup_key key;
     caf::actor_addr who; // weak: a waiting channel may end meanwhile
     std::uint64_t seq;
   };
   std::vector<waiter> waiters;
 
-  /// The generation holding every change the caller made before this call,
-  /// or 0 if it is on disk already (or nothing is waited for any more).
-  std::uint64_t pending_gen();
+  /// True if every change put for `key` so far is on disk (or nothing is
+  /// waited for any more).
+  bool settled(const backup_key& key);
 
-  /// True once everything up to `gen` is on disk (or nothing is waited for).
-  bool written_up_to(std::uint64_t gen);
+  /// Notes a wait for `key` unless it is settled by now; true if it is.
+  bool park(const backup_key& key, const caf::actor& notify,
+            std::uint64_t seq);
 
-  /// Notes a wait for `gen` unless it is on disk by now; true if it is.
-  bool park(const caf::actor& notify, std::uint64_t gen, std::uint64_t seq);
-
-  /// Everything drained up to `gen` is on disk: the waiters it covers, in
-  /// the order they waited.
-  std::vector<waiter> written(std::uint64_t gen);
+  /// The batch taken last is on disk and nothing is staged (needs the
+  /// batch lock, held since the batch was taken): the waiters whose key is
+  /// settled now, in the order they waited.
+  std::vector<waiter> written();
 
   std::size_t waiting();
 
@@ -82,19 +85,25 @@ struct change_inbox {
 
   bool empty();
 
-  /// Takes the open generation's changes; `gen` is set to its number. Only
-  /// the writer's drains re-arm the wake: after a channel's drain, the wake
-  /// already sent still finds whatever comes next.
-  std::unordered_map<backup_key, std::optional<snapshot>>
-  drain(std::uint64_t& gen, bool by_writer);
+  /// Takes every change (needs the batch lock). Only the writer's drains
+  /// re-arm the wake: after a channel's drain, the wake already sent still
+  /// finds whatever comes next.
+  change_map drain(bool by_writer);
+
+  /// Takes `key`'s change, if one is pending, into `into` (needs the batch
+  /// lock). Not a drain: the other keys' changes stay for the batches that
+  /// wait for them or for the writer, which still writes them after its
+  /// linger. True if something was taken.
+  bool take(const backup_key& key, change_map& into);
 
   std::uint64_t drains_now();
 
   enum class linger_end { idle, again, write };
 
   /// The writer's linger is over: nothing left (the wake is re-armed),
-  /// channels drained meanwhile (linger again: they write what they wait
-  /// for, and the writer keeps out of their way), or write now.
+  /// channels drained the whole inbox meanwhile (linger again: they write
+  /// what they wait for, and the writer keeps out of their way), or write
+  /// now.
   linger_end after_linger(std::uint64_t& drains_seen);
 };
 
@@ -109,7 +118,6 @@ void notify(std::vector<change_inbox::waiter> ws,
 struct batch_state {
   std::mutex mtx;
   std::shared_ptr<journal_store> store;
-  std::uint64_t drained_gen = 0; // the last generation taken from the inbox
   std::unordered_map<backup_key, snapshot> on_disk;
   // Latest wanted state per key since the last batch; nullopt = erase.
   std::unordered_map<backup_key, std::optional<snapshot>> staged;
@@ -142,12 +150,19 @@ struct journal_core : journal_waiter {
   // wait for, and the writer lingers before writing the rest.
   std::atomic<bool> waiters_write{false};
 
-  bool await(const caf::actor& notify, std::uint64_t seq) override;
+  bool await(const backup_key& key, const caf::actor& notify,
+             std::uint64_t seq) override;
 
-  /// Writes batches while nobody else writes and waits are noted, at most
-  /// `rounds`; leftovers go to the writer actor. `caller` is the channel
-  /// running this (its worker runs the channels it wakes).
+  /// Writes batches of the whole inbox while nobody else writes and waits
+  /// are noted, at most `rounds`; leftovers go to the writer actor.
+  /// `caller` is the channel running this (its worker runs the channels it
+  /// wakes).
   void serve(int rounds, const caf::actor& caller);
+
+private:
+  enum class own_write { done, busy, failed };
+  // Writes `key`'s pending change, and only that, if nobody else writes.
+  own_write write_own(const backup_key& key, const caf::actor& caller);
 };
 
 /// Writes what is staged, and what the inbox holds, in one transaction.
@@ -155,5 +170,8 @@ struct journal_core : journal_waiter {
 /// writes them with anything newer) and nothing counts as written: frames
 /// are never released as if durable. True if everything staged is on disk.
 bool write_staged(journal_core& core, bool by_writer);
+
+/// As write_staged, but of the inbox only `key`'s change joins the batch.
+bool write_key(journal_core& core, const backup_key& key);
 
 } // namespace chanstate::journal_detail

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <set>
+#include <vector>
 #include <string>
 
 #include <caf/message.hpp>
@@ -59,4 +60,24 @@ TEST_CASE("a line that is neither key = value nor [section] is refused") {
   CHECK(error_text(r) == "config file line 1: expected key = value, got: port 4000");
   CHECK_FALSE(clean_config("[scheduler\n", known));
   CHECK_FALSE(clean_config("= 3\n", known));
+}
+
+TEST_CASE("a value the check refuses is an error with its line; the check "
+          "sees the value without its comment") {
+  std::vector<std::string> seen;
+  auto check = [&](std::string_view section, std::string_view key,
+                   std::string_view value) -> std::string {
+    seen.push_back(std::string{section} + "." + std::string{key} + "="
+                   + std::string{value});
+    return value == "\"sharing\"" ? "not an atom" : "";
+  };
+  auto ok = clean_config("port = 4001 # x\n[scheduler]\nmax-threads = 1\n",
+                         known, check);
+  REQUIRE(ok);
+  CHECK(seen
+        == std::vector<std::string>{"global.port=4001",
+                                    "scheduler.max-threads=1"});
+  auto bad = clean_config(
+    "port = 1\n\n[scheduler]\nmax-threads = \"sharing\"\n", known, check);
+  CHECK(error_text(bad) == "config file line 4: not an atom");
 }

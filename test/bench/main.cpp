@@ -232,6 +232,7 @@ int run_ws(const options& opts) {
     {"max_ms", r.max_ms},
     {"errors", r.errors},
     {"client_cpu_pct", r.client_cpu_pct},
+    {"client_cpu_us_per_rt", r.client_cpu_us_per_rt},
     {"other_cpu_pct", r.other_cpu_pct},
   };
   if (o.crash) {

@@ -28,6 +28,8 @@ struct ws_result {
   std::string first_error;
   /// CPU this process used during the get phase, in % of one core.
   double client_cpu_pct = 0;
+  /// The same CPU per get round trip, in µs.
+  double client_cpu_us_per_rt = 0;
   double other_cpu_pct = 0;
   // --crash only
   std::int64_t recoveries_per_s = 0;

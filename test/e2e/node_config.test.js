@@ -68,3 +68,51 @@ test("the shipped node.ini.example is valid; the command line overrides it", asy
     assert.deepEqual(await node.stop(), { code: 0, signal: null })
   }
 })
+
+// The scheduler is CAF's (--scheduler.*, [scheduler] in the file); the
+// node's defaults and what is in effect show in the node_start log line.
+async function startLine(args) {
+  const node = await startNode(["--log-format=json", ...args])
+  try {
+    await node.stop()
+    const line = node.stderr().split("\n").find(l => l.includes('"node_start"'))
+    assert.ok(line, node.stderr())
+    const { scheduler, workers, steal_polls } = JSON.parse(line)
+    return { scheduler, workers, steal_polls }
+  } finally {
+    await node.stop()
+  }
+}
+
+test("the scheduler: defaults, the command line and the file in node_start", async () => {
+  const help = run(["--help"])
+  const m = help.stdout.match(/--scheduler\.policy=stealing\|sharing \(default (\w+)\), --scheduler\.max-threads=N \(default (\d+)\), --work-stealing\.aggressive-poll-attempts=N \(default (\d+)\) and \.moderate-poll-attempts=N \(default (\d+)\)/)
+  assert.ok(m, help.stdout)
+  assert.deepEqual(await startLine([]), { scheduler: m[1], workers: Number(m[2]), steal_polls: `${m[3]}/${m[4]}` })
+  const other = m[1] === "sharing" ? "stealing" : "sharing"
+  assert.deepEqual(await startLine([`--scheduler.policy=${other}`, "--scheduler.max-threads=3", "--work-stealing.moderate-poll-attempts=500"]),
+    { scheduler: other, workers: 3, steal_polls: `${m[3]}/500` })
+  await withIni(`[scheduler]\npolicy = '${other}' # an atom\nmax-threads = 1\n[work-stealing]\naggressive-poll-attempts = 100\nmoderate-sleep-duration = 100us\n`,
+    async ini => assert.deepEqual(await startLine([`--config-file=${ini}`]), { scheduler: other, workers: 1, steal_polls: `100/${m[4]}` }))
+})
+
+test("a scheduler policy CAF would ignore or replace is an error, exit code 2", () =>
+  withIni('[scheduler]\npolicy = "sharing"\n', ini => {
+    const r = run([`--config-file=${ini}`])
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /line 2: --scheduler\.policy takes an atom, in single quotes \('sharing'\), got: "sharing"/)
+    for (const p of ["testing", "bogus"]) {
+      const c = run([`--scheduler.policy=${p}`])
+      assert.equal(c.status, 2)
+      assert.match(c.stderr, new RegExp(`scheduler.policy must be stealing or sharing, got '${p}'`))
+    }
+    assert.equal(run(["--scheduler.max-threads=0"]).status, 2)
+  }))
+
+test("a value of the wrong type in the file is an error naming the option", () =>
+  withIni("join-rate = 5\n", ini => {
+    // CAF's own INI reader would drop it and keep the default.
+    const r = run([`--config-file=${ini}`])
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /line 1: --join-rate takes a number with a decimal point \(20\.0\), got: 5/)
+  }))

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <chanstate/actors/demo_channel.hpp>
@@ -43,14 +44,22 @@ void check_sent(const outbound_frame& f) {
         "a sent frame decodes as a v2 frame");
 }
 
-void check_assigns(const socket& s) {
+void check_assigns(socket& s, const boost::json::array& added) {
   auto text = boost::json::serialize(s.assigns_object());
   check(chanstate::fuzz::parses_as_json(text), "committed assigns are JSON");
-  if (auto ns = s.get("ns")) {
-    check(ns->is_array(), "ns is a list");
-    for (const auto& n : ns->get_array())
+  // "ns" and the demo's storage levels and chunks ("ns.l1", "ns.0", ...).
+  for (const auto& e : s.assigns().items()) {
+    if (e.first != "ns" && e.first.rfind("ns.", 0) != 0)
+      continue;
+    check(e.second->is_array(), "ns is a list");
+    for (const auto& n : e.second->get_array())
       check(n.is_int64() || n.is_uint64(), "ns holds only integers");
   }
+  // The list read back is exactly the accepted adds, in order, whatever
+  // storage levels it is spread over.
+  auto r = demo_channel{false}.handle_in("get", {}, s);
+  check(r.answer && r.answer->response.at("ns") == added,
+        "get answers every accepted add, in order");
 }
 
 } // namespace
@@ -60,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   std::string_view input{reinterpret_cast<const char*>(data), size};
   demo_channel ch{false}; // abort stays disabled: it would end the fuzzer
   socket s{"room:fuzz", "fuzzer", "1", snapshot{}, false, ""};
+  boost::json::array added;
   check_sent(make_reply(frame_kind::join_ok, "1", "1", "room:fuzz", "ok",
                         ch.join({}, s).response));
   while (!input.empty()) {
@@ -72,6 +82,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
       continue; // the transport answers these; the channel never sees them
     try {
       auto r = ch.handle_in(d.frame.event, d.frame.payload, s);
+      // An add without an error reply appended its n.
+      if (d.frame.event == "add" && !r.answer)
+        added.push_back(d.frame.payload.at("n"));
       if (r.answer)
         check_sent(make_reply(frame_kind::reply, "1", d.frame.ref, s.topic(),
                               r.answer->status,
@@ -81,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     }
     for (auto& f : channel_runtime::take_pushed(s))
       check_sent(f);
-    check_assigns(s);
+    check_assigns(s, added);
   }
   return 0;
 }

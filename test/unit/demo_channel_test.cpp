@@ -145,3 +145,78 @@ TEST_CASE_FIXTURE(demo_case, "a long list (stored in chunks) reads back whole "
   want.push_back(1);
   CHECK(ns(again) == want);
 }
+
+TEST_CASE_FIXTURE(demo_case, "an add commits a small change: a few keys, a "
+                             "tail of at most 8") {
+  // The demo's storage levels (8, 64, 512, 4096, then frozen chunks): every
+  // commit shares all but the small values an add touched, so a steady
+  // stream of adds costs O(1) amortized, not O(list).
+  auto ch = join("room:levels", "alice");
+  json::array want;
+  for (std::int64_t n = 1; n <= 5000; ++n) {
+    add(ch, n);
+    want.push_back(n);
+  }
+  auto saved = live("room:levels", "alice");
+  REQUIRE(saved);
+  CHECK(saved->size() <= 6);
+  CHECK(saved->at("ns").as_array().size() <= 8);
+  CHECK(saved->at("ns.l1").as_array().size() < 64);
+  CHECK(saved->at("ns.l2").as_array().size() < 512);
+  CHECK(saved->at("ns.l3").as_array().size() < 4096);
+  CHECK(saved->at("ns.0").as_array().size() == 4096);
+  CHECK(ns(ch) == want);
+  push(ch, "oopsy");
+  REQUIRE(exit_reason(ch));
+  auto again = rejoin(ch);
+  CHECK(join_reply(again)->response
+        == json::object{{"restored", true}, {"ns", want}});
+}
+
+TEST_CASE_FIXTURE(demo_case, "a state in the older 64-element chunk layout "
+                             "restores and keeps growing in order") {
+  // Saved by a build that kept "ns.<i>" chunks of 64 and a tail of up to 63.
+  json::array c0, c1, tail, want;
+  for (std::int64_t n = 1; n <= 64; ++n)
+    c0.push_back(n);
+  for (std::int64_t n = 65; n <= 128; ++n)
+    c1.push_back(n);
+  for (std::int64_t n = 129; n <= 191; ++n)
+    tail.push_back(n);
+  for (std::int64_t n = 1; n <= 191; ++n)
+    want.push_back(n);
+  REQUIRE(put_backup("room:old", "alice",
+                     json::serialize(json::object{
+                       {"ns.0", c0}, {"ns.1", c1}, {"ns", tail}})));
+  auto ch = join("room:old", "alice");
+  REQUIRE(join_reply(ch));
+  CHECK(join_reply(ch)->response
+        == json::object{{"restored", true}, {"ns", want}});
+  for (std::int64_t n = 192; n <= 5000; ++n) {
+    add(ch, n);
+    want.push_back(n);
+  }
+  CHECK(ns(ch) == want);
+  auto saved = live("room:old", "alice");
+  REQUIRE(saved);
+  CHECK(saved->at("ns").as_array().size() <= 8);
+  // The old chunks stay as they were; the next frozen chunk follows them.
+  CHECK(saved->at("ns.0").as_array() == c0);
+  CHECK(saved->at("ns.2").as_array().size() >= 4096);
+}
+
+TEST_CASE_FIXTURE(demo_case, "a list with integers beyond int64 reads back "
+                             "across every storage level") {
+  auto ch = join("room:mixed", "alice");
+  json::array want;
+  for (std::int64_t n = 1; n <= 600; ++n) {
+    if (n % 100 == 0) {
+      push(ch, "add", {{"n", std::uint64_t{18446744073709551615ULL}}});
+      want.push_back(std::uint64_t{18446744073709551615ULL});
+    } else {
+      add(ch, -n);
+      want.push_back(-n);
+    }
+  }
+  CHECK(ns(ch) == want);
+}

@@ -26,12 +26,15 @@ namespace {
 /// written (write_batch), so the test controls when durability arrives.
 struct fake_journal : journal_waiter {
   std::vector<std::uint64_t> asked;
+  std::vector<backup_key> keys_asked;
   std::vector<std::pair<caf::actor, std::uint64_t>> waiting;
   // As when the waiting channel writes the batch itself: on disk at once.
   bool writes_at_once = false;
 
-  bool await(const caf::actor& notify, std::uint64_t seq) override {
+  bool await(const backup_key& key, const caf::actor& notify,
+             std::uint64_t seq) override {
     asked.push_back(seq);
+    keys_asked.push_back(key);
     if (writes_at_once)
       return true;
     waiting.emplace_back(notify, seq);
@@ -97,6 +100,9 @@ struct temp_journal {
   }
 };
 
+/// The key the on-disk cases below commit to.
+const backup_key key9{"room:9", "c"};
+
 /// The real journal writer on a fresh LMDB map of `map_bytes`, observing a
 /// backup table with one live key ("room:9", "c") whose commit cell is
 /// `out.cell`; `self` talks to the writer.
@@ -116,7 +122,7 @@ struct on_disk {
     j = spawn_journal(sys, std::move(*store), {});
     table.set_observer(j.observer);
     alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-    out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+    out = table.attach(key9, alive.address(), time_point{});
   }
 
   ~on_disk() {
@@ -143,6 +149,8 @@ TEST_CASE("a reply after a commit is held until the journal batch holding "
   CHECK_FALSE(j.t.reply_to(ch, ref));
   REQUIRE(j.log->asked.size() == 1);
   CHECK(j.log->asked[0] == 1);
+  // For its own key only: the journal writes that key's change.
+  CHECK(j.log->keys_asked[0] == backup_key{"room:1", "alice"});
   // The channel did not wait: it handles the next event meanwhile.
   j.t.push(ch, "add", {{"n", 8}});
   CHECK(j.t.live("room:1", "alice")->size() > 0);
@@ -320,7 +328,7 @@ TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
       [](caf::error& err) { FAIL(describe(err)); });
   // The channels' way: a note in the inbox, answered by the next batch.
   f.out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
-  bool now = j.waiter->await(caf::actor{self}, 7);
+  bool now = j.waiter->await(key9, caf::actor{self}, 7);
   self->request(j.writer, caf::infinite, caf::flush_atom::value)
     .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
   if (!now) // the writer had not written it yet: it tells us after
@@ -331,7 +339,7 @@ TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
                     FAIL("no journal_durable_atom after the batch");
                   });
   // Nothing new since: durable at once, no note, no message.
-  CHECK(j.waiter->await(caf::actor{self}, 8));
+  CHECK(j.waiter->await(key9, caf::actor{self}, 8));
   self->request(j.writer, caf::infinite, journal_atom::value)
     .receive(
       [](std::string& json) {
@@ -419,15 +427,15 @@ TEST_CASE("a channel that waits while no batch is being written writes the "
   backup_table table{registry_config{}};
   table.set_observer(j.observer);
   auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  auto out = table.attach(key9, alive.address(), time_point{});
   caf::scoped_actor self{sys};
   // The first wait (nothing pending) switches the journal to waiters
   // writing; the barrier leaves the writer idle.
-  CHECK(j.waiter->await(caf::actor{self}, 0));
+  CHECK(j.waiter->await(key9, caf::actor{self}, 0));
   barrier(self, j.writer);
   auto before = writer_counters(self, j.writer);
   out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
-  CHECK(j.waiter->await(caf::actor{self}, 1));
+  CHECK(j.waiter->await(key9, caf::actor{self}, 1));
   // Written by this call: one batch by a waiter, the record on disk before
   // any flush, and no wait noted.
   auto after = writer_counters(self, j.writer);
@@ -452,6 +460,55 @@ TEST_CASE("a channel that waits while no batch is being written writes the "
   self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("a waiting channel writes only its own key: another channel's "
+          "pending change stays for the writer") {
+  temp_journal d;
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 1);
+  caf::actor_system sys{cfg};
+  auto store = journal_store::open(d.path.string(), std::size_t{64} << 20);
+  REQUIRE(store);
+  auto j = spawn_journal(sys, std::move(*store), {},
+                         std::chrono::milliseconds{50},
+                         std::chrono::hours{1});
+  backup_table table{registry_config{}};
+  table.set_observer(j.observer);
+  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  const backup_key other{"room:9", "d"};
+  auto mine = table.attach(key9, alive.address(), time_point{});
+  auto theirs = table.attach(other, alive.address(), time_point{});
+  caf::scoped_actor self{sys};
+  CHECK(j.waiter->await(key9, caf::actor{self}, 0));
+  barrier(self, j.writer);
+  auto before = writer_counters(self, j.writer);
+  // The other channel is halfway through a burst of events: its change
+  // waits in the inbox while this channel's frame waits for its own.
+  theirs.cell->store(snapshot{}.with("ns", boost::json::array{9}));
+  mine.cell->store(snapshot{}.with("ns", boost::json::array{1}));
+  CHECK(j.waiter->await(key9, caf::actor{self}, 1));
+  auto after = writer_counters(self, j.writer);
+  CHECK(after["batches_by_waiters"].to_number<int>()
+        == before["batches_by_waiters"].to_number<int>() + 1);
+  CHECK(after["records_written"].to_number<int>()
+        == before["records_written"].to_number<int>() + 1);
+  CHECK(after["keys_on_disk"] == 1);
+  // The writer writes the other key's change (here: the barrier; in a
+  // node: after its linger).
+  barrier(self, j.writer);
+  auto flushed = writer_counters(self, j.writer);
+  CHECK(flushed["keys_on_disk"] == 2);
+  CHECK(flushed["records_written"].to_number<int>()
+        == before["records_written"].to_number<int>() + 2);
+  // Both settled: waiting again writes nothing and notes nothing.
+  CHECK(j.waiter->await(other, caf::actor{self}, 3));
+  CHECK(j.waiter->await(key9, caf::actor{self}, 4));
+  auto last = writer_counters(self, j.writer);
+  CHECK(last["batches"] == flushed["batches"]);
+  CHECK(last["waits_noted"] == 0);
+  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
+  self->send_exit(alive, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
           "is noted and answered by the batch that finally holds its commit") {
   temp_journal d;
@@ -467,13 +524,13 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
   backup_table table{registry_config{}};
   table.set_observer(j.observer);
   auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-  auto out = table.attach({"room:9", "c"}, alive.address(), time_point{});
+  auto out = table.attach(key9, alive.address(), time_point{});
   caf::scoped_actor self{sys};
-  CHECK(j.waiter->await(caf::actor{self}, 0));
+  CHECK(j.waiter->await(key9, caf::actor{self}, 0));
   out.cell->store(
     snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
   // The caller's own write fails: not durable, the wait is noted.
-  CHECK_FALSE(j.waiter->await(caf::actor{self}, 1));
+  CHECK_FALSE(j.waiter->await(key9, caf::actor{self}, 1));
   auto st = writer_counters(self, j.writer);
   CHECK(st["write_errors"].to_number<int>() >= 1);
   CHECK(st["failing"] == true);
@@ -483,7 +540,7 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
   // A later wait while failing leaves the retry to the writer.
   auto errors = st["write_errors"].to_number<int>();
   out.cell->store(snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'y')));
-  CHECK_FALSE(j.waiter->await(caf::actor{self}, 2));
+  CHECK_FALSE(j.waiter->await(key9, caf::actor{self}, 2));
   CHECK(writer_counters(self, j.writer)["write_errors"].to_number<int>()
         == errors);
   bool told = false;
