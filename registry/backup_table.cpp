@@ -31,13 +31,10 @@ restore_outcome backup_table::attach(const backup_key& key,
     } else if (b.quarantined()) {
       out.reason = *b.quarantine_note;
       ++counters_.restores_refused_poison;
-    } else if (auto gens = unpack(b); !gens) {
+    } else if (!unpack(b, start, older)) {
       out.reason = "the saved state could not be unpacked";
       ++counters_.unpack_failures;
     } else {
-      start = std::move(gens->front());
-      older.assign(std::make_move_iterator(gens->begin() + 1),
-                   std::make_move_iterator(gens->end()));
       guard = b.guard;
       out.restored = true;
       out.fallback_generation = b.fallback;
@@ -116,13 +113,18 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     return key;
   }
   backup_entry b;
-  b.from_takeover = reason == channel_exit::taken_over;
+  b.from_takeover = is_reason(reason, channel_exit::taken_over);
+  // The cell's own vector becomes the older generations: no copy.
   auto gens = entry.cell->generations();
-  b.assigns = gens.front();
-  b.older.assign(gens.begin() + 1, gens.end());
+  b.assigns = std::move(gens.front());
+  gens.erase(gens.begin());
+  b.older = std::move(gens);
   ++(verdict == exit_verdict::keep_crash ? counters_.kept_after_crash
                                          : counters_.kept_after_other);
   judge_progress(entry, verdict, b);
+  // Only a state set aside ever shows its exit reason (the quarantine
+  // record and the join's reply), so only then is it rendered: every other
+  // crash of a storm skips the formatting.
   if (cfg_.poison_crashes > 0 && b.guard.crashes >= cfg_.poison_crashes)
     set_aside(key, entry, describe(reason), b);
   if (b.quarantined()) {
@@ -230,21 +232,25 @@ std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
   return std::nullopt;
 }
 
-// A backup's generations for a restore, newest first. A hot one hands its
-// snapshots over by pointer; a cold one is unpacked (the only cost a packed
-// backup adds, and only to its own restore).
-std::optional<std::vector<snapshot>>
-backup_table::unpack(backup_entry& b) {
+// A backup's generations for a restore: the newest into `start`, the ones
+// before it into `older`. A hot one hands its snapshots and its vector over
+// as they are (no allocation); a cold one is unpacked (the only cost a
+// packed backup adds, and only to its own restore).
+bool backup_table::unpack(backup_entry& b, snapshot& start,
+                          std::vector<snapshot>& older) {
   if (b.packed.empty()) {
-    std::vector<snapshot> gens;
-    gens.reserve(1 + b.older.size());
-    gens.push_back(std::move(b.assigns));
-    for (auto& g : b.older)
-      gens.push_back(std::move(g));
-    return gens;
+    start = std::move(b.assigns);
+    older = std::move(b.older);
+    return true;
   }
   ++counters_.restores_from_packed;
-  return b.packed.unpack();
+  auto gens = b.packed.unpack();
+  if (!gens)
+    return false;
+  start = std::move(gens->front());
+  older.assign(std::make_move_iterator(gens->begin() + 1),
+               std::make_move_iterator(gens->end()));
+  return true;
 }
 
 bool backup_table::is_cold(const backup_entry& b, time_point now) const {

@@ -253,7 +253,7 @@ private:
   void age_unlink(backup_slot* s) noexcept;
   void enforce_caps();
   bool is_cold(const backup_entry& b, time_point now) const;
-  std::optional<std::vector<snapshot>> unpack(backup_entry& b);
+  bool unpack(backup_entry& b, snapshot& start, std::vector<snapshot>& older);
   commit_cell_ptr make_cell(const backup_key& key, snapshot start,
                             std::vector<snapshot> older) const;
   void judge_progress(const live_entry& entry, exit_verdict verdict,

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <caf/error.hpp>
+#include <caf/exit_reason.hpp>
+
+#include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
 
@@ -12,8 +15,17 @@ enum class exit_verdict {
   keep_crash, // ended abnormally by its own code (the poison guard looks)
 };
 
-/// Applies the exit matrix of design.md to a down reason.
+/// Applies the exit matrix of design.md to a down reason. Allocates
+/// nothing: it runs once per channel end (every crash of a storm).
 exit_verdict classify_exit(const caf::error& reason);
+
+/// True if `reason` is `code` (category and code; false for no error).
+/// Unlike CAF 0.17's `reason == code`, it builds no heap-allocated error
+/// to compare with.
+bool is_reason(const caf::error& reason, caf::exit_reason code);
+
+/// True if `reason` is `code` (category and code), without allocating.
+bool is_reason(const caf::error& reason, channel_exit code);
 
 const char* to_string(exit_verdict x);
 

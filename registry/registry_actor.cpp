@@ -30,6 +30,18 @@ struct registry_state {
   std::unordered_map<backup_key, pending_restore> waiting;
   std::uint64_t next_token = 0;
   bool sweep_scheduled = false;
+
+  // Runs when the registry ends, whatever the reason (crash, kill,
+  // shutdown). A CAF 0.17 promise that is dropped answers nothing, so the
+  // joins still waiting for a takeover would wait out their restore
+  // timeout; they hear it now, as restores still in the mailbox do (CAF
+  // bounces those with the same error), and their clients rejoin.
+  ~registry_state() {
+    for (auto& kv : waiting)
+      kv.second.deliver(caf::make_error(caf::sec::request_receiver_down,
+                                        "the registry ended while the join "
+                                        "waited"));
+  }
 };
 
 using registry_ptr = registry_actor::stateful_pointer<registry_state>;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -634,6 +635,46 @@ void fire(recovery_run& run, trigger how) {
   }
 }
 
+// Profiles only the measured storm: with CHANSTATE_BENCH_PERF_CTL naming
+// the control FIFO of `perf record -D -1 --control=fifo:FIFO` (or `perf
+// stat`), sampling is switched on at the trigger and off after the last
+// recovery, so set-up, warm-up and leaves stay out of the profile.
+class perf_window {
+public:
+  explicit perf_window(bool measured) {
+    const char* fifo = std::getenv("CHANSTATE_BENCH_PERF_CTL");
+    if (!fifo || !measured)
+      return;
+    out_ = std::fopen(fifo, "w");
+    say("enable\n");
+  }
+
+  void close() {
+    if (!out_)
+      return;
+    say("disable\n");
+    std::fclose(out_);
+    out_ = nullptr;
+  }
+
+  ~perf_window() {
+    close();
+  }
+
+  perf_window(const perf_window&) = delete;
+  perf_window& operator=(const perf_window&) = delete;
+
+private:
+  void say(const char* cmd) {
+    if (!out_)
+      return;
+    std::fputs(cmd, out_);
+    std::fflush(out_);
+  }
+
+  std::FILE* out_ = nullptr;
+};
+
 struct recovery_figures {
   std::size_t n = 0;
   double recoveries_per_s = 0;
@@ -655,12 +696,14 @@ recovery_figures recovery_once(caf::actor_system& sys, std::size_t n,
   run->prefix = "bench:" + tag + ":";
   run->after_crash = after_crash;
   auto clients = arm_clients(sys, run, n);
+  perf_window window{tag == "m"};
   auto cpu0 = cpu_seconds();
   fire(*run, how);
   auto fired = now_us();
   await(run->done, "recoveries");
   recovery_figures out;
   out.cpu_s = cpu_seconds() - cpu0;
+  window.close();
   out.n = n;
   out.trigger_us = fired - run->t0.load();
   for (auto& c : clients)

@@ -1,6 +1,8 @@
 // The exit matrix of design.md, one down reason at a time.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 #include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 
@@ -41,6 +43,31 @@ TEST_CASE("ends caused outside the state keep the backup without counting a "
         == exit_verdict::keep);
   CHECK(classify_exit(caf::exit_reason::remote_link_unreachable)
         == exit_verdict::keep);
+}
+
+TEST_CASE("a channel a restarted registry found gone keeps its backup "
+          "without counting a crash") {
+  CHECK(classify_exit(caf::make_error(channel_exit::untracked))
+        == exit_verdict::keep);
+}
+
+TEST_CASE("reasons are told apart by category as well as code") {
+  // Same numeric code as kill / transport_lost, other categories: these are
+  // errors a handler stopped with, so they count as crashes.
+  auto kill_code = static_cast<std::uint8_t>(caf::exit_reason::kill);
+  auto lost_code = static_cast<std::uint8_t>(channel_exit::transport_lost);
+  CHECK(classify_exit(caf::make_error(static_cast<caf::sec>(kill_code)))
+        == exit_verdict::keep_crash);
+  CHECK(classify_exit(caf::make_error(static_cast<registry_error>(lost_code)))
+        == exit_verdict::keep_crash);
+  CHECK(is_reason(caf::exit_reason::kill, caf::exit_reason::kill));
+  CHECK(is_reason(caf::make_error(channel_exit::crashed, "with context"),
+                  channel_exit::crashed));
+  CHECK_FALSE(is_reason(caf::make_error(channel_exit::crashed),
+                        channel_exit::taken_over));
+  CHECK_FALSE(is_reason(caf::none, caf::exit_reason::kill));
+  CHECK_FALSE(is_reason(caf::make_error(static_cast<caf::sec>(kill_code)),
+                        caf::exit_reason::kill));
 }
 
 TEST_CASE("verdicts and reasons have readable names") {
