@@ -24,8 +24,10 @@ namespace chanstate {
 class channel_runtime {
 public:
   static std::vector<outbound_frame> take_pushed(socket& s) {
-    auto xs = std::move(s.held_);
-    s.held_.clear();
+    if (!s.held_)
+      return {};
+    auto xs = std::move(*s.held_);
+    s.held_.reset();
     return xs;
   }
 };
