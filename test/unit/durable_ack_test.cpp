@@ -126,13 +126,20 @@ struct on_disk {
   restore_outcome out;
   caf::scoped_actor self{sys};
 
-  explicit on_disk(std::size_t map_bytes) {
+  explicit on_disk(std::size_t map_bytes,
+                   std::chrono::milliseconds retry = std::chrono::milliseconds{50},
+                   std::chrono::milliseconds linger = std::chrono::milliseconds{2}) {
     auto store = journal_store::open(dir.path.string(), map_bytes);
     REQUIRE(store);
-    j = spawn_journal(sys, std::move(*store), {});
+    j = spawn_journal(sys, std::move(*store), {}, retry, linger);
     table.set_observer(j.observer);
     alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-    out = table.attach(key9, alive.address(), time_point{});
+    out = attach(key9);
+  }
+
+  /// Another live key on the same table and journal.
+  restore_outcome attach(const backup_key& key) {
+    return table.attach(key, alive.address(), time_point{});
   }
 
   ~on_disk() {
@@ -469,22 +476,13 @@ void barrier(caf::scoped_actor& self, const caf::actor& writer) {
 
 TEST_CASE("a channel that waits while no batch is being written writes the "
           "batch itself: durable when await returns, no message") {
-  temp_journal d;
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 1);
-  caf::actor_system sys{cfg};
-  auto store = journal_store::open(d.path.string(), std::size_t{64} << 20);
-  REQUIRE(store);
   // A linger far beyond the test: the writer writes nothing on its own once
   // channels wait, so every batch below is the waiting caller's.
-  auto j = spawn_journal(sys, std::move(*store), {},
-                         std::chrono::milliseconds{50},
-                         std::chrono::hours{1});
-  backup_table table{registry_config{}};
-  table.set_observer(j.observer);
-  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-  auto out = table.attach(key9, alive.address(), time_point{});
-  caf::scoped_actor self{sys};
+  on_disk f{std::size_t{64} << 20, std::chrono::milliseconds{50},
+            std::chrono::hours{1}};
+  auto& j = f.j;
+  auto& self = f.self;
+  auto& out = f.out;
   // The first wait (nothing pending) switches the journal to waiters
   // writing; the barrier leaves the writer idle.
   CHECK(j.waiter->await(key9, caf::actor{self}, 0));
@@ -512,28 +510,17 @@ TEST_CASE("a channel that waits while no batch is being written writes the "
               == boost::json::object{{"ns", {1, 2}}});
       },
       [](caf::error& err) { FAIL(describe(err)); });
-  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
-  self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a waiting channel writes only its own key: another channel's "
           "pending change stays for the writer") {
-  temp_journal d;
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 1);
-  caf::actor_system sys{cfg};
-  auto store = journal_store::open(d.path.string(), std::size_t{64} << 20);
-  REQUIRE(store);
-  auto j = spawn_journal(sys, std::move(*store), {},
-                         std::chrono::milliseconds{50},
-                         std::chrono::hours{1});
-  backup_table table{registry_config{}};
-  table.set_observer(j.observer);
-  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  on_disk f{std::size_t{64} << 20, std::chrono::milliseconds{50},
+            std::chrono::hours{1}};
+  auto& j = f.j;
+  auto& self = f.self;
+  auto& mine = f.out;
   const backup_key other{"room:9", "d"};
-  auto mine = table.attach(key9, alive.address(), time_point{});
-  auto theirs = table.attach(other, alive.address(), time_point{});
-  caf::scoped_actor self{sys};
+  auto theirs = f.attach(other);
   CHECK(j.waiter->await(key9, caf::actor{self}, 0));
   barrier(self, j.writer);
   auto before = writer_counters(self, j.writer);
@@ -561,27 +548,17 @@ TEST_CASE("a waiting channel writes only its own key: another channel's "
   auto last = writer_counters(self, j.writer);
   CHECK(last["batches"] == flushed["batches"]);
   CHECK(last["waits_noted"] == 0);
-  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
-  self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
           "is noted and answered by the batch that finally holds its commit") {
-  temp_journal d;
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", 1);
-  caf::actor_system sys{cfg};
-  // A map far too small for the first value below: its write fails.
-  auto store = journal_store::open(d.path.string(), std::size_t{64} << 10);
-  REQUIRE(store);
-  // No timed retry or linger within the test: only the barrier writes.
-  auto j = spawn_journal(sys, std::move(*store), {}, std::chrono::hours{1},
-                         std::chrono::hours{1});
-  backup_table table{registry_config{}};
-  table.set_observer(j.observer);
-  auto alive = sys.spawn([] { return caf::behavior{[](int) {}}; });
-  auto out = table.attach(key9, alive.address(), time_point{});
-  caf::scoped_actor self{sys};
+  // A map far too small for the first value below: its write fails. No
+  // timed retry or linger within the test: only the barrier writes.
+  on_disk f{std::size_t{64} << 10, std::chrono::hours{1},
+            std::chrono::hours{1}};
+  auto& j = f.j;
+  auto& self = f.self;
+  auto& out = f.out;
   CHECK(j.waiter->await(key9, caf::actor{self}, 0));
   out.cell->store(
     snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
@@ -618,6 +595,4 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
   CHECK(st["failing"] == false);
   CHECK(st["syncs_waiting"] == 0);
   CHECK(st["keys_on_disk"] == 1);
-  self->send_exit(j.writer, caf::exit_reason::user_shutdown);
-  self->send_exit(alive, caf::exit_reason::user_shutdown);
 }
