@@ -307,6 +307,25 @@ bool journal_core::await(const backup_key& key, const caf::actor& notify,
 
 journal_core::own_write
 journal_core::write_own(const backup_key& key, const caf::actor& caller) {
+  auto r = write_as_channel(&key, caller);
+  if (r == own_write::done && inbox.waiting() != 0)
+    serve(4, caller);
+  return r;
+}
+
+void journal_core::serve(int rounds, const caf::actor& caller) {
+  for (int i = 0; i < rounds; ++i) {
+    if (write_as_channel(nullptr, caller) != own_write::done
+        || inbox.waiting() == 0)
+      return;
+  }
+  // Waits keep coming: the writer takes the rest, this channel moves on.
+  caf::anon_send(writer, serve_atom::value);
+}
+
+journal_core::own_write
+journal_core::write_as_channel(const backup_key* key,
+                               const caf::actor& caller) {
   std::unique_lock<std::mutex> guard{batch.mtx, std::try_to_lock};
   if (!guard.owns_lock())
     return own_write::busy;
@@ -314,7 +333,7 @@ journal_core::write_own(const backup_key& key, const caf::actor& caller) {
     return own_write::failed;
   // Nobody else writes: nothing is in flight but what a failed write left
   // staged, which a failing journal would have shown.
-  if (!write_key(*this, key)) {
+  if (!(key ? write_key(*this, *key) : write_staged(*this, false))) {
     guard.unlock();
     caf::anon_send(writer, serve_atom::value); // it retries on its timer
     return own_write::failed;
@@ -326,33 +345,7 @@ journal_core::write_own(const backup_key& key, const caf::actor& caller) {
       caf::actor_cast<caf::abstract_actor*>(caller));
     notify(std::move(done), self ? self->context() : nullptr);
   }
-  if (inbox.waiting() != 0)
-    serve(4, caller);
   return own_write::done;
-}
-
-void journal_core::serve(int rounds, const caf::actor& caller) {
-  for (int i = 0; i < rounds; ++i) {
-    std::unique_lock<std::mutex> guard{batch.mtx, std::try_to_lock};
-    if (!guard.owns_lock() || batch.failing.load(std::memory_order_relaxed))
-      return;
-    if (!write_staged(*this, false)) {
-      guard.unlock();
-      caf::anon_send(writer, serve_atom::value); // it retries on its timer
-      return;
-    }
-    auto done = inbox.written();
-    guard.unlock();
-    if (!done.empty()) {
-      auto* self = dynamic_cast<caf::scheduled_actor*>(
-        caf::actor_cast<caf::abstract_actor*>(caller));
-      notify(std::move(done), self ? self->context() : nullptr);
-    }
-    if (inbox.waiting() == 0)
-      return;
-  }
-  // Waits keep coming: the writer takes the rest, this channel moves on.
-  caf::anon_send(writer, serve_atom::value);
 }
 
 } // namespace chanstate::journal_detail

@@ -165,8 +165,13 @@ struct journal_core : journal_waiter {
 
 private:
   enum class own_write { done, busy, failed };
-  // Writes `key`'s pending change, and only that, if nobody else writes.
+  // Writes `key`'s pending change, and only that, if nobody else writes;
+  // then serves the waits noted meanwhile.
   own_write write_own(const backup_key& key, const caf::actor& caller);
+  // One batch written on a channel's worker if nobody else writes: `key`'s
+  // change only, or (null) the whole inbox. Answers the waits it settles
+  // from the caller's worker; a failed write goes to the writer to retry.
+  own_write write_as_channel(const backup_key* key, const caf::actor& caller);
 };
 
 /// Writes what is staged, and what the inbox holds, in one transaction.
