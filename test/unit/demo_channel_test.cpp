@@ -29,6 +29,18 @@ struct demo_case : channel_case {
   void add(const channel_handle& ch, std::int64_t n) {
     push(ch, "add", {{"n", n}});
   }
+
+  /// Crashes `ch` (oopsy) and rejoins: the join reply must show `want`.
+  channel_handle crash_and_rejoin(const channel_handle& ch,
+                                  const json::array& want) {
+    push(ch, "oopsy");
+    REQUIRE(exit_reason(ch));
+    CHECK(*exit_reason(ch) == channel_exit::crashed);
+    auto again = rejoin(ch);
+    CHECK(join_reply(again)->response
+          == json::object{{"restored", true}, {"ns", want}});
+    return again;
+  }
 };
 
 } // namespace
@@ -136,11 +148,7 @@ TEST_CASE_FIXTURE(demo_case, "a long list (stored in chunks) reads back whole "
     want.push_back(n * 7);
   }
   CHECK(ns(ch) == want);
-  push(ch, "oopsy");
-  REQUIRE(exit_reason(ch));
-  auto again = rejoin(ch);
-  CHECK(join_reply(again)->response
-        == json::object{{"restored", true}, {"ns", want}});
+  auto again = crash_and_rejoin(ch, want);
   add(again, 1);
   want.push_back(1);
   CHECK(ns(again) == want);
@@ -166,11 +174,7 @@ TEST_CASE_FIXTURE(demo_case, "an add commits a small change: a few keys, a "
   CHECK(saved->at("ns.l3").as_array().size() < 4096);
   CHECK(saved->at("ns.0").as_array().size() == 4096);
   CHECK(ns(ch) == want);
-  push(ch, "oopsy");
-  REQUIRE(exit_reason(ch));
-  auto again = rejoin(ch);
-  CHECK(join_reply(again)->response
-        == json::object{{"restored", true}, {"ns", want}});
+  crash_and_rejoin(ch, want);
 }
 
 TEST_CASE_FIXTURE(demo_case, "a state in the older 64-element chunk layout "
