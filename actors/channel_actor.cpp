@@ -12,7 +12,6 @@
 #include <chanstate/actors/commit_sink.hpp>
 #include <chanstate/actors/frames.hpp>
 #include <chanstate/actors/outbound_gate.hpp>
-#include <chanstate/actors/pubsub.hpp>
 #include <chanstate/registry/journal_actor.hpp>
 #include <chanstate/actors/transport_watch.hpp>
 #include <chanstate/registry/registry_error.hpp>
@@ -28,10 +27,6 @@ public:
     s.self_ = self;
     s.gate_ = &gate;
     s.pubsub_ = std::move(pubsub);
-  }
-
-  static const caf::actor& pubsub(const socket& s) {
-    return s.pubsub_;
   }
 
   /// Sends what join pushed, now that the join reply is out.
@@ -81,10 +76,6 @@ struct channel_state {
   ~channel_state() {
     if (watching)
       unwatch_transport(gate.self(), gate.transport());
-    // Likewise the pubsub learns of the end here, not from a monitor.
-    if (subscribed)
-      unsubscribe_channel(channel_runtime::pubsub(*sock),
-                          gate.self()->address());
   }
   std::unique_ptr<channel> impl;
   std::optional<socket> sock;
@@ -99,7 +90,6 @@ struct channel_state {
   bool write_through = true;
   bool join_replied = false;
   bool watching = false; // watch_transport ran
-  bool subscribed = false; // subscribe_channel ran
 };
 
 using channel_ptr = caf::stateful_actor<channel_state>*;
@@ -367,14 +357,8 @@ void start_serving(channel_ptr self, const join_request& req,
   send_frame(self, make_reply(frame_kind::join_ok, req.join_ref, req.join_ref,
                               req.topic, "ok", std::move(jr.response)));
   channel_runtime::release_held(*st.sock);
-  // No message and no monitor: the channel unsubscribes when it ends. A
-  // pubsub that is not chanstate's own gets the subscribe message.
-  if (env.pubsub) {
-    st.subscribed = subscribe_channel(env.pubsub, req.topic,
-                                      caf::actor_cast<caf::actor>(self));
-    if (!st.subscribed)
-      self->send(env.pubsub, caf::subscribe_atom::value, req.topic);
-  }
+  if (env.pubsub)
+    self->send(env.pubsub, caf::subscribe_atom::value, req.topic);
   // Anything that is not a channel message goes to handle_info.
   self->set_default_handler(
     [self](caf::scheduled_actor*, caf::message_view& x)
