@@ -157,9 +157,13 @@ journal_log::open(const std::string& path) {
   if (::fstat(log->fd_, &st) != 0)
     return sys_error("cannot stat the journal's log", path);
   auto size = static_cast<std::size_t>(st.st_size);
-  bool fresh = size < header_bytes;
-  if (auto err = log->reserve(fresh ? initial_capacity : size))
+  if (auto err = log->reserve(size < header_bytes ? initial_capacity : size))
     return err;
+  // A file cut short or still zero (the process died while creating it)
+  // holds no record: it starts as a new log.
+  static constexpr char zeros[sizeof magic] = {};
+  bool fresh = size < header_bytes
+               || std::memcmp(log->map_, zeros, sizeof zeros) == 0;
   if (fresh || std::memcmp(log->map_, magic, sizeof magic) != 0) {
     if (!fresh)
       return caf::make_error(registry_error::journal_corrupt,
@@ -271,7 +275,9 @@ journal_log::replay(std::uint64_t after) const {
   return out;
 }
 
-void journal_log::restart() {
+void journal_log::restart(std::uint64_t first) {
+  if (next_seq_ < first)
+    next_seq_ = first;
   tail_ = header_bytes;
   // One aligned 8-byte store: the old round's records end here whether or
   // not the process dies right after.

@@ -46,9 +46,10 @@ public:
   /// that does not decode fails the replay with journal_corrupt.
   caf::expected<std::vector<journal_store::key_change>> replay(std::uint64_t after) const;
 
-  /// Every record up to last() is in LMDB: the log starts over (sequence
-  /// numbers go on counting).
-  void restart();
+  /// Every record up to last() is in LMDB: the log starts over. Sequence
+  /// numbers go on counting, from `first` at least (LMDB's position, so
+  /// that a new or replaced log never numbers a record as already applied).
+  void restart(std::uint64_t first = 0);
 
   /// The sequence number of the last record appended (0: none yet).
   std::uint64_t last() const noexcept {

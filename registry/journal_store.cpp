@@ -220,9 +220,13 @@ caf::error journal_store::replay_log() {
   auto missed = log_->replay(applied);
   if (!missed)
     return std::move(missed.error());
-  if (missed->empty() && log_->used() == 0)
-    return caf::none;
-  return write(*missed);
+  if (!missed->empty() || log_->used() != 0) {
+    if (auto err = write(*missed))
+      return err;
+  }
+  // Numbers go on after what LMDB holds, whatever the log file was.
+  log_->restart(applied + 1);
+  return caf::none;
 }
 
 journal_store::~journal_store() {

@@ -243,3 +243,42 @@ TEST_CASE("a journal of format 1 opens and is marked format 2") {
   mdb_txn_abort(txn);
   mdb_env_close(env);
 }
+
+TEST_CASE("a new log beside a journal that applied an older one numbers its "
+          "records after LMDB's position: none is skipped at replay") {
+  temp_dir d;
+  {
+    auto js = open_store(d);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(!js->log({put({"t", "a"}, "n", i)}));
+      REQUIRE(!js->apply({}));
+    }
+  }
+  // The log file is lost (an operator removed it); LMDB says 3 applied.
+  fs::remove(d.path / "changes.log");
+  {
+    auto js = open_store(d);
+    REQUIRE(!js->log({put({"t", "a"}, "n", 7)}));
+  } // dies before apply()
+  auto js = open_store(d);
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"n", 7}});
+}
+
+TEST_CASE("a log file that is all zeros (its creation was cut short) opens "
+          "as a new log") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  {
+    std::ofstream out{file, std::ios::binary};
+    std::string zeros(4096, '\0');
+    out << zeros;
+  }
+  {
+    auto log = open_log(file);
+    CHECK(log->last() == 0);
+    REQUIRE(!log->append({put({"t", "a"}, "n", 1)}));
+  }
+  auto all = open_log(file)->replay(0);
+  REQUIRE(all);
+  CHECK(all->size() == 1);
+}
