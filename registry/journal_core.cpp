@@ -348,8 +348,11 @@ journal_core::write_as_channel(const backup_key* key,
   auto done = inbox.written();
   guard.unlock();
   if (!done.empty()) {
-    auto* self = dynamic_cast<caf::scheduled_actor*>(
-      caf::actor_cast<caf::abstract_actor*>(caller));
+    // (An empty handle has no actor behind it: actor_cast would point
+    // into nothing.)
+    auto* self = caller ? dynamic_cast<caf::scheduled_actor*>(
+                            caf::actor_cast<caf::abstract_actor*>(caller))
+                        : nullptr;
     notify(std::move(done), self ? self->context() : nullptr);
   }
   return own_write::done;
