@@ -222,7 +222,7 @@ bool write_batch(journal_core& core, bool by_writer) {
     auto err = by_writer ? b.store->apply(batch)
                          : b.store->log(std::move(batch));
     b.stats->record_batch(size, std::chrono::steady_clock::now() - started,
-                          err ? describe(err) : std::string{});
+                          err ? describe(err) : std::string{}, !by_writer);
     if (err) {
       // Nothing in memory is lost, but a process crash now would lose these
       // changes: keep them, hold every acknowledgement that waits for them,

@@ -565,6 +565,7 @@ TEST_CASE("while LMDB writes fail a waiting channel logs nothing more: its "
     snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
   // The change log takes any size: durable at once, no LMDB involved.
   CHECK(j.waiter->await(key9, caf::actor{self}, 1));
+  CHECK(j.stats->to_json().at("log_batches") == 1); // as /stats shows it
   // The writer's transaction cannot hold it: counted, and from now on
   // channels leave the writing to the writer.
   barrier(self, j.writer);
