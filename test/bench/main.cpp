@@ -15,7 +15,7 @@
 #include "test/bench/in_process.hpp"
 #include "test/bench/scale.hpp"
 #include "test/bench/soak.hpp"
-#include "test/bench/ws_client.hpp"
+#include "test/bench/ws_load.hpp"
 #include "test/bench/ws_hold.hpp"
 
 namespace {
