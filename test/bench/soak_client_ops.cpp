@@ -65,13 +65,7 @@ void soak_driver::steady_op(client& c, std::int64_t now) {
     return;
   }
   if (std::uniform_int_distribution<int>{0, 9}(rng_) < 7) {
-    auto v = soak_value(c.index, c.seq++);
-    c.sent.push_back(v);
-    ++adds_;
-    send(c,
-         phx_frame(c.jr, next_ref(c), c.topic, "add",
-               "{\"n\":" + std::to_string(v) + "}"),
-         now);
+    send_add(c, now);
     return;
   }
   send_get(c, now, false);
@@ -121,6 +115,11 @@ void soak_driver::after_ready(client& c, std::int64_t now) {
 }
 
 void soak_driver::add_then_crash(client& c, std::int64_t now) {
+  send_add(c, now);
+  crash(c, now);
+}
+
+void soak_driver::send_add(client& c, std::int64_t now) {
   auto v = soak_value(c.index, c.seq++);
   c.sent.push_back(v);
   ++adds_;
@@ -128,7 +127,6 @@ void soak_driver::add_then_crash(client& c, std::int64_t now) {
        phx_frame(c.jr, next_ref(c), c.topic, "add",
                  "{\"n\":" + std::to_string(v) + "}"),
        now);
-  crash(c, now);
 }
 
 void soak_driver::crash(client& c, std::int64_t now) {
@@ -180,7 +178,8 @@ void soak_driver::start_leave(client& c, std::int64_t now) {
   send(c, phx_frame(c.jr, c.pending_ref, c.topic, "phx_leave", "{}"), now);
 }
 
-void soak_driver::send(client& c, std::string text, std::int64_t now, bool event) {
+void soak_driver::send(client& c, std::string text, std::int64_t now,
+                       bool event) {
   if (event)
     ++events_;
   c.last_sent = now;

@@ -69,6 +69,8 @@ private:
   /// check goes out as soon as the client is free for it.
   void after_ready(client& c, std::int64_t now);
   void add_then_crash(client& c, std::int64_t now);
+  /// One add, kept in the model's `sent` until a check settles it.
+  void send_add(client& c, std::int64_t now);
   void crash(client& c, std::int64_t now);
   void connect(client& c, std::int64_t now);
   void send_join(client& c, std::int64_t now);

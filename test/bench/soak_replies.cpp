@@ -10,8 +10,9 @@
 
 namespace chanstate::bench::soak_detail {
 
-void soak_driver::on_reply(client& c, const std::string& jr, const std::string& ref,
-                           const json::value& payload, std::int64_t now) {
+void soak_driver::on_reply(client& c, const std::string& jr,
+                           const std::string& ref, const json::value& payload,
+                           std::int64_t now) {
   std::string status;
   const json::object* response = nullptr;
   if (payload.is_object()) {
@@ -42,7 +43,8 @@ void soak_driver::on_reply(client& c, const std::string& jr, const std::string& 
 }
 
 void soak_driver::on_join_reply(client& c, const std::string& status,
-                                const json::object* response, std::int64_t now) {
+                                const json::object* response,
+                                std::int64_t now) {
   if (status != "ok") {
     auto hint = response ? response->if_contains("retry_after_ms") : nullptr;
     c.at = client::join_wait;

@@ -15,11 +15,20 @@ namespace json = boost::json;
 
 // -- bounds -------------------------------------------------------------------
 
-TEST_CASE("a backup expires after its TTL in virtual time") {
+namespace {
+
+/// Backups expire 2 s after their channel ended; the sweep runs every 500 ms.
+case_options two_second_ttl() {
   case_options opts;
   opts.registry.backup_ttl = 2s;
   opts.registry.sweep_interval = 500ms;
-  probe_case t{opts};
+  return opts;
+}
+
+} // namespace
+
+TEST_CASE("a backup expires after its TTL in virtual time") {
+  probe_case t{two_second_ttl()};
   auto ch = t.alice_with_x();
   t.crash(ch);
   t.advance(2s - 1ms);
@@ -36,10 +45,7 @@ TEST_CASE("a backup expires after its TTL in virtual time") {
 }
 
 TEST_CASE("the sweep drops expired backups nobody asks for") {
-  case_options opts;
-  opts.registry.backup_ttl = 2s;
-  opts.registry.sweep_interval = 500ms;
-  probe_case t{opts};
+  probe_case t{two_second_ttl()};
   auto ch = t.alice_with_x();
   t.crash(ch);
   t.advance(2s - 1ms);
