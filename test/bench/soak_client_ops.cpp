@@ -52,7 +52,8 @@ void soak_driver::step(client& c, std::int64_t now) {
   }
   if (c.at != client::connecting && c.at != client::down
       && now - c.last_sent > heartbeat_every)
-    send(c, phx_frame({}, next_ref(c), "phoenix", "heartbeat", "{}"), now, false);
+    send(c, phx_frame({}, next_ref(c), "phoenix", "heartbeat", "{}"), now,
+         false);
 }
 
 void soak_driver::steady_op(client& c, std::int64_t now) {

@@ -28,9 +28,12 @@ inline std::string str(const json::value& v) {
   return v.is_string() ? std::string{v.get_string()} : std::string{};
 }
 
+/// The soak of one generator process: its clients, their storms and checks.
 class soak_driver : public ws_pool_handler {
 public:
+  /// Throws std::invalid_argument for a bad URL (from ws_pool).
   explicit soak_driver(const soak_options& o);
+  /// Runs until the final check is done and every client closed.
   soak_result run();
 
   // --- ws_pool_handler ----------------------------------------------------

@@ -83,7 +83,7 @@ public:
       });
   }
 
-  /// Runs on the session's strand once every client is ready.
+  /// Runs on the session's io_context thread once every client is ready.
   void start_phase(int b) {
     if (failed_)
       return;

@@ -39,7 +39,8 @@ public:
 };
 
 /// Many WebSocket connections on one thread, addressed by a slot id; the
-/// Beast side of the soak scenario (soak.cpp holds the logic).
+/// Beast side of the soak and ws-hold scenarios (soak_driver and ws_hold
+/// hold the logic).
 class ws_pool {
 public:
   /// Throws std::invalid_argument for a bad URL or a host that does not
