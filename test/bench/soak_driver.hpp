@@ -33,7 +33,8 @@ class soak_driver : public ws_pool_handler {
 public:
   /// Throws std::invalid_argument for a bad URL (from ws_pool).
   explicit soak_driver(const soak_options& o);
-  /// Runs until the final check is done and every client closed.
+  /// Runs until every client closed after the final check, the close
+  /// deadline passed or the node died; returns the report.
   soak_result run();
 
   // --- ws_pool_handler ----------------------------------------------------
