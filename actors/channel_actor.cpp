@@ -423,7 +423,12 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
                 {{"reason", "restore failed"}, {"detail", describe(err)}});
   };
   if (!env.remote_registry && env.registry.node() == self->node()) {
-    auto on_restored = [self, env, req](restore_outcome& out) {
+    auto registry = env.registry;
+    auto timeout = env.restore_timeout;
+    // Moved, not copied: below only registry and timeout are read (on_error
+    // holds its own copy of req).
+    auto on_restored = [self, env = std::move(env),
+                        req = std::move(req)](restore_outcome& out) {
       start_serving(self, req, env, commit_sink{std::move(out.cell)},
                     out.restored, std::move(out.reason),
                     out.fallback_generation);
@@ -432,16 +437,16 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
       // The deadline travels with the request and the registry refuses the
       // join once it passed; a local registry always answers (an ending one
       // answers the joins it holds, CAF bounces what is still queued).
-      auto deadline = self->clock().now() + env.restore_timeout;
+      auto deadline = self->clock().now() + timeout;
       self
-        ->request(env.registry, caf::infinite, restore_atom::value,
+        ->request(registry, caf::infinite, restore_atom::value,
                   std::move(key), caf::actor_cast<caf::actor>(self),
                   caf::timespan{deadline.time_since_epoch()})
         .then(std::move(on_restored), std::move(on_error));
     } else {
       self
-        ->request(env.registry, env.restore_timeout, restore_atom::value,
-                  std::move(key), caf::actor_cast<caf::actor>(self))
+        ->request(registry, timeout, restore_atom::value, std::move(key),
+                  caf::actor_cast<caf::actor>(self))
         .then(std::move(on_restored), std::move(on_error));
     }
   } else {
