@@ -10,6 +10,7 @@
 #include <chanstate/actors/commit_sink.hpp>
 #include <chanstate/actors/frames.hpp>
 #include <chanstate/actors/outbound_gate.hpp>
+#include <chanstate/actors/pubsub.hpp>
 #include <chanstate/registry/journal_actor.hpp>
 #include <chanstate/actors/transport_watch.hpp>
 #include <chanstate/registry/registry_error.hpp>
@@ -88,6 +89,9 @@ struct channel_state {
   bool write_through = true;
   bool join_replied = false;
   bool watching = false; // watch_transport ran
+  // The channel's place in its topic's subscribers: ends with the state,
+  // so pubsub needs no monitor and no message per join.
+  topic_subscription subscription;
 };
 
 using channel_ptr = caf::stateful_actor<channel_state>*;
@@ -380,7 +384,8 @@ void start_serving(channel_ptr self, const join_request& req,
   send_frame(self, make_reply(frame_kind::join_ok, req.join_ref, req.join_ref,
                               req.topic, "ok", std::move(jr.response)));
   channel_runtime::release_held(*st.sock);
-  if (env.pubsub)
+  if (env.pubsub
+      && !st.subscription.subscribe(env.pubsub, self->address(), req.topic))
     self->send(env.pubsub, caf::subscribe_atom::value, req.topic);
   // The channel's messages, and handle_info for anything else.
   self->set_default_handler(serve);
