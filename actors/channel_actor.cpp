@@ -321,8 +321,13 @@ caf::result<caf::message> serve(caf::scheduled_actor* ptr,
   auto self = static_cast<channel_ptr>(ptr);
   auto& xs = x.content();
   if (xs.match_elements<client_event>()) {
-    auto ev = xs.move_if_unshared<client_event>(0);
-    on_client_event(self, ev);
+    // In place unless another receiver shares the message.
+    if (!xs.shared()) {
+      on_client_event(self, xs.get_mutable_as<client_event>(0));
+    } else {
+      auto ev = xs.get_as<client_event>(0);
+      on_client_event(self, ev);
+    }
   } else if (xs.match_elements<topic_broadcast>()) {
     on_broadcast(self, xs.move_if_unshared<topic_broadcast>(0));
   } else if (xs.match_elements<journal_durable_atom, std::uint64_t>()) {
