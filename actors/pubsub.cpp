@@ -1,6 +1,11 @@
-// Topic → subscribers; dead subscribers are pruned from down messages.
+// Topic → subscribers, in a table the subscribers join and leave themselves.
 #include <chanstate/actors/pubsub.hpp>
 
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -13,77 +18,202 @@ namespace chanstate {
 
 namespace {
 
-// Per subscriber one small node (topic_of) and one slot in its topic's
-// vector; unsubscribing swaps the last slot into the gap, so it is O(1)
-// however many share the topic. An unordered_set per topic would cost
-// ~250 bytes more per subscriber (its bucket array, a node each), and every
-// channel subscribes (README, "Memory per channel and per backup").
-struct pubsub_state {
-  static inline const char* name = "chanstate.pubsub";
-  using topic_map = std::unordered_map<std::string, std::vector<caf::actor>>;
-  struct place {
-    topic_map::value_type* topic; // map nodes never move
-    std::size_t index;            // in topic->second
-  };
-  topic_map topics;
-  std::unordered_map<caf::actor_addr, place> topic_of;
+// A topic of one pubsub: tables of pubsubs of different actor systems in
+// one process share the stripes below, so the key names the pubsub.
+struct topic_key {
+  std::uint64_t owner;
+  std::string name;
 
-  // Takes `i`'s subscriber out of its topic; drops the topic if empty.
-  void remove(std::unordered_map<caf::actor_addr, place>::iterator i) {
-    auto [t, index] = i->second;
-    auto& subs = t->second;
-    if (index + 1 != subs.size()) {
-      subs[index] = std::move(subs.back());
-      topic_of.find(subs[index].address())->second.index = index;
-    }
-    subs.pop_back();
-    if (subs.empty())
-      topics.erase(topics.find(t->first)); // not erase(key): it is t's own
-    topic_of.erase(i);
+  friend bool operator==(const topic_key& x, const topic_key& y) {
+    return x.owner == y.owner && x.name == y.name;
   }
 };
 
-caf::behavior pubsub_impl(caf::stateful_actor<pubsub_state>* self) {
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (auto i = st.topic_of.find(dm.source); i != st.topic_of.end())
-      st.remove(i);
-  });
-  return {
-    [self](caf::subscribe_atom, std::string& topic) {
-      auto sub = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!sub)
-        return;
-      auto& st = self->state;
-      // One topic per subscriber: a second subscribe moves it.
-      if (auto i = st.topic_of.find(sub.address()); i != st.topic_of.end()) {
-        if (i->second.topic->first == topic)
-          return;
-        st.remove(i);
-      } else {
-        self->monitor(sub);
-      }
-      auto& t = *st.topics.try_emplace(std::move(topic)).first;
-      st.topic_of.emplace(sub.address(),
-                          pubsub_state::place{&t, t.second.size()});
-      t.second.push_back(std::move(sub));
-    },
-    [self](caf::publish_atom, topic_broadcast& b,
-           const caf::actor_addr& except) {
-      auto i = self->state.topics.find(b.topic);
-      if (i == self->state.topics.end())
-        return;
-      for (const auto& sub : i->second)
-        if (sub.address() != except)
-          self->send(sub, b);
-    },
-  };
-}
+struct topic_key_hash {
+  std::size_t operator()(const topic_key& x) const noexcept {
+    return std::hash<std::string>{}(x.name) ^ (x.owner * 0x9e3779b97f4a7c15ULL);
+  }
+};
 
 } // namespace
 
+namespace detail {
+
+// A topic's subscribers, as a list threaded through their
+// topic_subscription objects: a subscriber costs no allocation here, and
+// leaving is O(1) however many share the topic. The topic itself is one
+// map node, dropped with its last subscriber.
+struct pubsub_topic {
+  topic_subscription* head = nullptr;
+  const topic_key* key = nullptr; // the map node's own key
+
+  void link(topic_subscription* s) noexcept {
+    s->topic_ = this;
+    s->prev_ = nullptr;
+    s->next_ = head;
+    if (head)
+      head->prev_ = s;
+    head = s;
+  }
+
+  void unlink(topic_subscription* s) noexcept {
+    if (s->prev_)
+      s->prev_->next_ = s->next_;
+    else
+      head = s->next_;
+    if (s->next_)
+      s->next_->prev_ = s->prev_;
+    s->prev_ = s->next_ = nullptr;
+    s->topic_ = nullptr;
+  }
+
+  template <class F>
+  void for_each(F f) const {
+    for (auto* s = head; s != nullptr; s = s->next_)
+      f(s->who_);
+  }
+};
+
+} // namespace detail
+
+namespace {
+
+// Striped like transport_watch: subscribers of different topics rarely
+// share a lock, and each critical section is one link, unlink or walk.
+struct stripe {
+  std::mutex mtx;
+  std::unordered_map<topic_key, detail::pubsub_topic, topic_key_hash> topics;
+};
+
+constexpr std::size_t stripe_count = 64;
+
+// Never destroyed: a subscription may end during static destruction of a
+// process that did not stop its actors.
+std::array<stripe, stripe_count>& stripes() {
+  static auto* s = new std::array<stripe, stripe_count>;
+  return *s;
+}
+
+stripe& stripe_of(const topic_key& key) {
+  return stripes()[topic_key_hash{}(key) % stripe_count];
+}
+
+std::uint64_t next_table_id() {
+  static std::atomic<std::uint64_t> next{0};
+  return ++next;
+}
+
+// Class-based (not stateful): a channel reaches the table id through its
+// handle to the pubsub (topic_subscription::subscribe), and a class-based
+// actor's members live as long as a handle does.
+class pubsub_actor : public caf::event_based_actor {
+public:
+  explicit pubsub_actor(caf::actor_config& cfg)
+    : caf::event_based_actor(cfg), id_(next_table_id()) {
+  }
+
+  const char* name() const override {
+    return "chanstate.pubsub";
+  }
+
+  std::uint64_t table_id() const noexcept {
+    return id_;
+  }
+
+  void on_exit() override {
+    others_.clear();
+  }
+
+  caf::behavior make_behavior() override {
+    set_down_handler([this](caf::down_msg& dm) { others_.erase(dm.source); });
+    return {
+      // Any actor but a channel (those subscribe through the table): its
+      // subscription lives here, and a monitor ends it.
+      [this](caf::subscribe_atom, std::string& topic) {
+        auto sub = caf::actor_cast<caf::actor>(current_sender());
+        if (!sub)
+          return;
+        auto& slot = others_[sub.address()];
+        if (!slot) {
+          slot = std::make_unique<topic_subscription>();
+          monitor(sub);
+        }
+        slot->subscribe(caf::actor_cast<caf::actor>(this), sub.address(),
+                        topic);
+      },
+      [this](caf::publish_atom, topic_broadcast& b,
+             const caf::actor_addr& except) {
+        topic_key key{id_, std::move(b.topic)};
+        {
+          auto& s = stripe_of(key);
+          std::lock_guard<std::mutex> guard{s.mtx};
+          auto i = s.topics.find(key);
+          if (i == s.topics.end())
+            return;
+          // Strong handles taken under the lock: a subscriber that is
+          // ending is either still listed (and its handle upgrades or is
+          // null) or already gone from the list.
+          i->second.for_each([&](const caf::actor_addr& who) {
+            if (who != except)
+              if (auto a = caf::actor_cast<caf::actor>(who))
+                scratch_.push_back(std::move(a));
+          });
+        }
+        b.topic = std::move(key.name);
+        for (auto& a : scratch_)
+          send(a, b);
+        scratch_.clear();
+      },
+    };
+  }
+
+private:
+  std::uint64_t id_;
+  std::unordered_map<caf::actor_addr, std::unique_ptr<topic_subscription>>
+    others_;
+  std::vector<caf::actor> scratch_; // publish's recipients, reused
+};
+
+} // namespace
+
+bool topic_subscription::subscribe(const caf::actor& pubsub,
+                                   caf::actor_addr who,
+                                   std::string_view topic) {
+  auto* p = dynamic_cast<pubsub_actor*>(
+    caf::actor_cast<caf::abstract_actor*>(pubsub));
+  if (p == nullptr)
+    return false;
+  if (topic_ != nullptr && topic_->key->owner == p->table_id()
+      && topic_->key->name == topic && who_ == who)
+    return true;
+  cancel();
+  who_ = std::move(who);
+  topic_key key{p->table_id(), std::string{topic}};
+  auto& s = stripe_of(key);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.topics.try_emplace(std::move(key)).first;
+  i->second.key = &i->first;
+  i->second.link(this);
+  return true;
+}
+
+void topic_subscription::cancel() {
+  if (topic_ == nullptr)
+    return;
+  // The topic outlives our place in it, and its key never changes.
+  auto& s = stripe_of(*topic_->key);
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto* t = topic_;
+    t->unlink(this);
+    if (t->head == nullptr)
+      s.topics.erase(s.topics.find(*t->key)); // not erase(key): it is t's own
+  }
+  who_ = caf::actor_addr{};
+}
+
 caf::actor spawn_pubsub(caf::actor_system& sys) {
-  return sys.spawn(pubsub_impl);
+  return sys.spawn<pubsub_actor>();
 }
 
 } // namespace chanstate

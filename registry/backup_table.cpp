@@ -55,9 +55,12 @@ restore_outcome backup_table::attach(const backup_key& key,
   if (!out.restored && out.reason.empty())
     ++counters_.restores_fresh;
   out.cell = make_cell(key, std::move(start), std::move(older));
-  by_channel_[channel] = key;
-  live_[key] = live_entry{std::move(channel), out.cell, guard, out.restored,
-                          sees_progress};
+  auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
+                                                      out.cell, guard,
+                                                      out.restored,
+                                                      sees_progress})
+                  .first;
+  by_channel_[slot.second.channel] = &slot;
   return out;
 }
 
@@ -87,9 +90,11 @@ void backup_table::reattach(const backup_key& key, caf::actor_addr channel,
   auto cell = make_cell(key, assigns, {});
   if (observer_)
     observer_->committed(key, assigns);
-  by_channel_[channel] = key;
-  live_[key] = live_entry{std::move(channel), std::move(cell), streak{},
-                          false, false};
+  auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
+                                                      std::move(cell),
+                                                      streak{}, false, false})
+                  .first;
+  by_channel_[slot.second.channel] = &slot;
 }
 
 std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
@@ -98,13 +103,13 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   auto c = by_channel_.find(channel);
   if (c == by_channel_.end())
     return std::nullopt;
-  auto key = std::move(c->second);
+  auto* slot = c->second;
   by_channel_.erase(c);
-  auto l = live_.find(key);
-  if (l == live_.end() || l->second.channel != channel)
+  auto key = slot->first;
+  if (slot->second.channel != channel)
     return key; // a newer channel already owns the key
-  auto entry = std::move(l->second);
-  live_.erase(l);
+  auto entry = std::move(slot->second);
+  live_.erase(live_.find(key));
   auto verdict = classify_exit(reason);
   if (verdict == exit_verdict::discard) {
     ++counters_.discarded_normal;

@@ -262,8 +262,13 @@ private:
                  std::string exit_reason, backup_entry& b);
 
   registry_config cfg_;
-  std::unordered_map<backup_key, live_entry> live_;
-  std::unordered_map<caf::actor_addr, backup_key> by_channel_;
+  using live_map = std::unordered_map<backup_key, live_entry>;
+  live_map live_;
+  // Each live channel's slot in live_ (map nodes never move): the key is
+  // stored once per live channel, not again here (README, "Memory per
+  // channel and per backup"). A slot is erased only through its channel's
+  // entry here, so no entry points at an erased slot.
+  std::unordered_map<caf::actor_addr, live_map::value_type*> by_channel_;
   backup_map backups_;
   // The age list: oldest (oldest_) to newest (newest_). Every backup gets
   // the same TTL, so this is also expiry order.

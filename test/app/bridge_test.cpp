@@ -2,8 +2,11 @@
 // downs to the connection on the sender's thread, without a mailbox.
 #include <chanstate/endpoint/bridge.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -117,4 +120,44 @@ TEST_CASE_FIXTURE(bridge_fixture, "close ends the bridge with its reason; "
   sched.run();
   CHECK(sink->seen.empty());
   caf::anon_send(ch, caf::close_atom::value);
+}
+
+TEST_CASE("the bridge ends only after a frame being handed over let go of "
+          "the connection") {
+  // Real threads: a channel's worker hands a frame over (holding the
+  // connection alive) while another thread ends the bridge. The functors
+  // attached to the bridge let the server free its io_context, so they
+  // must wait for the hand-over: before, a worker could destroy the
+  // connection after its io_context (SIGSEGV at shutdown).
+  struct slow_sink : bridge_sink {
+    std::atomic<bool> entered{false};
+    std::atomic<bool> bridge_ended{false};
+    std::atomic<bool> ended_during_delivery{false};
+    void deliver(caf::actor_addr, outbound_frame) override {
+      entered = true;
+      // Long enough for the other thread's end to run, if nothing holds it
+      // off; with the fix it is held off, and this bound ends the wait.
+      auto until = std::chrono::steady_clock::now()
+                   + std::chrono::milliseconds{200};
+      while (!bridge_ended && std::chrono::steady_clock::now() < until)
+        std::this_thread::yield();
+      ended_during_delivery = bridge_ended.load();
+    }
+    void channel_down(caf::actor_addr, caf::error) override {
+    }
+  };
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto sink = std::make_shared<slow_sink>();
+  auto b = spawn_bridge(sys, sink);
+  b->attach_functor([sink] { sink->bridge_ended = true; });
+  std::thread worker{[&] { caf::anon_send(b, outbound_frame{}); }};
+  while (!sink->entered)
+    std::this_thread::yield();
+  std::thread ender{
+    [&] { caf::anon_send_exit(b, caf::exit_reason::user_shutdown); }};
+  worker.join();
+  ender.join();
+  CHECK(sink->bridge_ended);
+  CHECK_FALSE(sink->ended_during_delivery);
 }

@@ -56,6 +56,8 @@ Scenarios (defaults in brackets):
              --pack-after-ms=0: never packed, the hot form),
              bytes_per_channel (N idle live channels, RSS delta / N),
              restore_all_ms (min(N, 10000) joins restoring at once)
+          --idle-only: stop after the idle channels, with them alive (for a
+             heap profiler: what is left at exit is what they hold)
   scale   --channels=N [1000000] [--transports=K [64]]
           N channels (bench channel, one integer each) joined by K client
           transports, all crashed at once (`oopsy`); every client rejoins
@@ -119,7 +121,7 @@ const std::map<std::string, std::set<std::string>> known_flags = {
     "journal", "ack"}},
   {"recover", {"channels", "payload", "warmup", "pubsub"}},
   {"kill", {"channels", "payload", "after-crash", "warmup", "pubsub"}},
-  {"memory", {"backups", "payload", "pubsub", "pack-after-ms"}},
+  {"memory", {"backups", "payload", "pubsub", "pack-after-ms", "idle-only"}},
   {"scale", {"channels", "transports", "pubsub"}},
   {"ws", {"url", "clients", "requests", "adds", "threads", "crash"}},
   {"ws-hold",
