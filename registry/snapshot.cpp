@@ -13,10 +13,21 @@ namespace {
 // meant.
 constexpr std::size_t empty_bytes = sizeof(snapshot::entries);
 
+// std::string's order (bytes as unsigned char, then length), inline:
+// assign names are short, and a call to memcmp per step of the search
+// cost more than the comparison itself.
+bool key_less(std::string_view a, std::string_view b) noexcept {
+  auto n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i])
+      return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  return a.size() < b.size();
+}
+
 const snapshot::entry* lower(snapshot::entry_range xs, std::string_view key) {
   return std::lower_bound(xs.begin(), xs.end(), key,
                           [](const snapshot::entry& e, std::string_view k) {
-                            return e.first < k;
+                            return key_less(e.first, k);
                           });
 }
 
@@ -118,12 +129,17 @@ snapshot::value_ptr snapshot::find_ptr(std::string_view key) const {
 }
 
 snapshot snapshot::with(std::string key, boost::json::value value) const {
+  auto xs = items();
+  return with_at(lower(xs, key), std::move(key), std::move(value));
+}
+
+snapshot snapshot::with_at(const entry* i, std::string key,
+                           boost::json::value value) const {
   // Sized once here, while the handler's new value is at hand; the value
   // never changes after this, so the cached size stays right.
   const auto size = entry_bytes(key, value);
   auto ptr = std::make_shared<const boost::json::value>(std::move(value));
   auto xs = items();
-  auto i = lower(xs, key);
   bool replace = i != xs.end() && i->first == key;
   body_ptr b{body::make(xs.size() + (replace ? 0 : 1))};
   b->bytes = byte_size() + size - (replace ? i->bytes : 0);
@@ -135,24 +151,19 @@ snapshot snapshot::with(std::string key, boost::json::value value) const {
 }
 
 void snapshot::set(std::string key, boost::json::value value) {
-  if (data_.unique()) {
-    auto* first = data_->first();
-    auto* last = first + data_->size;
-    auto i = std::lower_bound(first, last, std::string_view{key},
-                              [](const entry& e, std::string_view k) {
-                                return e.first < k;
-                              });
-    if (i != last && i->first == key) {
-      // Nobody else holds this map (the handler's own, since its first
-      // assign): replace the value where it is.
-      const auto size = entry_bytes(key, value);
-      i->second = std::make_shared<const boost::json::value>(std::move(value));
-      data_->bytes = data_->bytes - i->bytes + size;
-      i->bytes = size;
-      return;
-    }
+  auto xs = items();
+  auto i = lower(xs, key);
+  if (i != xs.end() && i->first == key && data_.unique()) {
+    // Nobody else holds this map (the handler's own, since its first
+    // assign): replace the value where it is.
+    auto* slot = data_->first() + (i - xs.begin());
+    const auto size = entry_bytes(key, value);
+    slot->second = std::make_shared<const boost::json::value>(std::move(value));
+    data_->bytes = data_->bytes - slot->bytes + size;
+    slot->bytes = size;
+    return;
   }
-  *this = with(std::move(key), std::move(value));
+  *this = with_at(i, std::move(key), std::move(value));
 }
 
 snapshot snapshot::without(std::string_view key) const {

@@ -196,6 +196,10 @@ private:
 
   static snapshot from_entries(entries xs);
 
+  /// with(), where `i` is lower_bound(key) in items().
+  snapshot with_at(const entry* i, std::string key,
+                   boost::json::value value) const;
+
   body_ptr data_;
 };
 

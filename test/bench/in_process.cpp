@@ -237,23 +237,23 @@ bool ns_is_prefix(const json_payload& payload, std::int64_t n, bool full) {
 // One client event as a transport builds it after parsing a frame: the
 // payload object with its one field, built in place (no initializer list of
 // value_refs to convert).
-client_event one_field_event(const char* name, const char* field,
+client_event one_field_event(const std::string& name, const char* field,
                              std::int64_t n) {
-  client_event ev;
-  ev.event = name;
+  client_event ev{{}, name, {}};
   ev.payload.value.reserve(1);
   ev.payload.value.emplace(field, n);
   return ev;
 }
 
 void send_batch(steady_ptr self, steady_run& run) {
+  static const std::string add = "add", put = "put";
   auto& st = self->state;
   auto batch = std::min(run.every, run.events - st.sent);
   for (std::int64_t j = 0; j < batch; ++j) {
     if (run.demo)
-      self->send(st.channel, one_field_event("add", "n", ++st.sent));
+      self->send(st.channel, one_field_event(add, "n", ++st.sent));
     else
-      self->send(st.channel, one_field_event("put", "items", ++st.sent));
+      self->send(st.channel, one_field_event(put, "items", ++st.sent));
   }
   st.get_sent_us = now_us();
   self->send(st.channel, event(std::to_string(++st.ref), "get", {}));
