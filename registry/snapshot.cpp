@@ -129,8 +129,8 @@ snapshot::value_ptr snapshot::find_ptr(std::string_view key) const {
 }
 
 snapshot snapshot::with(std::string key, boost::json::value value) const {
-  auto xs = items();
-  return with_at(lower(xs, key), std::move(key), std::move(value));
+  auto i = lower(items(), key); // before `key` moves into the call
+  return with_at(i, std::move(key), std::move(value));
 }
 
 snapshot snapshot::with_at(const entry* i, std::string key,
