@@ -111,7 +111,8 @@ test-asan: build-asan npm-deps
 	exit $$status
 
 # ThreadSanitizer only for the code that crosses threads without CAF (the
-# commit cell, snapshots, the journal's figures): test/tsan/CMakeLists.txt says why CAF stays out.
+# commit cell, snapshots, the journal's figures and core): test/tsan/CMakeLists.txt
+# says why no actor runs there.
 TSAN_BUILD ?= build-tsan
 
 build-tsan: apt-deps

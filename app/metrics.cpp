@@ -338,14 +338,19 @@ std::string metrics_document(std::string_view stats_json) {
   m.counter("chanstate_journal_write_errors_total",
             "Journal transactions that failed (retried until one works)",
             {{{}, {"journal", "write_errors"}}});
+  m.counter("chanstate_journal_log_batches_total",
+            "Journal batches that waiting channels made durable in the "
+            "change log (the rest are LMDB transactions)",
+            {{{}, {"journal", "log_batches"}}});
   m.gauge("chanstate_journal_failing",
           "1 while journal writes fail (replies after a commit are held)",
           {{{}, {"journal", "failing"}}});
   m.histogram("chanstate_journal_batch_write_seconds",
-              "Seconds one journal transaction took to write",
+              "Seconds one journal batch took to write (a change-log "
+              "record or an LMDB transaction)",
               {"journal", "batch_write_seconds"});
   m.histogram("chanstate_journal_batch_size",
-              "Keys one journal transaction wrote (the commits of a key "
+              "Keys one journal batch wrote (the commits of a key "
               "between two batches count once)",
               {"journal", "batch_keys"});
 

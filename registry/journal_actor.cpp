@@ -108,24 +108,25 @@ caf::behavior journal_impl(journal_ptr self,
     },
     [self](linger_atom) {
       auto& st = self->state;
-      switch (st.core->inbox.after_linger(st.drains_seen)) {
-        case change_inbox::linger_end::idle:
-          st.lingering = false;
-          break;
-        case change_inbox::linger_end::again:
-          self->delayed_send(self, st.core->linger, linger_atom::value);
-          break;
-        case change_inbox::linger_end::write:
-          // A channel writing now (maybe preempted mid-batch) answers the
-          // waits noted meanwhile from its worker: stay out of its way.
-          if (!st.core->batch.mtx.try_lock()) {
-            self->delayed_send(self, st.core->linger, linger_atom::value);
-            break;
-          }
-          st.core->batch.mtx.unlock();
-          st.lingering = false;
-          flush_and_release(self);
+      auto& core = *st.core;
+      auto end = core.inbox.after_linger(st.drains_seen);
+      // The writer's transaction also takes what channels logged into LMDB,
+      // so the change log starts over at least once per linger.
+      if (end == change_inbox::linger_end::write
+          || core.batch.logged.load(std::memory_order_relaxed)) {
+        // A channel writing now (maybe preempted mid-batch) answers the
+        // waits noted meanwhile from its worker: stay out of its way.
+        if (!core.batch.mtx.try_lock()) {
+          self->delayed_send(self, core.linger, linger_atom::value);
+          return;
+        }
+        core.batch.mtx.unlock();
+        flush_and_release(self);
       }
+      if (end == change_inbox::linger_end::again)
+        self->delayed_send(self, core.linger, linger_atom::value);
+      else
+        st.lingering = false;
     },
     [self](serve_atom) { flush_and_release(self); },
     [self](journal_sync_atom, std::uint64_t seq) -> caf::result<std::uint64_t> {
@@ -195,6 +196,8 @@ caf::behavior journal_impl(journal_ptr self,
         {"batches_by_waiters", b.batches_by_waiters},
         {"waits_noted", st.core->inbox.noted()},
         {"records_written", b.records_written},
+        {"log_batches", b.store->logged_batches()},
+        {"checkpoints", b.store->checkpoints()},
         {"write_errors", b.stats->write_errors()},
         {"sync_requests", st.sync_requests},
         {"sync_batches", st.sync_batches},

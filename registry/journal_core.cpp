@@ -182,7 +182,7 @@ namespace {
 // Writes what is staged in one transaction. Needs batch.mtx.
 bool write_batch(journal_core& core, bool by_writer) {
   auto& b = core.batch;
-  if (b.staged.empty())
+  if (b.staged.empty() && !(by_writer && b.store->unapplied()))
     return true;
   std::vector<journal_store::key_change> batch;
   batch.reserve(b.staged.size());
@@ -208,15 +208,21 @@ bool write_batch(journal_core& core, bool by_writer) {
     records += change.assigns.size() + (change.erase_all ? 1 : 0);
     batch.push_back(std::move(change));
   }
-  if (!batch.empty()) {
+  // A waiting channel's batch becomes durable in the change log, a memory
+  // copy; the writer's transaction takes it into LMDB later, with whatever
+  // else was logged meanwhile, and the log starts over. (One LMDB
+  // transaction per waiting frame cost ~3.8 µs of CPU each in `steady`.)
+  auto checkpoint = by_writer && b.store->unapplied();
+  if (!batch.empty() || checkpoint) {
     ++b.batches;
     if (!by_writer)
       ++b.batches_by_waiters;
     auto started = std::chrono::steady_clock::now();
-    auto err = b.store->apply(batch);
-    b.stats->record_batch(batch.size(),
-                          std::chrono::steady_clock::now() - started,
-                          err ? describe(err) : std::string{});
+    auto size = batch.size();
+    auto err = by_writer ? b.store->apply(batch)
+                         : b.store->log(std::move(batch));
+    b.stats->record_batch(size, std::chrono::steady_clock::now() - started,
+                          err ? describe(err) : std::string{}, !by_writer);
     if (err) {
       // Nothing in memory is lost, but a process crash now would lose these
       // changes: keep them, hold every acknowledgement that waits for them,
@@ -234,6 +240,7 @@ bool write_batch(journal_core& core, bool by_writer) {
       return false;
     }
   }
+  b.logged.store(b.store->unapplied(), std::memory_order_relaxed);
   b.records_written += records;
   for (auto& [key, what] : disk_after) {
     if (what)
@@ -341,8 +348,11 @@ journal_core::write_as_channel(const backup_key* key,
   auto done = inbox.written();
   guard.unlock();
   if (!done.empty()) {
-    auto* self = dynamic_cast<caf::scheduled_actor*>(
-      caf::actor_cast<caf::abstract_actor*>(caller));
+    // (An empty handle has no actor behind it: actor_cast would point
+    // into nothing.)
+    auto* self = caller ? dynamic_cast<caf::scheduled_actor*>(
+                            caf::actor_cast<caf::abstract_actor*>(caller))
+                        : nullptr;
     notify(std::move(done), self ? self->context() : nullptr);
   }
   return own_write::done;

@@ -113,8 +113,9 @@ struct change_inbox {
 void notify(std::vector<change_inbox::waiter> ws,
             caf::execution_unit* host = nullptr);
 
-/// What turns the inbox into LMDB transactions: one batch at a time (`mtx`),
-/// written by the writer actor or by a channel that waits for it.
+/// What turns the inbox into durable batches: one batch at a time (`mtx`),
+/// logged by a channel that waits for it (the change log) or written by the
+/// writer actor (an LMDB transaction, with every batch logged before it).
 struct batch_state {
   std::mutex mtx;
   std::shared_ptr<journal_store> store;
@@ -126,6 +127,10 @@ struct batch_state {
   // Since the last failed write, until one succeeds; read without mtx by
   // channels, which leave retrying to the writer.
   std::atomic<bool> failing{false};
+  // The change log holds batches LMDB does not have yet (waiting channels
+  // logged them): the writer's next transaction takes them. Read without
+  // mtx by the writer to decide whether to write.
+  std::atomic<bool> logged{false};
   std::uint64_t failed_in_burst = 0;
   std::uint64_t changes_seen = 0;
   std::uint64_t batches = 0;

@@ -31,12 +31,14 @@ journal_stats::journal_stats()
 
 void journal_stats::record_batch(std::size_t keys,
                                  std::chrono::nanoseconds took,
-                                 const std::string& error) {
+                                 const std::string& error, bool logged) {
   journal_write_event ev;
   listener fn;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (error.empty()) {
+      if (logged)
+        ++log_batches_;
       write_seconds_.observe(std::chrono::duration<double>(took).count());
       batch_keys_.observe(static_cast<double>(keys));
       if (failed_in_row_ == 0)
@@ -74,6 +76,7 @@ boost::json::object journal_stats::to_json() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return {
     {"batches", write_seconds_.count()},
+    {"log_batches", log_batches_},
     {"write_errors", write_errors_},
     {"failing", failed_in_row_ > 0},
     {"last_error", last_error_},

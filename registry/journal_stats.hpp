@@ -43,12 +43,12 @@ public:
 
   journal_stats();
 
-  /// The writer tried one transaction of `keys` changed keys that took
-  /// `took`; `error` is empty if it was written, else why not. Successful
-  /// transactions go into the histograms; failures are counted and told to
-  /// the listener.
+  /// One batch of `keys` changed keys was tried and took `took`: a record
+  /// of the change log (`logged`) or an LMDB transaction; `error` is empty
+  /// if it was written, else why not. Successful batches go into the
+  /// histograms; failures are counted and told to the listener.
   void record_batch(std::size_t keys, std::chrono::nanoseconds took,
-                    const std::string& error);
+                    const std::string& error, bool logged = false);
 
   /// Sets (or clears, with an empty function) the listener. Without one,
   /// the writer says failures on stderr itself.
@@ -60,7 +60,7 @@ public:
   /// Failed transactions so far.
   std::uint64_t write_errors() const;
 
-  /// {"batches", "write_errors", "failing", "last_error",
+  /// {"batches", "log_batches", "write_errors", "failing", "last_error",
   ///  "batch_write_seconds": histogram, "batch_keys": histogram}.
   boost::json::object to_json() const;
 
@@ -69,6 +69,7 @@ private:
   histogram write_seconds_;
   histogram batch_keys_;
   std::uint64_t write_errors_ = 0;
+  std::uint64_t log_batches_ = 0;
   std::uint64_t failed_in_row_ = 0;
   std::string last_error_;
   listener listener_;

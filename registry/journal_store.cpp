@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <lmdb.h>
 
+#include <chanstate/registry/journal_log.hpp>
 #include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
@@ -17,6 +18,9 @@ namespace chanstate {
 namespace {
 
 constexpr const char* format_key = "format";
+// The change log's last sequence number that LMDB holds.
+constexpr const char* log_seq_key = "log_seq";
+constexpr const char* log_file = "changes.log";
 
 caf::error lmdb_error(registry_error code, const std::string& what, int rc) {
   return caf::make_error(code, what + ": " + mdb_strerror(rc));
@@ -130,18 +134,22 @@ journal_store::open(const std::string& dir, std::size_t map_bytes) {
   if ((rc = mdb_txn_begin(js->env_, nullptr, 0, &t.txn)))
     return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
   MDB_dbi meta;
-  if ((rc = mdb_dbi_open(t.txn, "meta", MDB_CREATE, &meta))
+  if ((rc = mdb_dbi_open(t.txn, "meta", MDB_CREATE, &js->meta_dbi_))
       || (rc = mdb_dbi_open(t.txn, "assigns", MDB_CREATE, &js->assigns_dbi_)))
     return lmdb_error(registry_error::journal_corrupt,
                       "journal " + dir + " has no usable tables", rc);
+  meta = js->meta_dbi_;
   std::string fk = format_key;
   MDB_val k = as_val(fk);
   MDB_val v;
   rc = mdb_get(t.txn, meta, &k, &v);
-  if (rc == MDB_NOTFOUND) {
+  auto stamp_format = [&] {
     auto text = std::to_string(format_version);
     MDB_val nv = as_val(text);
-    if ((rc = mdb_put(t.txn, meta, &k, &nv, 0)))
+    return mdb_put(t.txn, meta, &k, &nv, 0);
+  };
+  if (rc == MDB_NOTFOUND) {
+    if ((rc = stamp_format()))
       return lmdb_error(registry_error::journal_unusable, "write format", rc);
   } else if (rc) {
     return lmdb_error(registry_error::journal_corrupt, "read format", rc);
@@ -165,10 +173,60 @@ journal_store::open(const std::string& dir, std::size_t map_bytes) {
     if (found < 1)
       return caf::make_error(registry_error::journal_corrupt,
                              "journal " + dir + " has format " + text);
+    // Format 1 had no log; from now on a build that cannot replay one must
+    // not open this journal.
+    if (found < format_version && (rc = stamp_format()))
+      return lmdb_error(registry_error::journal_unusable, "write format", rc);
   }
   if ((rc = t.commit()))
     return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  auto log = journal_log::open(
+    (std::filesystem::path{dir} / log_file).string());
+  if (!log)
+    return std::move(log.error());
+  js->log_ = std::move(*log);
+  if (auto err = js->replay_log())
+    return err;
   return js;
+}
+
+// What a process logged and did not apply before it died goes into LMDB
+// now, so that load() sees it and the log starts over.
+caf::error journal_store::replay_log() {
+  txn_guard t;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &t.txn);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
+  std::string lk = log_seq_key;
+  MDB_val k = as_val(lk);
+  MDB_val v;
+  std::uint64_t applied = 0;
+  rc = mdb_get(t.txn, meta_dbi_, &k, &v);
+  if (rc == 0) {
+    std::string text{static_cast<const char*>(v.mv_data), v.mv_size};
+    try {
+      applied = std::stoull(text);
+    } catch (...) {
+      return caf::make_error(registry_error::journal_corrupt,
+                             "journal " + dir_ + " has an unreadable log "
+                             "position '" + text + "'");
+    }
+  } else if (rc != MDB_NOTFOUND) {
+    return lmdb_error(registry_error::journal_corrupt, "read log position",
+                      rc);
+  }
+  mdb_txn_abort(t.txn);
+  t.txn = nullptr;
+  auto missed = log_->replay(applied);
+  if (!missed)
+    return std::move(missed.error());
+  if (!missed->empty() || log_->used() != 0) {
+    if (auto err = write(*missed))
+      return err;
+  }
+  // Numbers go on after what LMDB holds, whatever the log file was.
+  log_->restart(applied + 1);
+  return caf::none;
 }
 
 journal_store::~journal_store() {
@@ -179,39 +237,117 @@ journal_store::~journal_store() {
 }
 
 caf::error journal_store::apply(const std::vector<key_change>& batch) {
+  return write(batch);
+}
+
+caf::error journal_store::log(std::vector<key_change> batch) {
+  if (auto err = log_->append(batch))
+    return err;
+  ++logged_batches_;
+  if (unapplied_.empty())
+    unapplied_ = std::move(batch);
+  else
+    unapplied_.insert(unapplied_.end(), std::make_move_iterator(batch.begin()),
+                      std::make_move_iterator(batch.end()));
+  return caf::none;
+}
+
+caf::error journal_store::write(const std::vector<key_change>& batch) {
   txn_guard t;
   int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn);
   if (rc)
     return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
   std::string k;
   std::string text;
-  for (const auto& change : batch) {
-    auto prefix = key_prefix(change.key);
-    if (change.erase_all && (rc = erase_prefix(t.txn, assigns_dbi_, prefix)))
-      return lmdb_error(registry_error::journal_unusable, "erase", rc);
-    for (const auto& a : change.assigns) {
-      k = prefix;
-      k += a.name;
-      if (k.size() > static_cast<std::size_t>(mdb_env_get_maxkeysize(env_))) {
-        ++refused_long_keys_;
-        continue;
+  auto max_key = static_cast<std::size_t>(mdb_env_get_maxkeysize(env_));
+  auto put_all = [&](const std::vector<key_change>& changes) -> caf::error {
+    for (const auto& change : changes) {
+      auto prefix = key_prefix(change.key);
+      if (change.erase_all
+          && (rc = erase_prefix(t.txn, assigns_dbi_, prefix)))
+        return lmdb_error(registry_error::journal_unusable, "erase", rc);
+      for (const auto& a : change.assigns) {
+        k = prefix;
+        k += a.name;
+        if (k.size() > max_key) {
+          ++refused_long_keys_;
+          continue;
+        }
+        MDB_val kv = as_val(k);
+        if (!a.value) {
+          rc = mdb_del(t.txn, assigns_dbi_, &kv, nullptr);
+          if (rc && rc != MDB_NOTFOUND)
+            return lmdb_error(registry_error::journal_unusable, "del", rc);
+          continue;
+        }
+        text = boost::json::serialize(*a.value);
+        MDB_val vv = as_val(text);
+        if ((rc = mdb_put(t.txn, assigns_dbi_, &kv, &vv, 0)))
+          return lmdb_error(registry_error::journal_unusable, "put", rc);
       }
-      MDB_val kv = as_val(k);
-      if (!a.value) {
-        rc = mdb_del(t.txn, assigns_dbi_, &kv, nullptr);
-        if (rc && rc != MDB_NOTFOUND)
-          return lmdb_error(registry_error::journal_unusable, "del", rc);
-        continue;
-      }
-      text = boost::json::serialize(*a.value);
-      MDB_val vv = as_val(text);
-      if ((rc = mdb_put(t.txn, assigns_dbi_, &kv, &vv, 0)))
-        return lmdb_error(registry_error::journal_unusable, "put", rc);
     }
+    return caf::none;
+  };
+  auto logged = !unapplied_.empty() || log_->used() != 0;
+  if (unapplied_.empty()) {
+    if (auto err = put_all(batch))
+      return err;
+  } else if (auto err = put_all(coalesce(unapplied_, batch))) {
+    return err;
   }
+  if (logged && (rc = put_log_seq(t.txn)))
+    return lmdb_error(registry_error::journal_unusable, "log position", rc);
   if ((rc = t.commit()))
     return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  if (logged) {
+    ++checkpoints_;
+    unapplied_.clear();
+    log_->restart();
+  }
   return caf::none;
+}
+
+// What applying `first`, then `then`, in order leaves: one change per key,
+// each assign's last value. A value that LMDB cannot hold (a full map)
+// and that a later change replaced is never written, so it cannot keep
+// failing every transaction after it.
+std::vector<journal_store::key_change>
+journal_store::coalesce(const std::vector<key_change>& first,
+                        const std::vector<key_change>& then) {
+  struct latest {
+    bool erase_all = false;
+    std::map<std::string, std::shared_ptr<const boost::json::value>> assigns;
+  };
+  std::map<std::pair<std::string, std::string>, latest> keys;
+  for (const auto* changes : {&first, &then})
+    for (const auto& c : *changes) {
+      auto& k = keys[{c.key.topic, c.key.client_id}];
+      if (c.erase_all) {
+        k.erase_all = true;
+        k.assigns.clear();
+      }
+      for (const auto& a : c.assigns)
+        k.assigns[a.name] = a.value;
+    }
+  std::vector<key_change> out;
+  out.reserve(keys.size());
+  for (auto& [id, k] : keys) {
+    key_change c;
+    c.key = {id.first, id.second};
+    c.erase_all = k.erase_all;
+    for (auto& [name, value] : k.assigns)
+      c.assigns.push_back({name, std::move(value)});
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int journal_store::put_log_seq(MDB_txn* txn) {
+  std::string k = log_seq_key;
+  auto text = std::to_string(log_->last());
+  MDB_val kv = as_val(k);
+  MDB_val vv = as_val(text);
+  return mdb_put(txn, meta_dbi_, &kv, &vv, 0);
 }
 
 caf::expected<std::vector<std::pair<backup_key, snapshot>>>
@@ -264,15 +400,20 @@ caf::error journal_store::clear() {
     return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
   if ((rc = mdb_drop(t.txn, assigns_dbi_, 0)))
     return lmdb_error(registry_error::journal_unusable, "clear", rc);
+  // What the log holds is dropped too: nothing is left to replay.
+  if ((rc = put_log_seq(t.txn)))
+    return lmdb_error(registry_error::journal_unusable, "log position", rc);
   if ((rc = t.commit()))
     return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  unapplied_.clear();
+  log_->restart();
   return sync();
 }
 
 caf::error journal_store::sync() {
   if (auto rc = mdb_env_sync(env_, 1))
     return lmdb_error(registry_error::journal_unusable, "sync", rc);
-  return caf::none;
+  return log_->sync();
 }
 
 } // namespace chanstate

@@ -15,17 +15,24 @@
 #include <chanstate/registry/snapshot.hpp>
 
 struct MDB_env;
+struct MDB_txn;
 
 namespace chanstate {
+
+class journal_log;
 
 /// One record per (topic, client id, assign name) holding the assign's JSON,
 /// so a commit writes only the assigns that changed. LMDB with a writable
 /// memory map and no sync: a committed write transaction survives the death
-/// of the process (not of the machine; call sync() for that).
+/// of the process (not of the machine; call sync() for that). Beside it, a
+/// change log (journal_log) makes a batch durable as cheaply as a memory
+/// copy; apply() moves what was logged into LMDB, and open() replays what a
+/// dead process logged but did not apply.
 class journal_store {
 public:
   /// The format this build writes; a journal of a newer one is refused.
-  static constexpr int format_version = 1;
+  /// 2: the change log beside LMDB (a build of format 1 would not replay it).
+  static constexpr int format_version = 2;
 
   /// Opens (creating if needed) the journal in `dir`. Refuses a journal of a
   /// newer format or one LMDB cannot read, with a message that says so.
@@ -49,8 +56,26 @@ public:
     std::vector<assign_change> assigns;
   };
 
-  /// Applies a batch in one write transaction.
+  /// Applies what was logged and not applied yet, then `batch`, in one
+  /// write transaction; the log starts over behind it.
   caf::error apply(const std::vector<key_change>& batch);
+
+  /// Makes `batch` durable in the change log (it survives the process from
+  /// here on); the next apply() writes it into LMDB.
+  caf::error log(std::vector<key_change> batch);
+
+  /// True if the log holds batches that apply() has not written yet.
+  bool unapplied() const noexcept {
+    return !unapplied_.empty();
+  }
+
+  /// Batches logged, and LMDB transactions that applied logged batches.
+  std::uint64_t logged_batches() const noexcept {
+    return logged_batches_;
+  }
+  std::uint64_t checkpoints() const noexcept {
+    return checkpoints_;
+  }
 
   /// Every journaled key with its assigns. A record that does not parse makes
   /// the whole load fail with journal_corrupt: nothing is silently skipped.
@@ -70,10 +95,23 @@ public:
 private:
   journal_store() = default;
 
+  // One transaction: the logged batches, then `batch`, and the log's
+  // sequence number they reach.
+  caf::error write(const std::vector<key_change>& batch);
+  caf::error replay_log();
+  int put_log_seq(MDB_txn* txn);
+  static std::vector<key_change> coalesce(const std::vector<key_change>& first,
+                                          const std::vector<key_change>& then);
+
   MDB_env* env_ = nullptr;
   unsigned int assigns_dbi_ = 0;
+  unsigned int meta_dbi_ = 0;
   std::uint64_t refused_long_keys_ = 0;
   std::string dir_;
+  std::unique_ptr<journal_log> log_;
+  std::vector<key_change> unapplied_; // logged, not in LMDB yet
+  std::uint64_t logged_batches_ = 0;
+  std::uint64_t checkpoints_ = 0;
 };
 
 } // namespace chanstate

@@ -7,8 +7,9 @@
 #include <vector>
 
 #include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <doctest/doctest.h>
+
+#include "deterministic_system.hpp"
 
 using namespace chanstate;
 
@@ -31,21 +32,8 @@ struct recording_sink : bridge_sink {
   }
 };
 
-struct bridge_fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
+struct bridge_fixture : test::deterministic_system {
   std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
-
-  static caf::actor_system_config& prep(caf::actor_system_config& c) {
-    c.set("scheduler.policy", caf::atom("testing"));
-    return c;
-  }
-
-  bridge_fixture()
-    : sys(prep(cfg)),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
-  }
 
   ~bridge_fixture() {
     sched.run();

@@ -8,31 +8,21 @@
 #include <string>
 
 #include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <chanstate/endpoint/log.hpp>
+#include "deterministic_system.hpp"
 
 using namespace chanstate;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
+struct fixture : test::deterministic_system {
   std::ostringstream out;
   caf::actor timer;
 
-  static caf::actor_system_config& prepare(caf::actor_system_config& c) {
-    c.set("scheduler.policy", caf::atom("testing"));
-    return c;
-  }
-
-  fixture()
-    : sys(prepare(cfg)),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
+  fixture() {
     flush_log_summaries(); // nothing left over from another case
     setup_logging(spdlog::level::info, log_format::text,
                   std::make_shared<spdlog::sinks::ostream_sink_st>(out));

@@ -8,37 +8,27 @@
 # Usage: ack_figures.sh BENCH NODE OUT [ROUNDS]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/wait_for_url.sh"
+. "$here/bench_node.sh"
 bench=$1
 node=$2
 out=$3
 rounds=${4:-3}
 work=$(mktemp -d /tmp/chanstate-ack-bench.XXXXXX)
 node_pid=
-cleanup() {
-  if [ -n "$node_pid" ]; then
-    kill "$node_pid" 2>/dev/null
-    wait "$node_pid" 2>/dev/null
-    node_pid=
-  fi
-}
-trap 'cleanup; rm -rf "$work"' EXIT
+trap 'stop_node; rm -rf "$work"' EXIT
 
 ws_against() { # ws_against MODE ROUND
   local mode=$1 dir="$work/node-$1-$2"
-  "$node" --port=0 --journal="$dir" --ack="$mode" >"$work/node.out" 2>&1 &
-  node_pid=$!
-  local url
-  if ! url=$(wait_for_url "$work/node.out" "$node_pid"); then
+  if ! start_node "$work/node.out" - \
+      "$node" --port=0 --journal="$dir" --ack="$mode"; then
     echo "   node --ack=$mode did not start" >&2
-    cleanup
     return
   fi
   echo "== ws --ack=$mode round $2" >&2
   timeout 170 "$bench" ws --url="$url" 2>/dev/null \
     | jq -c --arg ack "$mode" '. + {ack: $ack}' >>"$out" \
     || echo "   failed: ws --ack=$mode" >&2
-  cleanup
+  stop_node
   rm -rf "$dir"
 }
 

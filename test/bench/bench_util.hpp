@@ -38,6 +38,10 @@ public:
   bool has(const std::string& name) const;
   std::string str(const std::string& name, const std::string& fallback) const;
   std::int64_t num(const std::string& name, std::int64_t fallback) const;
+  /// num() as an int, for counts and durations.
+  int int_num(const std::string& name, int fallback) const {
+    return static_cast<int>(num(name, fallback));
+  }
   bool flag(const std::string& name) const;
 
   /// Every --name given on the command line.

@@ -8,18 +8,13 @@
 #          n: length, v: map(.recoveries_per_s // .events_per_s_on // .round_trips_per_s // .bytes_per_backup)
 #          | sort | .[length/2|floor]})' OUT
 set -u
+. "$(dirname "$0")/bench_node.sh"
 bench=$1
 node=$2
 out=$3
 rounds=${4:-3}
 node_pid=
-cleanup() {
-  if [ -n "$node_pid" ]; then
-    kill "$node_pid" 2>/dev/null
-    wait "$node_pid" 2>/dev/null
-  fi
-}
-trap cleanup EXIT
+trap stop_node EXIT
 
 run() {
   echo "== $*" >&2
@@ -39,17 +34,9 @@ for r in $(seq 1 "$rounds"); do
   for p in list100 bin1k; do
     run memory --payload=$p
   done
-  "$node" --port=0 >"$out.node" 2>&1 &
-  node_pid=$!
-  url=
-  for _ in $(seq 1 100); do
-    url=$(grep -o -m1 'ws://[^ ]*' "$out.node" 2>/dev/null) && [ -n "$url" ] && break
-    sleep 0.1
-  done
-  if [ -n "$url" ]; then
+  if start_node "$out.node" - "$node" --port=0; then
     run ws --url="$url"
     run ws --url="$url" --crash
   fi
-  cleanup
-  node_pid=
+  stop_node
 done

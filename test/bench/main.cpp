@@ -15,7 +15,7 @@
 #include "test/bench/in_process.hpp"
 #include "test/bench/scale.hpp"
 #include "test/bench/soak.hpp"
-#include "test/bench/ws_client.hpp"
+#include "test/bench/ws_load.hpp"
 #include "test/bench/ws_hold.hpp"
 
 namespace {
@@ -208,10 +208,10 @@ int run_in_process(const std::string& scenario, const options& opts,
 int run_ws(const options& opts) {
   chanstate::bench::ws_options o;
   o.url = opts.str("url", "");
-  o.clients = static_cast<int>(opts.num("clients", 50));
-  o.requests = static_cast<int>(opts.num("requests", 2000));
-  o.adds = static_cast<int>(opts.num("adds", 3));
-  o.threads = static_cast<int>(opts.num("threads", 1));
+  o.clients = opts.int_num("clients", 50);
+  o.requests = opts.int_num("requests", 2000);
+  o.adds = opts.int_num("adds", 3);
+  o.threads = opts.int_num("threads", 1);
   o.crash = opts.flag("crash");
   if (o.url.empty())
     return fail("ws", "ws needs --url=ws://HOST:PORT/socket");
@@ -250,19 +250,17 @@ int run_ws(const options& opts) {
 
 int run_ws_hold(const options& opts) {
   chanstate::bench::ws_hold_options o;
-  auto num = [&](const char* name, int fallback) {
-    return static_cast<int>(opts.num(name, fallback));
-  };
   o.url = opts.str("url", "");
-  o.clients = num("clients", o.clients);
-  o.seconds = num("seconds", o.seconds);
-  o.heartbeat_ms = num("heartbeat-ms", o.heartbeat_ms);
-  o.get_rate = num("get-rate", o.get_rate);
-  o.procs = num("procs", o.procs);
-  o.node_pid = num("node-pid", 0);
-  o.connect_concurrency = num("connect-concurrency", o.connect_concurrency);
-  o.timeout_ms = num("timeout-ms", o.timeout_ms);
-  o.first_client = num("first-client", 0);
+  o.clients = opts.int_num("clients", o.clients);
+  o.seconds = opts.int_num("seconds", o.seconds);
+  o.heartbeat_ms = opts.int_num("heartbeat-ms", o.heartbeat_ms);
+  o.get_rate = opts.int_num("get-rate", o.get_rate);
+  o.procs = opts.int_num("procs", o.procs);
+  o.node_pid = opts.int_num("node-pid", 0);
+  o.connect_concurrency =
+    opts.int_num("connect-concurrency", o.connect_concurrency);
+  o.timeout_ms = opts.int_num("timeout-ms", o.timeout_ms);
+  o.first_client = opts.int_num("first-client", 0);
   o.samples_file = opts.str("samples-file", "");
   o.child = opts.flag("child");
   if (o.url.empty())
@@ -278,22 +276,20 @@ int run_ws_hold(const options& opts) {
 
 int run_soak(const options& opts) {
   chanstate::bench::soak_options o;
-  auto num = [&](const char* name, int fallback) {
-    return static_cast<int>(opts.num(name, fallback));
-  };
   o.url = opts.str("url", "");
-  o.clients = num("clients", o.clients);
-  o.seconds = num("seconds", o.seconds);
-  o.node_pid = num("node-pid", 0);
-  o.rate = num("rate", o.rate);
-  o.storm_every_ms = num("storm-every-ms", o.storm_every_ms);
-  o.crash_pct = num("crash-pct", o.crash_pct);
-  o.drop_pct = num("drop-pct", o.drop_pct);
-  o.leave_pct = num("leave-pct", o.leave_pct);
-  o.max_ns = num("max-ns", o.max_ns);
-  o.topics = num("topics", o.topics);
-  o.timeout_ms = num("timeout-ms", o.timeout_ms);
-  o.connect_concurrency = num("connect-concurrency", o.connect_concurrency);
+  o.clients = opts.int_num("clients", o.clients);
+  o.seconds = opts.int_num("seconds", o.seconds);
+  o.node_pid = opts.int_num("node-pid", 0);
+  o.rate = opts.int_num("rate", o.rate);
+  o.storm_every_ms = opts.int_num("storm-every-ms", o.storm_every_ms);
+  o.crash_pct = opts.int_num("crash-pct", o.crash_pct);
+  o.drop_pct = opts.int_num("drop-pct", o.drop_pct);
+  o.leave_pct = opts.int_num("leave-pct", o.leave_pct);
+  o.max_ns = opts.int_num("max-ns", o.max_ns);
+  o.topics = opts.int_num("topics", o.topics);
+  o.timeout_ms = opts.int_num("timeout-ms", o.timeout_ms);
+  o.connect_concurrency =
+    opts.int_num("connect-concurrency", o.connect_concurrency);
   o.max_errors = opts.num("max-errors", o.max_errors);
   if (opts.has("max-rss-growth-pct"))
     o.max_rss_growth_pct = static_cast<double>(
@@ -301,7 +297,7 @@ int run_soak(const options& opts) {
   o.seed = static_cast<std::uint64_t>(opts.num("seed", 1));
   o.chaos = opts.flag("chaos");
   o.node_pid_file = opts.str("node-pid-file", "");
-  o.crash_burst = num("crash-burst", o.chaos ? 4 : 1);
+  o.crash_burst = opts.int_num("crash-burst", o.chaos ? 4 : 1);
   o.avoid_guards = !o.chaos;
   if (o.crash_burst < 1)
     return fail("soak", "--crash-burst must be at least 1");

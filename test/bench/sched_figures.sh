@@ -18,7 +18,7 @@
 #      BURST [5000], STORM [5000], STORM_S [15], TW_MAX [20000].
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/wait_for_url.sh"
+. "$here/bench_node.sh"
 bench=$1
 node=$2
 out=$3
@@ -31,14 +31,7 @@ settings=${SCHED_SETTINGS:-"default=;stealing-2=--scheduler.policy=stealing --sc
 work=$(mktemp -d /tmp/chanstate-sched-bench.XXXXXX)
 tck=$(getconf CLK_TCK)
 node_pid=
-cleanup() {
-  if [ -n "$node_pid" ]; then
-    kill "$node_pid" 2>/dev/null
-    wait "$node_pid" 2>/dev/null
-    node_pid=
-  fi
-}
-trap 'cleanup; rm -rf "$work"' EXIT
+trap 'stop_node; rm -rf "$work"' EXIT
 need=$((2 * (burst > storm ? burst : storm) + 1024))
 ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -59,12 +52,9 @@ run_one() { # run_one NAME FLAGS SCENARIO ROUND
     sleep 1
   done
   # shellcheck disable=SC2086 # the flags are words
-  "$node" --port=0 --max-connections=$((need)) $flags \
-    >"$work/node.out" 2>"$work/node.err" &
-  node_pid=$!
-  if ! url=$(wait_for_url "$work/node.out" "$node_pid"); then
+  if ! start_node "$work/node.out" "$work/node.err" \
+      "$node" --port=0 --max-connections=$((need)) $flags; then
     echo "   node $name did not start" >&2
-    cleanup
     return
   fi
   load=$(cut -d' ' -f1 /proc/loadavg)
@@ -80,7 +70,7 @@ run_one() { # run_one NAME FLAGS SCENARIO ROUND
   local line
   line=$(timeout 300 "$bench" "${args[@]}" 2>"$work/bench.err" | tail -1)
   t1=$(cpu_ticks "$node_pid")
-  cleanup
+  stop_node
   if [ -z "$line" ]; then
     echo "   failed: $scenario $name" >&2
     return

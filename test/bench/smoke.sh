@@ -4,17 +4,14 @@
 # Usage: smoke.sh BENCH [NODE]. With a NODE that can serve (--port=0 prints
 # its ws:// URL), the ws scenario runs against it; the node is killed by pid.
 set -u
-. "$(dirname "$0")/wait_for_url.sh"
+. "$(dirname "$0")/bench_node.sh"
 bench=$1
 node=${2:-}
 failures=0
 tmp=$(mktemp -d)
 node_pid=
 cleanup() {
-  if [ -n "$node_pid" ]; then
-    kill "$node_pid" 2>/dev/null
-    wait "$node_pid" 2>/dev/null
-  fi
+  stop_node
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -97,9 +94,7 @@ fi
 # ws against a node on a free loopback port, if this node can serve.
 url=
 if [ -n "$node" ] && [ -x "$node" ]; then
-  "$node" --port=0 >"$tmp/node.out" 2>"$tmp/node.err" &
-  node_pid=$!
-  url=$(wait_for_url "$tmp/node.out" "$node_pid")
+  start_node "$tmp/node.out" "$tmp/node.err" "$node" --port=0
 fi
 if [ -n "$url" ]; then
   url=${url%/websocket}

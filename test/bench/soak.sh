@@ -12,7 +12,7 @@
 # (SIGUSR2, once the node listens; its pid in a file).
 # Stdout: exactly one line, the generator's JSON. Progress goes to stderr.
 set -u
-. "$(dirname "$0")/wait_for_url.sh"
+. "$(dirname "$0")/bench_node.sh"
 node=$1
 bench=$2
 shift 2
@@ -32,15 +32,7 @@ cleanup() {
     kill -TERM "$bench_pid" 2>/dev/null
     wait "$bench_pid" 2>/dev/null
   fi
-  if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
-    kill -TERM "$node_pid" 2>/dev/null
-    for _ in $(seq 1 100); do
-      kill -0 "$node_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$node_pid" 2>/dev/null
-    wait "$node_pid" 2>/dev/null
-  fi
+  term_node 100 || kill_node
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -73,10 +65,8 @@ fi
 
 # Starts the node with node_args; sets node_pid and url (its pid also in
 # $tmp/node.pid).
-start_node() {
-  "$node" "${node_args[@]}" >"$tmp/node.out" 2>>"$tmp/node.err" &
-  node_pid=$!
-  if ! url=$(wait_for_url "$tmp/node.out" "$node_pid"); then
+start_soak_node() {
+  if ! start_node "$tmp/node.out" "$tmp/node.err" "$node" "${node_args[@]}"; then
     say "the node did not start: $node ${node_args[*]}"
     sed 's/^/    /' "$tmp/node.err" >&2
     return 1
@@ -85,7 +75,7 @@ start_node() {
   echo "$node_pid" >"$tmp/node.pid"
 }
 
-start_node || exit 2
+start_soak_node || exit 2
 say "node pid $node_pid at $url (${node_args[*]}); $clients clients, $seconds s"
 # A restarted node listens where the clients reconnect: the same port.
 port=${url##*:}
@@ -114,7 +104,7 @@ if [ "$chaos" = 1 ]; then
       kill -KILL "$node_pid"
       wait "$node_pid" 2>/dev/null
       kills=$((kills + 1))
-      if ! start_node; then
+      if ! start_soak_node; then
         node_pid=
         say "the node did not come back after kill $kills"
         exit 1
@@ -145,20 +135,10 @@ if ! kill -0 "$node_pid" 2>/dev/null; then
   exit 1
 fi
 # A clean stop: SIGTERM closes every channel normally and exits 0.
-kill -TERM "$node_pid"
-node_rc=timeout
-for _ in $(seq 1 100); do
-  if ! kill -0 "$node_pid" 2>/dev/null; then
-    wait "$node_pid"
-    node_rc=$?
-    break
-  fi
-  sleep 0.1
-done
+term_node 100
 if [ "$node_rc" != 0 ]; then
   say "the node did not stop cleanly on SIGTERM ($node_rc)"
   tail -n 20 "$tmp/node.err" | sed 's/^/    /' >&2
   [ "$rc" -eq 0 ] && rc=1
 fi
-[ "$node_rc" != timeout ] && node_pid=
 exit "$rc"

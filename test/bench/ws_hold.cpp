@@ -25,7 +25,7 @@
 
 #include "test/bench/bench_util.hpp"
 #include "test/bench/soak.hpp"
-#include "test/bench/ws_client.hpp"
+#include "test/bench/ws_pool.hpp"
 
 extern char** environ;
 

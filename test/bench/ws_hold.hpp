@@ -1,6 +1,6 @@
 // The ws-hold scenario: many idle-ish WebSocket clients held by one node,
 // heartbeats answered, a trickle of `get`s timed, the node's RSS per
-// connection. Plain types only (the Beast side is ws_client.cpp's ws_pool).
+// connection. Plain types only (the Beast side is ws_pool.cpp).
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -7,7 +7,7 @@
 # Env: HOLD_CLIENTS [10000], HOLD_SECONDS [60], HOLD_NODE_ARGS [""].
 # Stdout: the generator's JSON line. Progress goes to stderr.
 set -u
-. "$(dirname "$0")/wait_for_url.sh"
+. "$(dirname "$0")/bench_node.sh"
 node=$1
 bench=$2
 shift 2
@@ -17,10 +17,7 @@ tmp=$(mktemp -d)
 node_pid=
 say() { echo "ws_hold.sh: $*" >&2; }
 cleanup() {
-  if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
-    kill -KILL "$node_pid" 2>/dev/null
-    wait "$node_pid" 2>/dev/null
-  fi
+  kill_node
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -43,9 +40,7 @@ procs=$(( (clients + per_proc - 1) / per_proc ))
 
 # shellcheck disable=SC2206 # word splitting is the point
 node_args=(--port=0 "--max-connections=$((clients + 256))" ${HOLD_NODE_ARGS:-})
-"$node" "${node_args[@]}" >"$tmp/node.out" 2>"$tmp/node.err" &
-node_pid=$!
-if ! url=$(wait_for_url "$tmp/node.out" "$node_pid"); then
+if ! start_node "$tmp/node.out" "$tmp/node.err" "$node" "${node_args[@]}"; then
   say "the node did not start"
   sed 's/^/    /' "$tmp/node.err" >&2
   exit 2
@@ -58,18 +53,10 @@ if ! kill -0 "$node_pid" 2>/dev/null; then
   say "the node died during the run"
   exit 1
 fi
-kill -TERM "$node_pid"
-for _ in $(seq 1 300); do
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$node_pid" 2>/dev/null; then
+if ! term_node 300; then
   say "the node did not stop on SIGTERM within 30 s"
   exit 1
 fi
-wait "$node_pid"
-node_rc=$?
-node_pid=
 if [ "$node_rc" != 0 ]; then
   say "the node exited $node_rc on SIGTERM"
   [ "$rc" -eq 0 ] && rc=1

@@ -36,6 +36,14 @@ async function crash(ch) {
   assert.deepEqual(await errored, { reason: "channel_crash" })
 }
 
+/// One crash cycle after progress: `get` shows `ns`, the crash, and the
+/// automatic rejoin restores `ns` exactly.
+async function getCrashRejoin(ch, w, ns, i) {
+  assert.deepEqual(await push(ch, "get"), { status: "ok", response: { ns } })
+  await crash(ch)
+  assert.deepEqual(await w.rejoin(), { restored: true, ns }, `rejoin after crash ${i}`)
+}
+
 const guard = async () => (await stats(file.node.port)).quarantine
 
 test("10 crash cycles in quick succession, an add and a get between each, lose nothing", async () => {
@@ -46,9 +54,7 @@ test("10 crash cycles in quick succession, an add and a get between each, lose n
   for (let i = 1; i <= 10; i++) {
     ch.push("add", { n: i })
     want.push(i)
-    assert.deepEqual(await push(ch, "get"), { status: "ok", response: { ns: want } })
-    await crash(ch)
-    assert.deepEqual(await w.rejoin(), { restored: true, ns: want }, `rejoin after crash ${i}`)
+    await getCrashRejoin(ch, w, want, i)
   }
   assert.deepEqual(await push(ch, "get"), { status: "ok", response: { ns: want } })
   assert.equal((await guard()).crashes_without_progress, 0)
@@ -60,11 +66,8 @@ test("10 cycles of get then oopsy keep the state too", async () => {
   await w.first
   ch.push("add", { n: 2149 })
   ch.push("add", { n: 1234 })
-  for (let i = 1; i <= 10; i++) {
-    assert.deepEqual(await push(ch, "get"), { status: "ok", response: { ns: [2149, 1234] } })
-    await crash(ch)
-    assert.deepEqual(await w.rejoin(), { restored: true, ns: [2149, 1234] }, `rejoin after crash ${i}`)
-  }
+  for (let i = 1; i <= 10; i++)
+    await getCrashRejoin(ch, w, [2149, 1234], i)
   assert.equal((await guard()).fallbacks, 0)
 })
 

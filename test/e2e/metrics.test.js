@@ -209,6 +209,7 @@ const figureMetric = {
   backup_age_at_restore: "chanstate_backup_age_at_restore_seconds",
   "journal.batches": "chanstate_journal_batch_write_seconds_count",
   "journal.write_errors": "chanstate_journal_write_errors_total",
+  "journal.log_batches": "chanstate_journal_log_batches_total",
   "journal.failing": "chanstate_journal_failing",
   "journal.batch_write_seconds": "chanstate_journal_batch_write_seconds",
   "journal.batch_keys": "chanstate_journal_batch_size",

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -11,6 +13,11 @@
 #include <boost/json/value.hpp>
 
 namespace chanstate::fuzz {
+
+/// libFuzzer's input as text.
+inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
 
 /// Aborts with a message: the fuzzer reports a crash and saves the input.
 [[noreturn]] inline void fail(const char* what) {

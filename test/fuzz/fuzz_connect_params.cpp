@@ -12,7 +12,7 @@ using chanstate::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
-  std::string_view input{reinterpret_cast<const char*>(data), size};
+  auto input = fuzz::as_text(data, size);
   // The whole input is a request target ("/socket/websocket?vsn=2.0.0&...").
   auto target = split_target(input);
   check(target.path.size() + target.query.size() <= input.size(),

@@ -68,7 +68,7 @@ void check_assigns(socket& s, const boost::json::array& added) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
-  std::string_view input{reinterpret_cast<const char*>(data), size};
+  auto input = fuzz::as_text(data, size);
   demo_channel ch{false}; // abort stays disabled: it would end the fuzzer
   socket s{"room:fuzz", "fuzzer", "1", snapshot{}, false, ""};
   boost::json::array added;

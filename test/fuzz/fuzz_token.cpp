@@ -36,7 +36,7 @@ bool is_reason(std::string_view r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
-  std::string_view input{reinterpret_cast<const char*>(data), size};
+  auto input = fuzz::as_text(data, size);
 
   auto bare = verify_token(input, secrets, now);
   if (bare) {

@@ -14,7 +14,7 @@ using chanstate::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
-  std::string_view text{reinterpret_cast<const char*>(data), size};
+  auto text = fuzz::as_text(data, size);
   auto d = decode_frame(text);
   check(to_string(d.error) != nullptr, "every error has a reason");
   if (is_fatal(d.error))

@@ -346,6 +346,52 @@ TEST_CASE("with a registry on another node, a reply waits for the registry's "
   CHECK(t.live("room:1", "alice"));
 }
 
+namespace {
+
+/// The journal writer's counters (its `journal` stats).
+boost::json::object writer_counters(caf::scoped_actor& self,
+                                    const caf::actor& writer) {
+  boost::json::object out;
+  self->request(writer, caf::infinite, journal_atom::value)
+    .receive([&](std::string& json) { out = boost::json::parse(json).as_object(); },
+             [](caf::error& err) { FAIL(describe(err)); });
+  return out;
+}
+
+/// How much the counter `name` grew from `before` to `after`.
+int grew(const boost::json::object& before, const boost::json::object& after,
+         const char* name) {
+  return after.at(name).to_number<int>() - before.at(name).to_number<int>();
+}
+
+/// Returns once the writer handled everything sent to it before.
+void barrier(caf::scoped_actor& self, const caf::actor& writer) {
+  self->request(writer, caf::infinite, caf::flush_atom::value)
+    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
+}
+
+/// What the writer's LMDB file holds (reopened, it would be restored).
+std::vector<std::pair<backup_key, snapshot>>
+on_disk_records(caf::scoped_actor& self, const caf::actor& writer) {
+  std::vector<std::pair<backup_key, snapshot>> out;
+  self->request(writer, caf::infinite, caf::get_atom::value)
+    .receive([&](std::vector<std::pair<backup_key, snapshot>>& xs) {
+               out = std::move(xs);
+             },
+             [](caf::error& err) { FAIL(describe(err)); });
+  return out;
+}
+
+/// True if a journal_durable message waits in `self`'s mailbox (taken).
+bool durable_message_waiting(caf::scoped_actor& self) {
+  bool told = false;
+  self->receive([&](journal_durable_atom, std::uint64_t) { told = true; },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  return told;
+}
+
+} // namespace
+
 TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
           "made before it is on disk") {
   on_disk f{std::size_t{64} << 20};
@@ -359,19 +405,13 @@ TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
                [](caf::error& err) { FAIL(describe(err)); });
   // What the answered syncs waited for is on disk (reopened elsewhere it
   // would be restored).
-  self->request(j.writer, caf::infinite, caf::get_atom::value)
-    .receive(
-      [](std::vector<std::pair<backup_key, snapshot>>& xs) {
-        REQUIRE(xs.size() == 1);
-        CHECK(xs[0].second.to_object()
-              == boost::json::object{{"ns", {1}}});
-      },
-      [](caf::error& err) { FAIL(describe(err)); });
+  auto xs = on_disk_records(self, j.writer);
+  REQUIRE(xs.size() == 1);
+  CHECK(xs[0].second.to_object() == boost::json::object{{"ns", {1}}});
   // The channels' way: a note in the inbox, answered by the next batch.
   f.out.cell->store(snapshot{}.with("ns", boost::json::array{1, 2}));
   bool now = j.waiter->await(key9, caf::actor{self}, 7);
-  self->request(j.writer, caf::infinite, caf::flush_atom::value)
-    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
+  barrier(self, j.writer);
   if (!now) // the writer had not written it yet: it tells us after
     self->receive([](journal_durable_atom, std::uint64_t seq) {
                     CHECK(seq == 7);
@@ -381,15 +421,10 @@ TEST_CASE("the journal writer answers a sync (or a waiter) once the change "
                   });
   // Nothing new since: durable at once, no note, no message.
   CHECK(j.waiter->await(key9, caf::actor{self}, 8));
-  self->request(j.writer, caf::infinite, journal_atom::value)
-    .receive(
-      [](std::string& json) {
-        auto st = boost::json::parse(json).as_object();
-        CHECK(st["sync_requests"] == 3);
-        CHECK(st["syncs_waiting"] == 0);
-        CHECK(st["write_errors"] == 0);
-      },
-      [](caf::error& err) { FAIL(describe(err)); });
+  auto st = writer_counters(self, j.writer);
+  CHECK(st["sync_requests"] == 3);
+  CHECK(st["syncs_waiting"] == 0);
+  CHECK(st["write_errors"] == 0);
 }
 
 TEST_CASE("a join restored from memory waits until the journal holds what "
@@ -438,41 +473,17 @@ TEST_CASE("a failed journal write answers no sync: the changes stay staged "
   // Sent, not requested: an answer would wait in the mailbox as a message.
   self->send(j.writer, journal_sync_atom::value, std::uint64_t{1});
   // A barrier behind the sync: the write has been tried once it replies.
-  self->request(j.writer, caf::infinite, caf::flush_atom::value)
-    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
-  self->request(j.writer, caf::infinite, journal_atom::value)
-    .receive(
-      [](std::string& json) {
-        auto st = boost::json::parse(json).as_object();
-        CHECK(st["write_errors"].to_number<int>() >= 1);
-        CHECK(st["syncs_waiting"] == 1);
-        CHECK(st["failing"] == true);
-        CHECK(st["keys_on_disk"] == 0);
-      },
-      [](caf::error& err) { FAIL(describe(err)); });
+  barrier(self, j.writer);
+  auto st = writer_counters(self, j.writer);
+  CHECK(st["write_errors"].to_number<int>() >= 1);
+  CHECK(st["syncs_waiting"] == 1);
+  CHECK(st["failing"] == true);
+  CHECK(st["keys_on_disk"] == 0);
   bool answered = false;
   self->receive([&](std::uint64_t) { answered = true; },
                 caf::after(std::chrono::seconds{0}) >> [] {});
   CHECK_FALSE(answered);
 }
-
-namespace {
-
-boost::json::object writer_counters(caf::scoped_actor& self,
-                                    const caf::actor& writer) {
-  boost::json::object out;
-  self->request(writer, caf::infinite, journal_atom::value)
-    .receive([&](std::string& json) { out = boost::json::parse(json).as_object(); },
-             [](caf::error& err) { FAIL(describe(err)); });
-  return out;
-}
-
-void barrier(caf::scoped_actor& self, const caf::actor& writer) {
-  self->request(writer, caf::infinite, caf::flush_atom::value)
-    .receive([] {}, [](caf::error& err) { FAIL(describe(err)); });
-}
-
-} // namespace
 
 TEST_CASE("a channel that waits while no batch is being written writes the "
           "batch itself: durable when await returns, no message") {
@@ -493,23 +504,13 @@ TEST_CASE("a channel that waits while no batch is being written writes the "
   // Written by this call: one batch by a waiter, the record on disk before
   // any flush, and no wait noted.
   auto after = writer_counters(self, j.writer);
-  CHECK(after["batches_by_waiters"].to_number<int>()
-        == before["batches_by_waiters"].to_number<int>() + 1);
-  CHECK(after["records_written"].to_number<int>()
-        == before["records_written"].to_number<int>() + 1);
+  CHECK(grew(before, after, "batches_by_waiters") == 1);
+  CHECK(grew(before, after, "records_written") == 1);
   CHECK(after["waits_noted"] == 0);
-  bool told = false;
-  self->receive([&](journal_durable_atom, std::uint64_t) { told = true; },
-                caf::after(std::chrono::seconds{0}) >> [] {});
-  CHECK_FALSE(told);
-  self->request(j.writer, caf::infinite, caf::get_atom::value)
-    .receive(
-      [](std::vector<std::pair<backup_key, snapshot>>& xs) {
-        REQUIRE(xs.size() == 1);
-        CHECK(xs[0].second.to_object()
-              == boost::json::object{{"ns", {1, 2}}});
-      },
-      [](caf::error& err) { FAIL(describe(err)); });
+  CHECK_FALSE(durable_message_waiting(self));
+  auto xs = on_disk_records(self, j.writer);
+  REQUIRE(xs.size() == 1);
+  CHECK(xs[0].second.to_object() == boost::json::object{{"ns", {1, 2}}});
 }
 
 TEST_CASE("a waiting channel writes only its own key: another channel's "
@@ -530,18 +531,15 @@ TEST_CASE("a waiting channel writes only its own key: another channel's "
   mine.cell->store(snapshot{}.with("ns", boost::json::array{1}));
   CHECK(j.waiter->await(key9, caf::actor{self}, 1));
   auto after = writer_counters(self, j.writer);
-  CHECK(after["batches_by_waiters"].to_number<int>()
-        == before["batches_by_waiters"].to_number<int>() + 1);
-  CHECK(after["records_written"].to_number<int>()
-        == before["records_written"].to_number<int>() + 1);
+  CHECK(grew(before, after, "batches_by_waiters") == 1);
+  CHECK(grew(before, after, "records_written") == 1);
   CHECK(after["keys_on_disk"] == 1);
   // The writer writes the other key's change (here: the barrier; in a
   // node: after its linger).
   barrier(self, j.writer);
   auto flushed = writer_counters(self, j.writer);
   CHECK(flushed["keys_on_disk"] == 2);
-  CHECK(flushed["records_written"].to_number<int>()
-        == before["records_written"].to_number<int>() + 2);
+  CHECK(grew(before, flushed, "records_written") == 2);
   // Both settled: waiting again writes nothing and notes nothing.
   CHECK(j.waiter->await(other, caf::actor{self}, 3));
   CHECK(j.waiter->await(key9, caf::actor{self}, 4));
@@ -550,10 +548,11 @@ TEST_CASE("a waiting channel writes only its own key: another channel's "
   CHECK(last["waits_noted"] == 0);
 }
 
-TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
-          "is noted and answered by the batch that finally holds its commit") {
-  // A map far too small for the first value below: its write fails. No
-  // timed retry or linger within the test: only the barrier writes.
+TEST_CASE("while LMDB writes fail a waiting channel logs nothing more: its "
+          "wait is noted and answered by the transaction that finally holds "
+          "its commit") {
+  // A map far too small for the first value below: its transaction fails.
+  // No timed retry or linger within the test: only the barrier writes.
   on_disk f{std::size_t{64} << 10, std::chrono::hours{1},
             std::chrono::hours{1}};
   auto& j = f.j;
@@ -562,37 +561,38 @@ TEST_CASE("while writes fail a waiting channel writes nothing more: its wait "
   CHECK(j.waiter->await(key9, caf::actor{self}, 0));
   out.cell->store(
     snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'x')));
-  // The caller's own write fails: not durable, the wait is noted.
-  CHECK_FALSE(j.waiter->await(key9, caf::actor{self}, 1));
+  // The change log takes any size: durable at once, no LMDB involved.
+  CHECK(j.waiter->await(key9, caf::actor{self}, 1));
+  CHECK(j.stats->to_json().at("log_batches") == 1); // as /stats shows it
+  // The writer's transaction cannot hold it: counted, and from now on
+  // channels leave the writing to the writer.
+  barrier(self, j.writer);
   auto st = writer_counters(self, j.writer);
+  CHECK(st["log_batches"] == 1);
   CHECK(st["write_errors"].to_number<int>() >= 1);
   CHECK(st["failing"] == true);
+  auto errors = st["write_errors"].to_number<int>();
+  out.cell->store(
+    snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'y')));
+  CHECK_FALSE(j.waiter->await(key9, caf::actor{self}, 2));
+  st = writer_counters(self, j.writer);
+  CHECK(st["write_errors"].to_number<int>() == errors);
   CHECK(st["waits_noted"] == 1);
   CHECK(st["syncs_waiting"] == 1);
-  CHECK(st["keys_on_disk"] == 0);
-  // A later wait while failing leaves the retry to the writer.
-  auto errors = st["write_errors"].to_number<int>();
-  out.cell->store(snapshot{}.with("big", boost::json::string(std::size_t{1} << 20, 'y')));
-  CHECK_FALSE(j.waiter->await(key9, caf::actor{self}, 2));
-  CHECK(writer_counters(self, j.writer)["write_errors"].to_number<int>()
-        == errors);
-  bool told = false;
-  self->receive([&](journal_durable_atom, std::uint64_t) { told = true; },
-                caf::after(std::chrono::seconds{0}) >> [] {});
-  CHECK_FALSE(told);
-  // The key's newest commit fits: the next batch holds both waits' commits
-  // (superseded), and answers them, in the order they waited.
+  CHECK(st["log_batches"] == 1);
+  CHECK_FALSE(durable_message_waiting(self));
+  // The key's newest commit fits, and it replaces the logged value that did
+  // not: the next transaction holds it and answers the wait.
   out.cell->store(snapshot{}.with("big", boost::json::string("z")));
   barrier(self, j.writer);
   std::vector<std::uint64_t> seqs;
-  for (int i = 0; i < 2; ++i)
-    self->receive([&](journal_durable_atom, std::uint64_t seq) {
-                    seqs.push_back(seq);
-                  },
-                  caf::after(std::chrono::seconds{0}) >> [] {});
-  CHECK(seqs == std::vector<std::uint64_t>{1, 2});
+  self->receive([&](journal_durable_atom, std::uint64_t seq) {
+                  seqs.push_back(seq);
+                },
+                caf::after(std::chrono::seconds{0}) >> [] {});
+  CHECK(seqs == std::vector<std::uint64_t>{2});
   st = writer_counters(self, j.writer);
   CHECK(st["failing"] == false);
   CHECK(st["syncs_waiting"] == 0);
-  CHECK(st["keys_on_disk"] == 1);
+  CHECK(st["checkpoints"] == 1);
 }

@@ -5,24 +5,19 @@
 
 #include <boost/json.hpp>
 
-#include <chanstate/actors/demo_channel.hpp>
-#include <chanstate/actors/testing/channel_case.hpp>
-#include "probe_channel.hpp"
+#include "probe_case.hpp"
 
 using namespace chanstate;
 using namespace std::chrono_literals;
 using chanstate::testing::case_options;
-using chanstate::testing::channel_case;
 using chanstate::testing::channel_handle;
 namespace json = boost::json;
 
 namespace {
 
-struct demo_case : channel_case {
-  explicit demo_case(case_options opts = {}) : channel_case(std::move(opts)) {
-    REQUIRE(!route("room:*", demo_channel_factory()));
-    REQUIRE(!route("probe:*", test::probe_channel_factory()));
-  }
+/// The probe bench, read through the demo channel's `ns` list.
+struct demo_case : test::probe_case {
+  using probe_case::probe_case;
 
   json::object joined_with(const channel_handle& ch) {
     auto r = join_reply(ch);
@@ -36,10 +31,6 @@ struct demo_case : channel_case {
     REQUIRE(r);
     REQUIRE(r->status == "ok");
     return r->response.at("ns");
-  }
-
-  std::uint64_t stat(const char* group, const char* name) {
-    return stats().at(group).at(name).to_number<std::uint64_t>();
   }
 
   /// alice on room:1 with ns = [1, 2], committed in two generations, after a

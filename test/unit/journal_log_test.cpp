@@ -1,0 +1,284 @@
+// The change log: what a dead process logged comes back, and only that.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/json.hpp>
+#include <lmdb.h>
+#include <unistd.h>
+
+#include <chanstate/registry/journal_log.hpp>
+#include <chanstate/registry/journal_store.hpp>
+#include <chanstate/registry/registry_error.hpp>
+
+namespace fs = std::filesystem;
+using namespace chanstate;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    static std::atomic<int> n{0};
+    path = fs::temp_directory_path()
+           / ("chanstate-log-test-" + std::to_string(::getpid()) + "-"
+              + std::to_string(n++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    fs::remove_all(path);
+  }
+};
+
+journal_store::key_change put(backup_key key, std::string name,
+                              boost::json::value v) {
+  journal_store::key_change c;
+  c.key = std::move(key);
+  c.assigns.push_back(
+    {std::move(name), std::make_shared<const boost::json::value>(v)});
+  return c;
+}
+
+std::unique_ptr<journal_log> open_log(const fs::path& p) {
+  auto log = journal_log::open(p.string());
+  REQUIRE(log);
+  return std::move(*log);
+}
+
+std::unique_ptr<journal_store>
+open_store(const temp_dir& d, std::size_t map_bytes = std::size_t{64} << 20) {
+  auto js = journal_store::open(d.path.string(), map_bytes);
+  REQUIRE(js);
+  return std::move(*js);
+}
+
+boost::json::object state_of(journal_store& js, const backup_key& key) {
+  auto all = js.load();
+  REQUIRE(all);
+  for (auto& [k, s] : *all)
+    if (k == key)
+      return s.to_object();
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("the log gives back its records after reopening, in order, from a "
+          "sequence number on") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  {
+    auto log = open_log(file);
+    REQUIRE(!log->append({put({"t", "a"}, "n", 1)}));
+    journal_store::key_change erase;
+    erase.key = {"t", "b"};
+    erase.erase_all = true;
+    erase.assigns.push_back({"gone", nullptr});
+    REQUIRE(!log->append({erase, put({"t", "a"}, "n", {1, 2})}));
+    CHECK(log->last() == 2);
+  }
+  auto log = open_log(file);
+  CHECK(log->last() == 2);
+  auto all = log->replay(0);
+  REQUIRE(all);
+  REQUIRE(all->size() == 3);
+  CHECK(all->at(0).key == backup_key{"t", "a"});
+  CHECK(*all->at(0).assigns.at(0).value == boost::json::value(1));
+  CHECK(all->at(1).erase_all);
+  CHECK(all->at(1).assigns.at(0).value == nullptr);
+  CHECK(*all->at(2).assigns.at(0).value == boost::json::value({1, 2}));
+  auto later = log->replay(1);
+  REQUIRE(later);
+  CHECK(later->size() == 2);
+  // Appends go on after what is there.
+  REQUIRE(!log->append({put({"t", "c"}, "n", 3)}));
+  CHECK(log->last() == 3);
+  CHECK(log->replay(2)->size() == 1);
+}
+
+TEST_CASE("a record cut short by the process's death is not read back") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  std::size_t end_of_first = 0;
+  {
+    auto log = open_log(file);
+    REQUIRE(!log->append({put({"t", "a"}, "n", 1)}));
+    end_of_first = 64 + log->used();
+    REQUIRE(!log->append({put({"t", "a"}, "n", 2)}));
+  }
+  { // The second record lost its sequence number, the store that publishes
+    // it: as if the process died just before it.
+    std::fstream f{file, std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(static_cast<std::streamoff>(end_of_first));
+    std::uint64_t zero = 0;
+    f.write(reinterpret_cast<const char*>(&zero), sizeof zero);
+  }
+  auto log = open_log(file);
+  CHECK(log->last() == 1);
+  auto all = log->replay(0);
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(*all->at(0).assigns.at(0).value == boost::json::value(1));
+}
+
+TEST_CASE("after a restart the old round's records are never replayed, even "
+          "where the new round is shorter") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  {
+    auto log = open_log(file);
+    REQUIRE(!log->append({put({"t", "a"}, "n", 1)}));
+    REQUIRE(!log->append({put({"t", "a"}, "n", 2)}));
+    log->restart();
+    CHECK(log->used() == 0);
+    REQUIRE(!log->append({put({"t", "a"}, "n", 3)}));
+  }
+  auto log = open_log(file);
+  CHECK(log->last() == 3);
+  auto all = log->replay(0);
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(*all->at(0).assigns.at(0).value == boost::json::value(3));
+}
+
+TEST_CASE("the log grows past its first mapping") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  boost::json::string big(std::size_t{1} << 20, 'x');
+  {
+    auto log = open_log(file);
+    for (int i = 0; i < 6; ++i)
+      REQUIRE(!log->append({put({"t", "a"}, std::to_string(i), big)}));
+  }
+  auto all = open_log(file)->replay(0);
+  REQUIRE(all);
+  CHECK(all->size() == 6);
+  CHECK(all->at(5).assigns.at(0).value->as_string().size() == big.size());
+}
+
+TEST_CASE("a second process cannot append to a log in use") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  auto first = open_log(file);
+  auto second = journal_log::open(file.string());
+  REQUIRE(!second);
+  CHECK(second.error() == registry_error::journal_unusable);
+  CHECK(describe(second.error()).find("in use") != std::string::npos);
+}
+
+TEST_CASE("what a dead process logged but did not apply is in the journal "
+          "when it is opened again") {
+  temp_dir d;
+  {
+    auto js = open_store(d);
+    REQUIRE(!js->apply({put({"t", "a"}, "n", 1)}));
+    REQUIRE(!js->log({put({"t", "a"}, "n", 2)}));
+    REQUIRE(!js->log({put({"t", "b"}, "m", "x")}));
+    CHECK(js->unapplied());
+    // The store goes without apply(): LMDB never saw the two batches.
+  }
+  auto js = open_store(d);
+  CHECK_FALSE(js->unapplied());
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"n", 2}});
+  CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"m", "x"}});
+  // Replayed once: the log starts over, a later crash does not apply the
+  // same records over newer ones.
+  REQUIRE(!js->apply({put({"t", "a"}, "n", 5)}));
+  js.reset();
+  js = open_store(d);
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"n", 5}});
+}
+
+TEST_CASE("apply() writes the logged batches and a newer one together; a "
+          "logged value a later change replaced is never written") {
+  temp_dir d;
+  auto js = open_store(d, std::size_t{64} << 10);
+  // Too big for this map: a transaction that wrote it would fail.
+  REQUIRE(!js->log(
+    {put({"t", "a"}, "big", boost::json::string(std::size_t{1} << 20, 'x'))}));
+  REQUIRE(!js->log({put({"t", "b"}, "n", 1)}));
+  REQUIRE(!js->apply({put({"t", "a"}, "big", "small")}));
+  CHECK_FALSE(js->unapplied());
+  CHECK(js->checkpoints() == 1);
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"big", "small"}});
+  CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"n", 1}});
+}
+
+TEST_CASE("a journal of format 1 opens and is marked format 2") {
+  temp_dir d;
+  { // A format-1 journal: LMDB only, no log.
+    MDB_env* env = nullptr;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 2);
+    REQUIRE(mdb_env_open(env, d.path.c_str(), 0, 0644) == 0);
+    MDB_txn* txn = nullptr;
+    mdb_txn_begin(env, nullptr, 0, &txn);
+    MDB_dbi meta;
+    REQUIRE(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta) == 0);
+    MDB_dbi assigns;
+    REQUIRE(mdb_dbi_open(txn, "assigns", MDB_CREATE, &assigns) == 0);
+    std::string k = "format", v = "1";
+    MDB_val kv{k.size(), k.data()}, vv{v.size(), v.data()};
+    mdb_put(txn, meta, &kv, &vv, 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  open_store(d);
+  MDB_env* env = nullptr;
+  mdb_env_create(&env);
+  mdb_env_set_maxdbs(env, 2);
+  REQUIRE(mdb_env_open(env, d.path.c_str(), MDB_RDONLY, 0644) == 0);
+  MDB_txn* txn = nullptr;
+  mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
+  MDB_dbi meta;
+  REQUIRE(mdb_dbi_open(txn, "meta", 0, &meta) == 0);
+  std::string k = "format";
+  MDB_val kv{k.size(), k.data()}, vv;
+  REQUIRE(mdb_get(txn, meta, &kv, &vv) == 0);
+  CHECK(std::string{static_cast<char*>(vv.mv_data), vv.mv_size} == "2");
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+}
+
+TEST_CASE("a new log beside a journal that applied an older one numbers its "
+          "records after LMDB's position: none is skipped at replay") {
+  temp_dir d;
+  {
+    auto js = open_store(d);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(!js->log({put({"t", "a"}, "n", i)}));
+      REQUIRE(!js->apply({}));
+    }
+  }
+  // The log file is lost (an operator removed it); LMDB says 3 applied.
+  fs::remove(d.path / "changes.log");
+  {
+    auto js = open_store(d);
+    REQUIRE(!js->log({put({"t", "a"}, "n", 7)}));
+  } // dies before apply()
+  auto js = open_store(d);
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"n", 7}});
+}
+
+TEST_CASE("a log file that is all zeros (its creation was cut short) opens "
+          "as a new log") {
+  temp_dir d;
+  auto file = d.path / "changes.log";
+  {
+    std::ofstream out{file, std::ios::binary};
+    std::string zeros(4096, '\0');
+    out << zeros;
+  }
+  {
+    auto log = open_log(file);
+    CHECK(log->last() == 0);
+    REQUIRE(!log->append({put({"t", "a"}, "n", 1)}));
+  }
+  auto all = open_log(file)->replay(0);
+  REQUIRE(all);
+  CHECK(all->size() == 1);
+}
