@@ -57,6 +57,14 @@ struct link_state {
   // are never reused, so a connect that names this one is stale and is
   // retried.
   caf::actor_addr gone;
+  // The proxy of the last connection lost. Its registry may be alive (a
+  // cut link) and welcome back, but through a new proxy: CAF makes one per
+  // connection. This object is dead, and the middleman's cache answers
+  // with it just as with `gone` (a SIGKILLed registry node looks like a
+  // cut), so a connect that returns this very object is stale too. The
+  // weak handle keeps its control block, so no other actor gets its
+  // address meanwhile.
+  caf::actor_addr lost_proxy;
   std::uint64_t stale_connects = 0;
 
   std::string registry() const {
@@ -115,7 +123,8 @@ void connect(link_ptr self) {
           self->delayed_send(self, st.opts.retry, reconnect_atom::value);
           return;
         }
-        if (st.gone && caf::actor_cast<caf::actor_addr>(ptr) == st.gone) {
+        if ((st.gone && caf::actor_cast<caf::actor_addr>(ptr) == st.gone)
+            || (st.lost_proxy && ptr.get() == st.lost_proxy.get())) {
           // Adopting it would hand the waiting joins to a dead registry
           // (request_receiver_down, or no answer at all).
           ++st.stale_connects;
@@ -162,6 +171,8 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
       // may answer the next connect and is welcome back.
       if (dm.reason != caf::exit_reason::remote_link_unreachable)
         st.gone = dm.source;
+      else
+        st.lost_proxy = dm.source;
       st.remote = nullptr;
       ++st.disconnects;
       notify(self);

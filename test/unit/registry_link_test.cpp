@@ -203,6 +203,35 @@ TEST_CASE("a connect answered with the registry that just died is retried") {
   CHECK(t.link_stats().at("connected") == true);
 }
 
+TEST_CASE("a connect answered with the proxy of the connection just lost is "
+          "retried, and the registry is welcome back through a new one") {
+  // A SIGKILLed registry node looks like a cut link
+  // (remote_link_unreachable), and the middleman's cache may still answer
+  // with the dead proxy: adopting it went up and at once down again (seen
+  // as ups 2 / downs 2 in e2e_log_events under load).
+  link_case t;
+  auto log = std::make_shared<std::vector<bool>>();
+  auto sub = t.system().spawn(status_log, log);
+  t.watch(sub);
+  caf::anon_send(caf::actor_cast<caf::actor>(t.link), caf::subscribe_atom::value,
+                 sub);
+  auto proxy = t.system().spawn([] { return caf::behavior{[](int) {}}; });
+  caf::anon_send(t.connector, caf::put_atom::value, proxy);
+  t.run();
+  t.advance(100ms);
+  REQUIRE(t.link_stats().at("connected") == true);
+  caf::anon_send_exit(proxy, caf::exit_reason::remote_link_unreachable);
+  t.run(); // the connector still answers with the dead proxy
+  t.advance(300ms);
+  CHECK(t.link_stat("stale_connects") >= 1);
+  CHECK(t.link_stats().at("connected") == false);
+  CHECK(*log == std::vector<bool>{false, true, false});
+  t.registry_up(); // a new connection: a new proxy
+  t.advance(100ms);
+  CHECK(t.link_stats().at("connected") == true);
+  CHECK(*log == std::vector<bool>{false, true, false, true});
+}
+
 TEST_CASE("a join refused after join_wait says the registry is unreachable") {
   link_case t;
   auto ch = t.join("room:1", "carol");
