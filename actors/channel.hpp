@@ -5,11 +5,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <caf/error.hpp>
 #include <caf/message.hpp>
 
+#include <chanstate/actors/json_payload.hpp>
 #include <chanstate/actors/socket.hpp>
 
 namespace chanstate {
@@ -18,6 +20,29 @@ namespace chanstate {
 struct reply {
   std::string status;
   boost::json::object response;
+  /// Fields of `response` that share immutable arrays (e.g. the assigns'
+  /// values) instead of copying them; see share_list.
+  std::vector<shared_list> shared = {};
+
+  /// Adds field `key` to the response: the concatenation of the arrays in
+  /// `parts`, shared by pointer (never copied inside the process; written
+  /// out once where the reply leaves it). The client sees a plain array.
+  reply& share_list(std::string key,
+                    std::vector<std::shared_ptr<const boost::json::value>>
+                      parts) {
+    shared.push_back({std::move(key), std::move(parts)});
+    return *this;
+  }
+
+  /// The response as the client sees it, shared lists copied in.
+  boost::json::object materialized_response() const {
+    json_payload p{response, nullptr};
+    if (!shared.empty())
+      p.shared = std::make_shared<const shared_lists>(
+        shared_lists{std::string{}, shared});
+    p.materialize();
+    return std::move(p.value);
+  }
 };
 
 inline reply ok(boost::json::object response = {}) {

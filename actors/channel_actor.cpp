@@ -227,6 +227,10 @@ void finish(channel_ptr self, const std::string& ref, handle_result r) {
     reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
                        st.sock->topic(), r.answer->status,
                        std::move(r.answer->response));
+    // Lists the reply shares with the assigns ride along by pointer.
+    if (!r.answer->shared.empty())
+      reply->payload.shared = std::make_shared<const shared_lists>(
+        shared_lists{"response", std::move(r.answer->shared)});
   }
   if (r.stop) {
     end_channel(self, std::move(r.stop_reason), std::move(reply));

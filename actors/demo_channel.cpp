@@ -49,15 +49,16 @@ struct level {
 constexpr level levels[] = {
   {"ns", 8}, {"ns.l1", 64}, {"ns.l2", 512}, {"ns.l3", 4096}};
 
-// The frozen chunks, in order: the assigns are sorted by key, so the "ns."
-// keys are one contiguous range, ordered by name, not by number (the level
-// keys in it are not numbers and are skipped).
-std::vector<const boost::json::array*> full_chunks(const socket& s) {
-  const auto& xs = s.assigns().items();
+// The frozen chunks' entries, in order: the assigns are sorted by key, so
+// the "ns." keys are one contiguous range, ordered by name, not by number
+// (the level keys in it are not numbers and are skipped; so is a chunk
+// that is not an array).
+std::vector<const snapshot::entry*> chunk_entries(const socket& s) {
+  const auto xs = s.assigns().items();
   auto first = std::lower_bound(
     xs.begin(), xs.end(), chunk_prefix,
     [](const snapshot::entry& e, std::string_view k) { return e.first < k; });
-  std::vector<const boost::json::array*> out;
+  std::vector<const snapshot::entry*> out;
   for (auto i = first; i != xs.end() && i->first.size() > chunk_prefix.size()
                        && std::string_view{i->first}.substr(
                             0, chunk_prefix.size())
@@ -72,8 +73,15 @@ std::vector<const boost::json::array*> full_chunks(const socket& s) {
       continue;
     if (idx >= out.size())
       out.resize(idx + 1, nullptr);
-    out[idx] = &i->second->get_array();
+    out[idx] = &*i;
   }
+  return out;
+}
+
+std::vector<const boost::json::array*> full_chunks(const socket& s) {
+  std::vector<const boost::json::array*> out;
+  for (auto* e : chunk_entries(s))
+    out.push_back(e ? &e->second->get_array() : nullptr);
   return out;
 }
 
@@ -146,6 +154,21 @@ boost::json::array current_ns(const socket& s) {
   return out;
 }
 
+// The values that make up ns, oldest first, shared with the assigns: what
+// a `get` reply carries instead of a copy of the list (reply::share_list).
+std::vector<snapshot::value_ptr> ns_parts(const socket& s) {
+  std::vector<snapshot::value_ptr> out;
+  auto chunks = chunk_entries(s);
+  out.reserve(chunks.size() + std::size(levels));
+  for (auto* c : chunks)
+    if (c)
+      out.push_back(c->second);
+  for (std::size_t i = std::size(levels); i-- > 0;)
+    if (auto v = s.assigns().find_ptr(levels[i].key); v && v->is_array())
+      out.push_back(std::move(v));
+  return out;
+}
+
 // A copy of level `i` (empty if unset) with room for `extra` more.
 boost::json::array copy_level(const socket& s, std::size_t i,
                               std::size_t extra) {
@@ -175,7 +198,7 @@ void append(socket& s, const boost::json::value& n) {
     }
     if (i == std::size(levels)) {
       std::string key{chunk_prefix};
-      key += std::to_string(full_chunks(s).size());
+      key += std::to_string(chunk_entries(s).size());
       s.assign(std::move(key), std::move(carry));
     } else {
       s.assign(std::string{levels[i].key}, std::move(carry));
@@ -222,8 +245,13 @@ handle_result demo_channel::handle_in(const std::string& event,
     append(s, *n);
     return handle_result::noreply();
   }
-  if (event == "get")
-    return handle_result::with_reply(ok({{"ns", current_ns(s)}}));
+  if (event == "get") {
+    // The list is shared with the assigns, not copied: O(chunks) here, and
+    // written out once where the reply leaves the process.
+    auto r = ok();
+    r.share_list("ns", ns_parts(s));
+    return handle_result::with_reply(std::move(r));
+  }
   if (event == "oopsy")
     throw std::runtime_error("oopsy: the demo channel crashes on purpose");
   if (event == "abort") {

@@ -34,7 +34,9 @@ const std::string& socket::restore_note() const noexcept {
 }
 
 void socket::assign(std::string key, boost::json::value value) {
-  assigns_ = assigns_.with(std::move(key), std::move(value));
+  // In place when this handler already made its own map (a second assign
+  // before the commit): nothing else can see that map yet.
+  assigns_.set(std::move(key), std::move(value));
   dirty_ = true;
 }
 

@@ -96,6 +96,7 @@ private:
       self_->receive(
         [&](outbound_frame& f) {
           if (f.event == "phx_reply" && f.ref == ref) {
+            f.payload.materialize();
             result = std::move(f.payload.value);
             done = true;
           }

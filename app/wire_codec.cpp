@@ -182,8 +182,12 @@ std::string encode_frame(const outbound_frame& f) {
   out += ',';
   append_string(out, sr, f.event);
   out += ',';
-  sr.reset(&f.payload.value);
-  append(out, sr);
+  if (f.payload.shared) {
+    append_payload(out, f.payload); // lists shared with the assigns
+  } else {
+    sr.reset(&f.payload.value);
+    append(out, sr);
+  }
   out += ']';
   return out;
 }

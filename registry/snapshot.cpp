@@ -8,18 +8,67 @@ namespace chanstate {
 
 namespace {
 
-const snapshot::entries empty_entries;
-
-// What an empty snapshot counts: the map itself, no entries.
+// What an empty snapshot counts: the map itself, no entries. Kept as the
+// size of the vector the map used to be, so assigns limits mean what they
+// meant.
 constexpr std::size_t empty_bytes = sizeof(snapshot::entries);
 
-template <class Entries>
-auto lower(Entries& xs, std::string_view key) {
+// std::string's order (bytes as unsigned char, then length), inline:
+// assign names are short, and a call to memcmp per step of the search
+// cost more than the comparison itself.
+bool key_less(std::string_view a, std::string_view b) noexcept {
+  auto n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i])
+      return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  return a.size() < b.size();
+}
+
+const snapshot::entry* lower(snapshot::entry_range xs, std::string_view key) {
   return std::lower_bound(xs.begin(), xs.end(), key,
                           [](const snapshot::entry& e, std::string_view k) {
-                            return e.first < k;
+                            return key_less(e.first, k);
                           });
 }
+
+} // namespace
+
+snapshot::body* snapshot::body::make(std::size_t capacity) {
+  void* mem = ::operator new(sizeof(body) + capacity * sizeof(entry));
+  return ::new (mem) body;
+}
+
+void snapshot::body::destroy(body* b) noexcept {
+  auto* xs = b->first();
+  for (auto i = b->size; i-- > 0;)
+    xs[i].~entry();
+  b->~body();
+  ::operator delete(static_cast<void*>(b));
+}
+
+namespace {
+
+// Fills a fresh body; if an entry's construction throws, the body (and
+// the entries built so far) are freed by the body_ptr that owns it.
+struct filler {
+  snapshot::entry* at;
+  std::size_t& size;
+
+  void copy(const snapshot::entry& e) {
+    ::new (static_cast<void*>(at)) snapshot::entry(e);
+    ++at;
+    ++size;
+  }
+  void copy(const snapshot::entry* first, const snapshot::entry* last) {
+    for (; first != last; ++first)
+      copy(*first);
+  }
+  void move(snapshot::entry&& e) {
+    ::new (static_cast<void*>(at)) snapshot::entry(std::move(e));
+    ++at;
+    ++size;
+  }
+};
 
 } // namespace
 
@@ -31,13 +80,14 @@ std::size_t snapshot::entry_bytes(std::string_view key,
 snapshot snapshot::from_entries(entries xs) {
   std::sort(xs.begin(), xs.end(),
             [](const entry& a, const entry& b) { return a.first < b.first; });
-  auto b = std::make_shared<body>();
+  body_ptr b{body::make(xs.size())};
   b->bytes = empty_bytes;
+  filler out{b->first(), b->size};
   for (auto& e : xs) {
     e.bytes = entry_bytes(e.first, *e.second);
     b->bytes += e.bytes;
+    out.move(std::move(e));
   }
-  b->items = std::move(xs);
   return snapshot{std::move(b)};
 }
 
@@ -62,12 +112,8 @@ snapshot snapshot::from_object(boost::json::object&& obj) {
   return from_entries(std::move(xs));
 }
 
-const snapshot::entries& snapshot::items() const noexcept {
-  return data_ ? data_->items : empty_entries;
-}
-
 const boost::json::value* snapshot::find(std::string_view key) const noexcept {
-  const auto& xs = items();
+  auto xs = items();
   auto i = lower(xs, key);
   if (i != xs.end() && i->first == key)
     return i->second.get();
@@ -75,7 +121,7 @@ const boost::json::value* snapshot::find(std::string_view key) const noexcept {
 }
 
 snapshot::value_ptr snapshot::find_ptr(std::string_view key) const {
-  const auto& xs = items();
+  auto xs = items();
   auto i = lower(xs, key);
   if (i != xs.end() && i->first == key)
     return i->second;
@@ -83,36 +129,53 @@ snapshot::value_ptr snapshot::find_ptr(std::string_view key) const {
 }
 
 snapshot snapshot::with(std::string key, boost::json::value value) const {
+  auto i = lower(items(), key); // before `key` moves into the call
+  return with_at(i, std::move(key), std::move(value));
+}
+
+snapshot snapshot::with_at(const entry* i, std::string key,
+                           boost::json::value value) const {
   // Sized once here, while the handler's new value is at hand; the value
   // never changes after this, so the cached size stays right.
   const auto size = entry_bytes(key, value);
   auto ptr = std::make_shared<const boost::json::value>(std::move(value));
-  const auto& xs = items();
-  auto b = std::make_shared<body>();
-  b->bytes = byte_size() + size;
-  b->items.reserve(xs.size() + 1);
-  b->items = xs;
-  auto i = lower(b->items, key);
-  if (i != b->items.end() && i->first == key) {
-    b->bytes -= i->bytes;
-    i->second = std::move(ptr);
-    i->bytes = size;
-  } else {
-    b->items.insert(i, entry{std::move(key), std::move(ptr), size});
-  }
+  auto xs = items();
+  bool replace = i != xs.end() && i->first == key;
+  body_ptr b{body::make(xs.size() + (replace ? 0 : 1))};
+  b->bytes = byte_size() + size - (replace ? i->bytes : 0);
+  filler out{b->first(), b->size};
+  out.copy(xs.begin(), i);
+  out.move(entry{std::move(key), std::move(ptr), size});
+  out.copy(replace ? i + 1 : i, xs.end());
   return snapshot{std::move(b)};
 }
 
+void snapshot::set(std::string key, boost::json::value value) {
+  auto xs = items();
+  auto i = lower(xs, key);
+  if (i != xs.end() && i->first == key && data_.unique()) {
+    // Nobody else holds this map (the handler's own, since its first
+    // assign): replace the value where it is.
+    auto* slot = data_->first() + (i - xs.begin());
+    const auto size = entry_bytes(key, value);
+    slot->second = std::make_shared<const boost::json::value>(std::move(value));
+    data_->bytes = data_->bytes - slot->bytes + size;
+    slot->bytes = size;
+    return;
+  }
+  *this = with_at(i, std::move(key), std::move(value));
+}
+
 snapshot snapshot::without(std::string_view key) const {
-  const auto& xs = items();
+  auto xs = items();
   auto i = lower(xs, key);
   if (i == xs.end() || i->first != key)
     return *this;
-  auto b = std::make_shared<body>();
+  body_ptr b{body::make(xs.size() - 1)};
   b->bytes = data_->bytes - i->bytes;
-  b->items.reserve(xs.size() - 1);
-  b->items.insert(b->items.end(), xs.begin(), i);
-  b->items.insert(b->items.end(), i + 1, xs.end());
+  filler out{b->first(), b->size};
+  out.copy(xs.begin(), i);
+  out.copy(i + 1, xs.end());
   return snapshot{std::move(b)};
 }
 
@@ -135,8 +198,15 @@ std::size_t json_byte_size(const boost::json::value& v) {
       n += v.get_string().capacity();
       break;
     case boost::json::kind::array:
-      for (const auto& x : v.get_array())
-        n += json_byte_size(x);
+      // Scalars (what long lists mostly hold) are counted without a call.
+      for (const auto& x : v.get_array()) {
+        auto k = x.kind();
+        if (k == boost::json::kind::string || k == boost::json::kind::array
+            || k == boost::json::kind::object)
+          n += json_byte_size(x);
+        else
+          n += sizeof(boost::json::value);
+      }
       break;
     case boost::json::kind::object:
       for (const auto& kv : v.get_object())

@@ -1,6 +1,7 @@
 // Immutable assigns: the value a commit publishes and a backup keeps.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -29,7 +30,36 @@ public:
     value_ptr second;
     std::size_t bytes = 0;
   };
+  /// What from_entries takes (and what byte_size() counts for an empty map).
   using entries = std::vector<entry>;
+
+  /// The sorted entries of a snapshot: a view, valid while the snapshot is.
+  class entry_range {
+  public:
+    entry_range() = default;
+    entry_range(const entry* first, const entry* last) noexcept
+      : first_(first), last_(last) {
+    }
+    const entry* begin() const noexcept {
+      return first_;
+    }
+    const entry* end() const noexcept {
+      return last_;
+    }
+    std::size_t size() const noexcept {
+      return static_cast<std::size_t>(last_ - first_);
+    }
+    bool empty() const noexcept {
+      return first_ == last_;
+    }
+    const entry& operator[](std::size_t i) const noexcept {
+      return first_[i];
+    }
+
+  private:
+    const entry* first_ = nullptr;
+    const entry* last_ = nullptr;
+  };
 
   snapshot() = default;
 
@@ -48,6 +78,12 @@ public:
   /// A snapshot equal to this one with `key` set to `value`.
   snapshot with(std::string key, boost::json::value value) const;
 
+  /// Sets `key` to `value` in this snapshot: in place when no other
+  /// snapshot shares this map (a handler's second assign before its
+  /// commit), else as `*this = with(key, value)`. Other snapshots never see
+  /// the change.
+  void set(std::string key, boost::json::value value);
+
   /// A snapshot equal to this one without `key`.
   snapshot without(std::string_view key) const;
 
@@ -59,11 +95,11 @@ public:
   std::size_t byte_size() const noexcept;
 
   bool empty() const noexcept {
-    return !data_ || data_->items.empty();
+    return !data_ || data_->size == 0;
   }
 
   std::size_t size() const noexcept {
-    return data_ ? data_->items.size() : 0;
+    return data_ ? data_->size : 0;
   }
 
   /// True if both share the same map (cheap identity check, not equality).
@@ -71,7 +107,11 @@ public:
     return data_ == other.data_;
   }
 
-  const entries& items() const noexcept;
+  entry_range items() const noexcept {
+    if (!data_)
+      return {};
+    return {data_->first(), data_->first() + data_->size};
+  }
 
   /// Estimated bytes of one entry: what byte_size() adds for it.
   static std::size_t entry_bytes(std::string_view key,
@@ -81,19 +121,86 @@ private:
   friend class commit_cell; // publishes data_ itself: no allocation per commit
   friend class packed_backup; // rebuilds snapshots from their packed form
 
-  /// What a snapshot shares: the sorted entries and the sum of their
-  /// sizes, so that a size check never walks values.
+  /// What a snapshot shares: a reference count, the sum of the entries'
+  /// sizes (so a size check never walks values) and the sorted entries
+  /// right behind it, all in one allocation: a commit allocates one map,
+  /// not a control block, a body and a vector.
   struct body {
-    entries items;
+    std::atomic<std::size_t> refs{1};
     std::size_t bytes = 0;
+    std::size_t size = 0; // entries constructed so far
+
+    entry* first() noexcept {
+      return reinterpret_cast<entry*>(this + 1);
+    }
+    const entry* first() const noexcept {
+      return reinterpret_cast<const entry*>(this + 1);
+    }
+
+    /// Room for `capacity` entries, none constructed yet.
+    static body* make(std::size_t capacity);
+    /// Destroys the entries and frees the block.
+    static void destroy(body* b) noexcept;
+  };
+  static_assert(sizeof(body) % alignof(entry) == 0,
+                "entries follow the body header");
+
+  /// An intrusive, thread-safe reference to a body (the commit cell swaps
+  /// it under its lock; the registry copies it on another thread).
+  class body_ptr {
+  public:
+    body_ptr() = default;
+    explicit body_ptr(body* b) noexcept : b_(b) {
+    }
+    body_ptr(const body_ptr& x) noexcept : b_(x.b_) {
+      if (b_)
+        b_->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    body_ptr(body_ptr&& x) noexcept : b_(x.b_) {
+      x.b_ = nullptr;
+    }
+    body_ptr& operator=(body_ptr x) noexcept {
+      swap(x);
+      return *this;
+    }
+    ~body_ptr() {
+      if (b_ && b_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        body::destroy(b_);
+    }
+    void swap(body_ptr& x) noexcept {
+      std::swap(b_, x.b_);
+    }
+    /// True if no other reference exists (so nothing can see a change).
+    bool unique() const noexcept {
+      return b_ && b_->refs.load(std::memory_order_acquire) == 1;
+    }
+    body* get() const noexcept {
+      return b_;
+    }
+    body* operator->() const noexcept {
+      return b_;
+    }
+    explicit operator bool() const noexcept {
+      return b_ != nullptr;
+    }
+    friend bool operator==(const body_ptr& x, const body_ptr& y) noexcept {
+      return x.b_ == y.b_;
+    }
+
+  private:
+    body* b_ = nullptr;
   };
 
-  explicit snapshot(std::shared_ptr<const body> data) : data_(std::move(data)) {
+  explicit snapshot(body_ptr data) : data_(std::move(data)) {
   }
 
   static snapshot from_entries(entries xs);
 
-  std::shared_ptr<const body> data_;
+  /// with(), where `i` is lower_bound(key) in items().
+  snapshot with_at(const entry* i, std::string key,
+                   boost::json::value value) const;
+
+  body_ptr data_;
 };
 
 /// Estimated heap bytes of one JSON value, including nested values.

@@ -37,6 +37,7 @@ inline caf::behavior recording_transport(caf::event_based_actor* self,
                                          std::shared_ptr<transcript> log) {
   return {
     [self, log](outbound_frame& f) {
+      f.payload.materialize(); // tests read one DOM, shared lists included
       auto src = self->current_sender();
       log->frames[src ? src->id() : caf::invalid_actor_id].push_back(
         std::move(f));

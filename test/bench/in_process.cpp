@@ -193,45 +193,67 @@ struct steady_client_state {
 
 using steady_ptr = caf::stateful_actor<steady_client_state>*;
 
-bool ns_is_prefix(const json::object& payload, std::int64_t n, bool full) {
-  auto resp = payload.if_contains("response");
+// Checks a get reply: ns holds n elements (all of 1..n in order when
+// `full`). The list may come shared with the channel's assigns
+// (json_payload::shared): it is read where it lies, as a transport writes
+// it out, not copied first.
+bool ns_is_prefix(const json_payload& payload, std::int64_t n, bool full) {
+  auto resp = payload.value.if_contains("response");
   if (!resp || !resp->is_object())
     return false;
   if (auto items = resp->get_object().if_contains("items"))
     return items->is_int64() && items->get_int64() == n; // bench channel
-  auto ns = resp->get_object().if_contains("ns");
-  if (!ns || !ns->is_array()
-      || static_cast<std::int64_t>(ns->get_array().size()) != n)
+  std::vector<const json::array*> parts;
+  const shared_list* list = nullptr;
+  if (payload.shared && payload.shared->in == "response")
+    for (const auto& l : payload.shared->lists)
+      if (l.key == "ns")
+        list = &l;
+  if (list) {
+    for (const auto& p : list->parts)
+      if (p && p->is_array())
+        parts.push_back(&p->get_array());
+  } else {
+    auto ns = resp->get_object().if_contains("ns");
+    if (!ns || !ns->is_array())
+      return false;
+    parts.push_back(&ns->get_array());
+  }
+  std::int64_t size = 0;
+  for (auto* p : parts)
+    size += static_cast<std::int64_t>(p->size());
+  if (size != n)
     return false;
   if (!full)
     return true;
   std::int64_t want = 1;
-  for (const auto& x : ns->get_array())
-    if (!x.is_int64() || x.get_int64() != want++)
-      return false;
+  for (auto* p : parts)
+    for (const auto& x : *p)
+      if (!x.is_int64() || x.get_int64() != want++)
+        return false;
   return true;
 }
 
 // One client event as a transport builds it after parsing a frame: the
 // payload object with its one field, built in place (no initializer list of
 // value_refs to convert).
-client_event one_field_event(const char* name, const char* field,
+client_event one_field_event(const std::string& name, const char* field,
                              std::int64_t n) {
-  client_event ev;
-  ev.event = name;
+  client_event ev{{}, name, {}};
   ev.payload.value.reserve(1);
   ev.payload.value.emplace(field, n);
   return ev;
 }
 
 void send_batch(steady_ptr self, steady_run& run) {
+  static const std::string add = "add", put = "put";
   auto& st = self->state;
   auto batch = std::min(run.every, run.events - st.sent);
   for (std::int64_t j = 0; j < batch; ++j) {
     if (run.demo)
-      self->send(st.channel, one_field_event("add", "n", ++st.sent));
+      self->send(st.channel, one_field_event(add, "n", ++st.sent));
     else
-      self->send(st.channel, one_field_event("put", "items", ++st.sent));
+      self->send(st.channel, one_field_event(put, "items", ++st.sent));
   }
   st.get_sent_us = now_us();
   self->send(st.channel, event(std::to_string(++st.ref), "get", {}));
@@ -274,7 +296,7 @@ caf::behavior steady_client(steady_ptr self, std::shared_ptr<steady_run> run,
         case frame_kind::reply: {
           run->latency_us[st.index].push_back(now_us() - st.get_sent_us);
           bool last = st.sent >= run->events;
-          if (!ns_is_prefix(f.payload.value, st.sent, last))
+          if (!ns_is_prefix(f.payload, st.sent, last))
             ++run->bad;
           if (last)
             run->done.arrive();

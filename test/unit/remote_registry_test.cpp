@@ -40,6 +40,7 @@ std::optional<boost::json::object> await_reply(caf::scoped_actor& self,
     self->receive(
       [&](outbound_frame& f) {
         if (f.event == "phx_reply" && f.ref == ref) {
+          f.payload.materialize();
           out = std::move(f.payload.value);
           done = true;
         }
@@ -57,8 +58,10 @@ await_replies(caf::scoped_actor& self, std::set<std::string> refs) {
   while (!timed_out && out.size() < refs.size())
     self->receive(
       [&](outbound_frame& f) {
-        if (f.event == "phx_reply" && refs.count(f.ref) != 0)
+        if (f.event == "phx_reply" && refs.count(f.ref) != 0) {
+          f.payload.materialize();
           out[f.ref] = std::move(f.payload.value);
+        }
       },
       [&](caf::down_msg&) {}, caf::after(10s) >> [&] { timed_out = true; });
   return out;

@@ -76,3 +76,22 @@ TEST_CASE("a snapshot's size survives sharing: the older one keeps its own") {
   CHECK(c.byte_size() == walked_size(c));
   CHECK(b.byte_size() > a.byte_size());
 }
+
+TEST_CASE("set changes a map in place only when no other snapshot holds it") {
+  auto a = snapshot::from_object({{"x", 1}, {"y", 1}});
+  auto shared = a; // a second holder: set must leave it alone
+  a.set("x", 2);
+  CHECK(shared.find("x")->as_int64() == 1);
+  CHECK(a.find("x")->as_int64() == 2);
+  CHECK_FALSE(a.same_as(shared));
+  // `a` is now the only holder of its map: the next set reuses it.
+  auto before = a.find("y");
+  a.set("x", 3);
+  CHECK(a.find("x")->as_int64() == 3);
+  CHECK(a.find("y") == before);
+  CHECK(a.byte_size() == walked_size(a));
+  a.set("z", boost::json::string(100, 'z')); // a new key: a new map
+  CHECK(a.size() == 3);
+  CHECK(a.byte_size() == walked_size(a));
+  CHECK(shared.size() == 2);
+}
