@@ -5,6 +5,8 @@
 #include <optional>
 
 #include <caf/all.hpp>
+#include <caf/policy/work_stealing.hpp>
+#include <caf/scheduler/coordinator.hpp>
 
 #include <chanstate/actors/channel.hpp>
 #include <chanstate/actors/commit_sink.hpp>
@@ -95,6 +97,16 @@ struct channel_state {
 };
 
 using channel_ptr = caf::stateful_actor<channel_state>*;
+
+// Whether a local join times its restore with a request timer (two events on
+// CAF's clock thread per join) rather than a deadline in the request. Only
+// under work stealing, where the timers throttle a crash storm that would
+// otherwise stall in CAF 0.17's O(queue length) steal: without them
+// `recover` ran at half the rate there (README, "Crash recovery").
+bool restore_timer(caf::actor_system& sys) {
+  using stealing = caf::scheduler::coordinator<caf::policy::work_stealing>;
+  return dynamic_cast<stealing*>(&sys.scheduler()) != nullptr;
+}
 
 std::string exception_text(const std::exception_ptr& e) {
   try {
@@ -453,16 +465,32 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
                 {{"reason", "restore failed"}, {"detail", describe(err)}});
   };
   if (!env.remote_registry && env.registry.node() == self->node()) {
-    self
-      ->request(env.registry, env.restore_timeout, restore_atom::value,
-                std::move(key), caf::actor_cast<caf::actor>(self))
-      .then(
-        [self, env, req](restore_outcome& out) {
-          start_serving(self, req, env, commit_sink{std::move(out.cell)},
-                        out.restored, std::move(out.reason),
-                        out.fallback_generation);
-        },
-        on_error);
+    auto registry = env.registry;
+    auto timeout = env.restore_timeout;
+    // Moved, not copied: below only registry and timeout are read (on_error
+    // holds its own copy of req).
+    auto on_restored = [self, env = std::move(env),
+                        req = std::move(req)](restore_outcome& out) {
+      start_serving(self, req, env, commit_sink{std::move(out.cell)},
+                    out.restored, std::move(out.reason),
+                    out.fallback_generation);
+    };
+    if (!restore_timer(self->home_system())) {
+      // The deadline travels with the request and the registry refuses the
+      // join once it passed; a local registry always answers (an ending one
+      // answers the joins it holds, CAF bounces what is still queued).
+      auto deadline = self->clock().now() + timeout;
+      self
+        ->request(registry, caf::infinite, restore_atom::value,
+                  std::move(key), caf::actor_cast<caf::actor>(self),
+                  caf::timespan{deadline.time_since_epoch()})
+        .then(std::move(on_restored), std::move(on_error));
+    } else {
+      self
+        ->request(registry, timeout, restore_atom::value, std::move(key),
+                  caf::actor_cast<caf::actor>(self))
+        .then(std::move(on_restored), std::move(on_error));
+    }
   } else {
     self
       ->request(env.registry, env.restore_timeout, remote_restore_atom::value,

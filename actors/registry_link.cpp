@@ -208,6 +208,11 @@ caf::behavior link_impl(link_ptr self, std::string host, std::uint16_t port,
       return caf::make_error(registry_error::unreachable,
                              "the registry is remote: use remote_restore");
     },
+    [self](restore_atom, const backup_key&, const caf::actor&,
+           caf::timespan) -> caf::result<restore_outcome> {
+      return caf::make_error(registry_error::unreachable,
+                             "the registry is remote: use remote_restore");
+    },
     [self](remote_restore_atom atm, backup_key& key,
            caf::actor& channel) -> caf::result<caf::message> {
       auto& st = self->state;

@@ -1,6 +1,7 @@
 // The registry actor: the exit matrix applied to down messages.
 #include <chanstate/registry/registry_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <unordered_map>
@@ -15,12 +16,17 @@ namespace chanstate {
 
 namespace {
 
+// A join's deadline: none (the channel keeps its own request timeout, as a
+// remote one does) or a point on the actor clock.
+constexpr time_point no_deadline = time_point::max();
+
 struct pending_restore {
   // Delivers to a local (restore_outcome) or remote (remote_restore) promise.
   std::function<void(caf::expected<restore_outcome>)> deliver;
   caf::actor channel;
   std::uint64_t token = 0;
   bool sees_progress = true;
+  time_point deadline = no_deadline;
 };
 
 struct registry_state {
@@ -95,6 +101,13 @@ void serve_waiting(registry_ptr self, const backup_key& key) {
   p.deliver(attach(self, key, p.channel, p.sees_progress));
 }
 
+// The refusal of a join whose channel waited its whole restore timeout: the
+// error a request timeout would have given it.
+caf::error too_late() {
+  return caf::make_error(caf::sec::request_timeout,
+                         "the join waited longer than its restore timeout");
+}
+
 remote_restore to_remote(const restore_outcome& out) {
   return {out.restored, out.source, out.reason, to_json_text(out.cell->load()),
           out.fallback_generation};
@@ -106,7 +119,16 @@ remote_restore to_remote(const restore_outcome& out) {
 // join that waits for a takeover stores one.
 template <class Deliver>
 void restore(registry_ptr self, const backup_key& key,
-             const caf::actor& channel, bool sees_progress, Deliver deliver) {
+             const caf::actor& channel, bool sees_progress,
+             time_point deadline, Deliver deliver) {
+  auto now = self->clock().now();
+  if (now >= deadline) {
+    // Queued behind a storm for longer than the channel waits: answering
+    // late is all a timer would have done too (it would have refused the
+    // join at the deadline, and the registry still handled the request).
+    deliver(too_late());
+    return;
+  }
   if (!valid(key)) {
     deliver(caf::make_error(registry_error::invalid_key,
                             "topic and client id must not be empty"));
@@ -135,10 +157,31 @@ void restore(registry_ptr self, const backup_key& key,
   }
   auto token = ++st.next_token;
   st.waiting.emplace(key, pending_restore{std::move(deliver), channel, token,
-                                          sees_progress});
+                                          sees_progress, deadline});
   self->send_exit(*old, caf::make_error(channel_exit::taken_over));
-  self->delayed_send(self, st.table->config().down_wait,
-                     wait_over_atom::value, key, token);
+  // Waits for the old channel's down at most down_wait, and no longer than
+  // the join itself waits.
+  auto wait = std::chrono::duration_cast<caf::timespan>(
+    st.table->config().down_wait);
+  if (deadline != no_deadline)
+    wait = std::min(wait, std::chrono::duration_cast<caf::timespan>(deadline
+                                                                    - now));
+  self->delayed_send(self, wait, wait_over_atom::value, key, token);
+}
+
+caf::result<restore_outcome> local_restore(registry_ptr self,
+                                           const backup_key& key,
+                                           const caf::actor& channel,
+                                           time_point deadline) {
+  auto rp = self->make_response_promise<restore_outcome>();
+  restore(self, key, channel, true, deadline,
+          [rp](caf::expected<restore_outcome> x) mutable {
+            if (x)
+              rp.deliver(std::move(*x));
+            else
+              rp.deliver(std::move(x.error()));
+          });
+  return rp;
 }
 
 } // namespace
@@ -168,20 +211,16 @@ registry_actor spawn_registry(caf::actor_system& sys,
     return {
       [self](restore_atom, const backup_key& key,
              const caf::actor& channel) -> caf::result<restore_outcome> {
-        auto rp = self->make_response_promise<restore_outcome>();
-        restore(self, key, channel, true,
-                [rp](caf::expected<restore_outcome> x) mutable {
-                  if (x)
-                    rp.deliver(std::move(*x));
-                  else
-                    rp.deliver(std::move(x.error()));
-                });
-        return rp;
+        return local_restore(self, key, channel, no_deadline);
+      },
+      [self](restore_atom, const backup_key& key, const caf::actor& channel,
+             caf::timespan deadline) -> caf::result<restore_outcome> {
+        return local_restore(self, key, channel, time_point{deadline});
       },
       [self](remote_restore_atom, const backup_key& key,
              const caf::actor& channel) -> caf::result<remote_restore> {
         auto rp = self->make_response_promise<remote_restore>();
-        restore(self, key, channel, false,
+        restore(self, key, channel, false, no_deadline,
                 [rp](caf::expected<restore_outcome> x) mutable {
                   if (x)
                     rp.deliver(to_remote(*x));
@@ -278,6 +317,14 @@ registry_actor spawn_registry(caf::actor_system& sys,
         auto i = st.waiting.find(key);
         if (i == st.waiting.end() || i->second.token != token)
           return;
+        if (self->clock().now() >= i->second.deadline) {
+          // The join gave up before down_wait: the old channel keeps the
+          // key until its down message (or a later join's down_wait).
+          auto p = std::move(i->second);
+          st.waiting.erase(i);
+          p.deliver(too_late());
+          return;
+        }
         // The old channel did not go down in time (a frozen node): take its
         // last commit over; its late down message will find nothing to do.
         if (auto old = st.table->live_channel(key)) {

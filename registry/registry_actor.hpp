@@ -15,6 +15,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <chanstate/registry/backup_key.hpp>
@@ -35,7 +36,12 @@ using wait_over_atom = caf::atom_constant<caf::atom("cs_waitend")>;
 /// The registry's interface.
 /// - restore: registers the channel as the key's live channel and answers
 ///   with its starting assigns; waits for the key's previous channel to go
-///   down first (bounded by down_wait).
+///   down first (bounded by down_wait). With a deadline (a time point of
+///   the actor clock, as time since its epoch) the join is refused with
+///   sec::request_timeout once it passed: when the registry gets to the
+///   request late, or while it waits for the previous channel. A local
+///   channel sends it instead of a request timeout, which would cost two
+///   events on CAF's clock thread per join (README, "Crash recovery").
 /// - put: imports a JSON object as the key's backup; replies its byte size.
 /// - get: the key's backup as JSON text, or registry_error::no_backup.
 /// - stats: counters and sizes as JSON text.
@@ -47,6 +53,8 @@ using wait_over_atom = caf::atom_constant<caf::atom("cs_waitend")>;
 ///   (outbound_gate); a refused commit replies an error.
 using registry_actor = caf::typed_actor<
   caf::replies_to<restore_atom, backup_key, caf::actor>::with<restore_outcome>,
+  caf::replies_to<restore_atom, backup_key, caf::actor,
+                  caf::timespan>::with<restore_outcome>,
   caf::replies_to<remote_restore_atom, backup_key,
                   caf::actor>::with<remote_restore>,
   caf::replies_to<commit_atom, backup_key, std::string>::with<bool>,
