@@ -10,6 +10,8 @@
 #include <caf/all.hpp>
 #include <unistd.h>
 
+#include "temp_dir.hpp"
+
 #include <chanstate/actors/demo_channel.hpp>
 #include <chanstate/actors/testing/channel_case.hpp>
 #include <chanstate/registry/backup_table.hpp>
@@ -22,6 +24,8 @@ using chanstate::testing::channel_handle;
 using chanstate::testing::case_options;
 
 namespace {
+
+using chanstate::test::temp_dir;
 
 /// A journal that holds every wait until the test says the batch is
 /// written (write_batch), so the test controls when durability arrives.
@@ -98,18 +102,6 @@ boost::json::array ns_of(const std::optional<reply>& r) {
   return r->response.at("ns").as_array();
 }
 
-struct temp_journal {
-  std::filesystem::path path;
-  temp_journal() {
-    path = std::filesystem::temp_directory_path()
-           / ("chanstate-durable-test-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path);
-  }
-  ~temp_journal() {
-    std::filesystem::remove_all(path);
-  }
-};
-
 /// The key the on-disk cases below commit to.
 const backup_key key9{"room:9", "c"};
 
@@ -117,7 +109,7 @@ const backup_key key9{"room:9", "c"};
 /// backup table with one live key ("room:9", "c") whose commit cell is
 /// `out.cell`; `self` talks to the writer.
 struct on_disk {
-  temp_journal dir;
+  temp_dir dir{"chanstate-durable-test"};
   caf::actor_system_config cfg;
   caf::actor_system sys{one_worker(cfg)};
   journal_handle j;

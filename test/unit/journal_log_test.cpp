@@ -10,6 +10,8 @@
 #include <lmdb.h>
 #include <unistd.h>
 
+#include "temp_dir.hpp"
+
 #include <chanstate/registry/journal_log.hpp>
 #include <chanstate/registry/journal_store.hpp>
 #include <chanstate/registry/registry_error.hpp>
@@ -19,18 +21,12 @@ using namespace chanstate;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("chanstate-log-test-" + std::to_string(::getpid()) + "-"
-              + std::to_string(n++));
-    fs::remove_all(path);
+using chanstate::test::temp_dir;
+
+// The log is opened inside it: the directory exists.
+struct log_dir : temp_dir {
+  log_dir() : temp_dir("chanstate-log-test") {
     fs::create_directories(path);
-  }
-  ~temp_dir() {
-    fs::remove_all(path);
   }
 };
 
@@ -69,7 +65,7 @@ boost::json::object state_of(journal_store& js, const backup_key& key) {
 
 TEST_CASE("the log gives back its records after reopening, in order, from a "
           "sequence number on") {
-  temp_dir d;
+  log_dir d;
   auto file = d.path / "changes.log";
   {
     auto log = open_log(file);
@@ -101,7 +97,7 @@ TEST_CASE("the log gives back its records after reopening, in order, from a "
 }
 
 TEST_CASE("a record cut short by the process's death is not read back") {
-  temp_dir d;
+  log_dir d;
   auto file = d.path / "changes.log";
   std::size_t end_of_first = 0;
   {
@@ -127,7 +123,7 @@ TEST_CASE("a record cut short by the process's death is not read back") {
 
 TEST_CASE("after a restart the old round's records are never replayed, even "
           "where the new round is shorter") {
-  temp_dir d;
+  log_dir d;
   auto file = d.path / "changes.log";
   {
     auto log = open_log(file);
@@ -146,7 +142,7 @@ TEST_CASE("after a restart the old round's records are never replayed, even "
 }
 
 TEST_CASE("the log grows past its first mapping") {
-  temp_dir d;
+  log_dir d;
   auto file = d.path / "changes.log";
   boost::json::string big(std::size_t{1} << 20, 'x');
   {
@@ -161,7 +157,7 @@ TEST_CASE("the log grows past its first mapping") {
 }
 
 TEST_CASE("a second process cannot append to a log in use") {
-  temp_dir d;
+  log_dir d;
   auto file = d.path / "changes.log";
   auto first = open_log(file);
   auto second = journal_log::open(file.string());
@@ -172,7 +168,7 @@ TEST_CASE("a second process cannot append to a log in use") {
 
 TEST_CASE("what a dead process logged but did not apply is in the journal "
           "when it is opened again") {
-  temp_dir d;
+  log_dir d;
   {
     auto js = open_store(d);
     REQUIRE(!js->apply({put({"t", "a"}, "n", 1)}));
@@ -195,7 +191,7 @@ TEST_CASE("what a dead process logged but did not apply is in the journal "
 
 TEST_CASE("apply() writes the logged batches and a newer one together; a "
           "logged value a later change replaced is never written") {
-  temp_dir d;
+  log_dir d;
   auto js = open_store(d, std::size_t{64} << 10);
   // Too big for this map: a transaction that wrote it would fail.
   REQUIRE(!js->log(
@@ -209,7 +205,7 @@ TEST_CASE("apply() writes the logged batches and a newer one together; a "
 }
 
 TEST_CASE("a journal of format 1 opens and is marked format 2") {
-  temp_dir d;
+  log_dir d;
   { // A format-1 journal: LMDB only, no log.
     MDB_env* env = nullptr;
     mdb_env_create(&env);
@@ -246,7 +242,7 @@ TEST_CASE("a journal of format 1 opens and is marked format 2") {
 
 TEST_CASE("a new log beside a journal that applied an older one numbers its "
           "records after LMDB's position: none is skipped at replay") {
-  temp_dir d;
+  log_dir d;
   {
     auto js = open_store(d);
     for (int i = 0; i < 3; ++i) {
@@ -266,7 +262,7 @@ TEST_CASE("a new log beside a journal that applied an older one numbers its "
 
 TEST_CASE("a log file that is all zeros (its creation was cut short) opens "
           "as a new log") {
-  temp_dir d;
+  log_dir d;
   auto file = d.path / "changes.log";
   {
     std::ofstream out{file, std::ios::binary};

@@ -10,6 +10,8 @@
 #include <lmdb.h>
 #include <unistd.h>
 
+#include "temp_dir.hpp"
+
 #include <chanstate/registry/backup_table.hpp>
 #include <chanstate/registry/journal_actor.hpp>
 #include <chanstate/registry/journal_store.hpp>
@@ -20,20 +22,7 @@ using namespace chanstate;
 
 namespace {
 
-/// A fresh directory under /tmp, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("chanstate-journal-test-" + std::to_string(::getpid()) + "-"
-              + std::to_string(n++));
-    fs::remove_all(path);
-  }
-  ~temp_dir() {
-    fs::remove_all(path);
-  }
-};
+using chanstate::test::temp_dir;
 
 std::unique_ptr<journal_store> open_store(const temp_dir& d) {
   auto js = journal_store::open(d.path.string(), std::size_t{64} << 20);

@@ -12,6 +12,8 @@
 #include <caf/all.hpp>
 #include <unistd.h>
 
+#include "temp_dir.hpp"
+
 #include <chanstate/actors/testing/channel_case.hpp>
 #include <chanstate/registry/backup_table.hpp>
 #include <chanstate/registry/journal_actor.hpp>
@@ -24,6 +26,8 @@ using namespace chanstate;
 using namespace std::chrono_literals;
 
 namespace {
+
+using chanstate::test::temp_dir;
 
 caf::behavior idle(caf::event_based_actor*, int) {
   return {[](int) {}};
@@ -43,20 +47,6 @@ std::size_t bucket_of(const json::array& bounds, double value) {
     ++i;
   return i;
 }
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path()
-           / ("chanstate-figures-test-" + std::to_string(::getpid()) + "-"
-              + std::to_string(n++));
-    fs::remove_all(path);
-  }
-  ~temp_dir() {
-    fs::remove_all(path);
-  }
-};
 
 } // namespace
 

@@ -50,7 +50,7 @@ caf::behavior fake_connector(caf::stateful_actor<connector_state>* self,
 }
 
 // Records every link_status it is sent.
-caf::behavior status_log(caf::event_based_actor*,
+caf::behavior status_recorder(caf::event_based_actor*,
                          std::shared_ptr<std::vector<bool>> log) {
   return {
     [log](link_status_atom, bool up, const std::string&) {
@@ -96,6 +96,16 @@ struct link_case : channel_case {
     kill_registry();
     registry = spawn_registry(system(), shared_table());
     watch(caf::actor_cast<caf::actor>(registry));
+  }
+
+  /// Every link_status a new subscriber hears, up (true) or down.
+  std::shared_ptr<std::vector<bool>> status_log() {
+    auto log = std::make_shared<std::vector<bool>>();
+    auto sub = system().spawn(status_recorder, log);
+    watch(sub);
+    caf::anon_send(caf::actor_cast<caf::actor>(link),
+                   caf::subscribe_atom::value, sub);
+    return log;
   }
 
   json::object link_stats() {
@@ -210,11 +220,7 @@ TEST_CASE("a connect answered with the proxy of the connection just lost is "
   // with the dead proxy: adopting it went up and at once down again (seen
   // as ups 2 / downs 2 in e2e_log_events under load).
   link_case t;
-  auto log = std::make_shared<std::vector<bool>>();
-  auto sub = t.system().spawn(status_log, log);
-  t.watch(sub);
-  caf::anon_send(caf::actor_cast<caf::actor>(t.link), caf::subscribe_atom::value,
-                 sub);
+  auto log = t.status_log();
   auto proxy = t.system().spawn([] { return caf::behavior{[](int) {}}; });
   caf::anon_send(t.connector, caf::put_atom::value, proxy);
   t.run();
@@ -289,11 +295,7 @@ TEST_CASE("a waiting join whose channel ends is dropped, not delegated") {
 
 TEST_CASE("subscribers hear the link's state, then every change") {
   link_case t;
-  auto log = std::make_shared<std::vector<bool>>();
-  auto sub = t.system().spawn(status_log, log);
-  t.watch(sub);
-  caf::anon_send(caf::actor_cast<caf::actor>(t.link), caf::subscribe_atom::value,
-                 sub);
+  auto log = t.status_log();
   t.run();
   CHECK(*log == std::vector<bool>{false});
   t.registry_up();
