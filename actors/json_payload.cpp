@@ -17,17 +17,6 @@ const shared_list* find_list(const shared_lists& xs, boost::json::string_view ke
   return nullptr;
 }
 
-// Runs the serializer to completion into `out`.
-void drain(std::string& out, boost::json::serializer& sr) {
-  while (!sr.done()) {
-    auto used = out.size();
-    auto room = std::max<std::size_t>(out.capacity() - used, 64);
-    out.resize(used + room);
-    auto got = sr.read(&out[used], room);
-    out.resize(used + got.size());
-  }
-}
-
 void put_value(std::string& out, boost::json::serializer& sr,
                const boost::json::value& v) {
   if (v.is_int64()) {
@@ -38,13 +27,13 @@ void put_value(std::string& out, boost::json::serializer& sr,
     return;
   }
   sr.reset(&v);
-  drain(out, sr);
+  append_serialized(out, sr);
 }
 
 void put_key(std::string& out, boost::json::serializer& sr,
              boost::json::string_view key) {
   sr.reset(key);
-  drain(out, sr);
+  append_serialized(out, sr);
   out += ':';
 }
 
@@ -124,7 +113,7 @@ void append_payload(std::string& out, const json_payload& p) {
   boost::json::serializer sr;
   if (!p.shared) {
     sr.reset(&p.value);
-    drain(out, sr);
+    append_serialized(out, sr);
     return;
   }
   const auto& xs = *p.shared;
@@ -164,6 +153,16 @@ std::string serialize_payload(const json_payload& p) {
   std::string out;
   append_payload(out, p);
   return out;
+}
+
+void append_serialized(std::string& out, boost::json::serializer& sr) {
+  while (!sr.done()) {
+    auto used = out.size();
+    auto room = std::max<std::size_t>(out.capacity() - used, 64);
+    out.resize(used + room);
+    auto got = sr.read(&out[used], room);
+    out.resize(used + got.size());
+  }
 }
 
 } // namespace chanstate

@@ -7,6 +7,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/value.hpp>
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
@@ -63,6 +64,10 @@ struct json_payload {
 /// the shared arrays, not copied first): the same text serializing the
 /// materialized payload gives.
 void append_payload(std::string& out, const json_payload& p);
+
+/// Runs `sr` to completion, writing its text straight into the end of
+/// `out` (no intermediate buffer).
+void append_serialized(std::string& out, boost::json::serializer& sr);
 
 /// The payload as JSON text (append_payload into a fresh string).
 std::string serialize_payload(const json_payload& p);

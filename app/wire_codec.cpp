@@ -127,17 +127,6 @@ decoded_frame decode_frame(std::string_view text) {
 
 namespace {
 
-// Drains `sr` into the end of `out`.
-void append(std::string& out, boost::json::serializer& sr) {
-  while (!sr.done()) {
-    auto used = out.size();
-    auto room = std::max<std::size_t>(out.capacity() - used, 64);
-    out.resize(used + room);
-    auto got = sr.read(&out[used], room);
-    out.resize(used + got.size());
-  }
-}
-
 // A JSON string; refs, topics and events rarely need escaping, so the
 // common case is a plain copy between quotes.
 void append_string(std::string& out, boost::json::serializer& sr,
@@ -152,7 +141,7 @@ void append_string(std::string& out, boost::json::serializer& sr,
     return;
   }
   sr.reset(boost::json::string_view{s.data(), s.size()});
-  append(out, sr);
+  append_serialized(out, sr);
 }
 
 void append_ref(std::string& out, boost::json::serializer& sr,
@@ -186,7 +175,7 @@ std::string encode_frame(const outbound_frame& f) {
     append_payload(out, f.payload); // lists shared with the assigns
   } else {
     sr.reset(&f.payload.value);
-    append(out, sr);
+    append_serialized(out, sr);
   }
   out += ']';
   return out;
