@@ -175,10 +175,17 @@ void start_serving(channel_ptr self, const join_request& req,
                    std::string note, std::size_t fallback) {
   auto& st = self->state;
   st.sink.emplace(std::move(sink));
-  st.sock.emplace(req.topic, req.client_id, req.join_ref,
-                  st.sink->initial(), restored, std::move(note), fallback,
-                  req.claims);
-  channel_runtime::bind(*st.sock, self, st.gate, env.pubsub);
+  // The key once per channel: the socket borrows it from the sink (the
+  // registry's commit cell, or the remote sink's copy).
+  if (st.sink->key().topic == req.topic
+      && st.sink->key().client_id == req.client_id)
+    st.sock.emplace(st.sink->key(), req.join_ref, st.sink->initial(),
+                    restored, std::move(note), fallback, req.claims);
+  else
+    st.sock.emplace(req.topic, req.client_id, req.join_ref,
+                    st.sink->initial(), restored, std::move(note), fallback,
+                    req.claims);
+  channel_runtime::bind(*st.sock, st.gate, env.pubsub);
   // The join reply shows the state the channel starts from, which may be
   // ahead of the journal: a restored state came from memory (a crashed or
   // taken-over channel's last commit), and a fresh start may follow a clean

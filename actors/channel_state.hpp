@@ -32,9 +32,7 @@ namespace chanstate {
 /// The socket's private side: only the runtime commits and routes frames.
 class channel_runtime {
 public:
-  static void bind(socket& s, caf::event_based_actor* self, outbound_gate& gate,
-                   caf::actor pubsub) {
-    s.self_ = self;
+  static void bind(socket& s, outbound_gate& gate, caf::actor pubsub) {
     s.gate_ = &gate;
     s.pubsub_ = std::move(pubsub);
   }

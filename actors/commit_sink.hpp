@@ -29,6 +29,11 @@ public:
       remote{self, std::move(registry), std::move(key), std::move(base)})) {
   }
 
+  /// The key commits go to: the cell's, or the remote registry's copy.
+  const backup_key& key() const noexcept {
+    return cell_ ? cell_->key() : remote_->key;
+  }
+
   /// The assigns the channel starts from.
   snapshot initial() const {
     return cell_ ? cell_->load() : remote_->last;

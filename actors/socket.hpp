@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <chanstate/actors/frames.hpp>
+#include <chanstate/registry/backup_key.hpp>
 #include <chanstate/registry/snapshot.hpp>
 
 namespace chanstate {
@@ -25,17 +26,28 @@ class outbound_gate;
 /// values that did not change.
 class socket {
 public:
+  /// A socket that keeps its own topic and client id (outside a channel
+  /// actor, e.g. to drive a channel's handlers directly).
   socket(std::string topic, std::string client_id, std::string join_ref,
          snapshot assigns, bool restored, std::string restore_note,
          std::size_t fallback_generation = 0,
          std::shared_ptr<const boost::json::object> claims = nullptr);
 
+  /// A socket that borrows topic and client id from `key`, which must
+  /// outlive it: a channel actor passes the key its commit sink keeps, so
+  /// an idle channel holds its key once (README, "Memory per channel and
+  /// per backup").
+  socket(const backup_key& key, std::string join_ref, snapshot assigns,
+         bool restored, std::string restore_note,
+         std::size_t fallback_generation = 0,
+         std::shared_ptr<const boost::json::object> claims = nullptr);
+
   const std::string& topic() const noexcept {
-    return topic_;
+    return key_->topic;
   }
 
   const std::string& client_id() const noexcept {
-    return client_id_;
+    return key_->client_id;
   }
 
   /// The verified token's claims (sub, exp, and whatever the issuer put
@@ -95,19 +107,20 @@ public:
 private:
   friend class channel_runtime;
 
-  std::string topic_;
-  std::string client_id_;
+  // Topic and client id: borrowed, or in extras_ (the first constructor).
+  const backup_key* key_;
   std::string join_ref_;
   snapshot assigns_;
   snapshot committed_; // what a refused commit goes back to
-  // What few channels have (a restore note, a fallback, token claims):
-  // behind one pointer, null when all are empty, so an idle channel's
-  // state does not carry them (README, "Memory per channel and per
-  // backup").
+  // What few channels have (a restore note, a fallback, token claims, a
+  // key of its own): behind one pointer, null when all are empty, so an
+  // idle channel's state does not carry them (README, "Memory per channel
+  // and per backup").
   struct extras {
     std::string restore_note;
     std::size_t fallback_generation = 0;
     std::shared_ptr<const boost::json::object> claims;
+    backup_key own_key;
   };
   std::unique_ptr<const extras> extras_;
   // Pushes made inside join, sent after the join reply; null until one is.
@@ -115,8 +128,9 @@ private:
   bool restored_;
   bool dirty_ = false;
   bool holding_ = true; // until the join reply is out
-  caf::event_based_actor* self_ = nullptr;
-  outbound_gate* gate_ = nullptr; // the channel's: pushes wait for durability
+  // The channel's (its actor is gate_->self()): pushes wait for
+  // durability.
+  outbound_gate* gate_ = nullptr;
   caf::actor pubsub_;
 };
 

@@ -1,0 +1,49 @@
+// What one idle channel holds: size guards and the key kept once.
+#include <doctest/doctest.h>
+
+#include <chanstate/actors/channel_state.hpp>
+#include <chanstate/registry/commit_cell.hpp>
+
+using namespace chanstate;
+
+namespace {
+
+// Every byte of these is a byte per live channel (README, "Memory per
+// channel and per backup"). A member added here should be worth it: raise
+// the bound together with the README's per-channel figures.
+TEST_CASE("an idle channel's state, socket and commit cell stay small") {
+  CHECK(sizeof(channel_parts::channel_state) <= 256);
+  CHECK(sizeof(socket) <= 96);
+  CHECK(sizeof(commit_cell) <= 160);
+  // The CAF actor around the state: 1016 B of it are CAF's own.
+  CHECK(sizeof(caf::stateful_actor<channel_parts::channel_state>)
+        <= sizeof(caf::event_based_actor) + 264);
+}
+
+TEST_CASE("a channel's socket borrows its key instead of copying it") {
+  backup_key key{"room:1", "client-with-a-long-identifier-past-sso"};
+  socket s{key, "1", snapshot{}, false, ""};
+  CHECK(&s.topic() == &key.topic);
+  CHECK(&s.client_id() == &key.client_id);
+}
+
+TEST_CASE("a commit cell hands out the key it was made for") {
+  commit_cell cell{snapshot{}, {}, 2, backup_key{"room:1", "c1"}};
+  CHECK(cell.key() == backup_key{"room:1", "c1"});
+  socket s{cell.key(), "1", cell.load(), false, ""};
+  CHECK(s.topic() == "room:1");
+  CHECK(s.client_id() == "c1");
+}
+
+TEST_CASE("a socket that owns its key keeps it across a move") {
+  socket a{"room:2", "a-client-id-too-long-for-the-small-string", "3",
+           snapshot{}, false, ""};
+  socket b{std::move(a)};
+  CHECK(b.topic() == "room:2");
+  CHECK(b.client_id() == "a-client-id-too-long-for-the-small-string");
+  CHECK(b.join_ref() == "3");
+  CHECK(b.restore_note().empty());
+  CHECK(b.claims().empty());
+}
+
+} // namespace
