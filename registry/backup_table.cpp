@@ -10,7 +10,7 @@ namespace chanstate {
 
 std::optional<caf::actor_addr>
 backup_table::live_channel(const backup_key& key) const {
-  if (auto i = live_.find(key); i != live_.end())
+  if (auto i = live_.find(live_key{&key}); i != live_.end())
     return i->second.channel;
   return std::nullopt;
 }
@@ -55,13 +55,21 @@ restore_outcome backup_table::attach(const backup_key& key,
   if (!out.restored && out.reason.empty())
     ++counters_.restores_fresh;
   out.cell = make_cell(key, std::move(start), std::move(older));
-  auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
-                                                      out.cell, guard,
-                                                      out.restored,
-                                                      sees_progress})
-                  .first;
-  by_channel_[slot.second.channel] = &slot;
+  set_live(live_entry{std::move(channel), out.cell, guard, out.restored,
+                      sees_progress});
   return out;
+}
+
+backup_table::live_map::value_type& backup_table::set_live(live_entry entry) {
+  // Erased, not assigned over: the node's key points into the old cell.
+  if (auto i = live_.find(live_key{&entry.cell->key()}); i != live_.end()) {
+    by_channel_.erase(i->second.channel);
+    live_.erase(i);
+  }
+  live_key k{&entry.cell->key()};
+  auto& slot = *live_.emplace(k, std::move(entry)).first;
+  by_channel_[slot.second.channel] = &slot;
+  return slot;
 }
 
 commit_cell_ptr backup_table::make_cell(const backup_key& key, snapshot start,
@@ -84,17 +92,12 @@ void backup_table::reattach(const backup_key& key, caf::actor_addr channel,
     erase_backup(i);
   // A reattached channel has been serving all along: its state is past
   // any suspicion, and its node cannot report progress anyway.
-  if (auto l = live_.find(key); l != live_.end())
-    by_channel_.erase(l->second.channel);
   ++counters_.reattached;
   auto cell = make_cell(key, assigns, {});
   if (observer_)
     observer_->committed(key, assigns);
-  auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
-                                                      std::move(cell),
-                                                      streak{}, false, false})
-                  .first;
-  by_channel_[slot.second.channel] = &slot;
+  set_live(live_entry{std::move(channel), std::move(cell), streak{}, false,
+                      false});
 }
 
 std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
@@ -105,11 +108,11 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     return std::nullopt;
   auto* slot = c->second;
   by_channel_.erase(c);
-  auto key = slot->first;
+  auto key = *slot->first.key;
   if (slot->second.channel != channel)
     return key; // a newer channel already owns the key
   auto entry = std::move(slot->second);
-  live_.erase(live_.find(key));
+  live_.erase(live_.find(live_key{&key}));
   auto verdict = classify_exit(reason);
   if (verdict == exit_verdict::discard) {
     ++counters_.discarded_normal;
@@ -306,13 +309,13 @@ std::size_t backup_table::pack_cold(time_point now, std::size_t max) {
 }
 
 commit_cell_ptr backup_table::live_cell(const backup_key& key) const {
-  if (auto i = live_.find(key); i != live_.end())
+  if (auto i = live_.find(live_key{&key}); i != live_.end())
     return i->second.cell;
   return nullptr;
 }
 
 std::optional<snapshot> backup_table::peek_live(const backup_key& key) const {
-  if (auto i = live_.find(key); i != live_.end())
+  if (auto i = live_.find(live_key{&key}); i != live_.end())
     return i->second.cell->load();
   return std::nullopt;
 }

@@ -1,7 +1,11 @@
 // What one idle channel holds: size guards and the key kept once.
 #include <doctest/doctest.h>
 
+#include <caf/all.hpp>
+
 #include <chanstate/actors/channel_state.hpp>
+#include <chanstate/actors/testing/channel_case.hpp>
+#include <chanstate/registry/backup_table.hpp>
 #include <chanstate/registry/commit_cell.hpp>
 
 using namespace chanstate;
@@ -44,6 +48,48 @@ TEST_CASE("a socket that owns its key keeps it across a move") {
   CHECK(b.join_ref() == "3");
   CHECK(b.restore_note().empty());
   CHECK(b.claims().empty());
+}
+
+caf::behavior stand_in(caf::event_based_actor*, int) {
+  return {[](int) {}};
+}
+
+TEST_CASE("the registry finds a live channel by any equal key, and the "
+          "channel's cell holds the only copy") {
+  testing::channel_case bench;
+  auto spawn = [&] {
+    auto a = bench.system().spawn(stand_in, 0);
+    bench.watch(a);
+    return a.address();
+  };
+  backup_table table{registry_config{}};
+  auto first = spawn();
+  restore_outcome out;
+  {
+    // The caller's key goes away; the table keeps the cell's.
+    backup_key key{"room:9", std::string(40, 'c')};
+    out = table.attach(key, first, time_point{});
+  }
+  backup_key probe{"room:9", std::string(40, 'c')};
+  REQUIRE(table.live_channel(probe));
+  CHECK(*table.live_channel(probe) == first);
+  CHECK(table.live_cell(probe) == out.cell);
+  CHECK(out.cell->key() == probe);
+  // A reattach replaces the live channel and its cell: lookups follow the
+  // new cell's key, and the replaced channel's down finds nothing.
+  auto second = spawn();
+  table.reattach(probe, second, snapshot::from_object({{"x", 1}}));
+  out.cell.reset();
+  REQUIRE(table.live_channel(probe));
+  CHECK(*table.live_channel(probe) == second);
+  CHECK(table.live_count() == 1);
+  CHECK_FALSE(table.detach(first, caf::none, time_point{}));
+  // The live channel's end detaches it by its address.
+  auto key = table.detach(second, caf::none, time_point{});
+  REQUIRE(key);
+  CHECK(*key == probe);
+  CHECK(table.live_count() == 0);
+  CHECK_FALSE(table.live_channel(probe));
 }
 
 } // namespace
