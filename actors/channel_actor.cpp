@@ -84,10 +84,7 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
                            join_request req, channel_factory factory) {
   auto& st = self->state;
   st.impl = factory();
-  st.registry = env.registry;
-  st.write_through = env.write_through;
-  st.max_assigns_bytes = env.max_assigns_bytes;
-  st.counters = env.counters;
+  st.limits = channel_limits_for(env);
   st.gate.bind(self, req.transport);
   setup_durability(self, env, backup_key{req.topic, req.client_id});
   // Hold client events until the registry answered: skip now, become(serving)
@@ -113,11 +110,11 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
   self->set_exception_handler([self](std::exception_ptr& e) -> caf::error {
     auto what = exception_text(e);
     auto& st = self->state;
-    if (!st.join_replied && st.sock) {
+    if (!st.join_replied && channel_runtime::joined(st.sock)) {
       st.join_replied = true;
       send_join_error(self, make_reply(frame_kind::join_error,
-                                       st.sock->join_ref(),
-                                       st.sock->join_ref(), st.sock->topic(),
+                                       st.sock.join_ref(),
+                                       st.sock.join_ref(), st.sock.topic(),
                                        "error", {{"reason", "join crashed"}}));
     }
     return caf::make_error(channel_exit::crashed, std::move(what));
@@ -188,6 +185,23 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
 }
 
 } // namespace
+
+namespace channel_parts {
+
+channel_limits_ptr channel_limits_for(const channel_env& env) {
+  // Per thread, so no lock: a node's joins come from one or a few threads,
+  // and each keeps one object for as long as the values stay the same.
+  thread_local channel_limits_ptr last;
+  if (!last || last->counters != env.counters
+      || last->max_assigns_bytes != env.max_assigns_bytes
+      || last->write_through != env.write_through)
+    last = caf::make_counted<channel_limits>(env.counters,
+                                             env.max_assigns_bytes,
+                                             env.write_through);
+  return last;
+}
+
+} // namespace channel_parts
 
 caf::actor spawn_channel(caf::actor_system& sys, const channel_env& env,
                          join_request req, const channel_factory& factory) {

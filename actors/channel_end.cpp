@@ -60,10 +60,10 @@ caf::behavior ending(channel_ptr self) {
 void end_channel(channel_ptr self, caf::error reason,
                  std::optional<outbound_frame> last) {
   auto& st = self->state;
-  st.impl->terminate(reason, *st.sock);
+  st.impl->terminate(reason, st.sock);
   commit(self);
   if (!reason && st.journaled) {
-    st.sink->dropping();
+    channel_runtime::sink(st.sock).dropping();
     st.gate.committed();
     if (last)
       send_frame(self, std::move(*last));

@@ -16,15 +16,15 @@ namespace chanstate::channel_parts {
 // for the client then.
 std::optional<boost::json::object> commit(channel_ptr self) {
   auto& st = self->state;
-  auto refused = channel_runtime::commit(*st.sock, *st.sink, st.gate,
-                                         st.write_through,
-                                         st.max_assigns_bytes);
+  const auto& lim = *st.limits;
+  auto refused = channel_runtime::commit(st.sock, st.gate, lim.write_through,
+                                         lim.max_assigns_bytes);
   if (!refused)
     return std::nullopt;
-  if (st.counters)
-    st.counters->assigns_too_large.fetch_add(1, std::memory_order_relaxed);
+  if (lim.counters)
+    lim.counters->assigns_too_large.fetch_add(1, std::memory_order_relaxed);
   return boost::json::object{{"reason", "assigns_too_large"},
-                             {"limit", st.max_assigns_bytes},
+                             {"limit", lim.max_assigns_bytes},
                              {"size", *refused}};
 }
 
@@ -40,13 +40,13 @@ void finish(channel_ptr self, const std::string& ref, handle_result r) {
   std::optional<outbound_frame> reply;
   if (auto refusal = commit(self)) {
     if (!ref.empty())
-      reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
-                         st.sock->topic(), "error", std::move(*refusal));
+      reply = make_reply(frame_kind::reply, st.sock.join_ref(), ref,
+                         st.sock.topic(), "error", std::move(*refusal));
     else
-      st.sock->push("commit_refused", std::move(*refusal));
+      st.sock.push("commit_refused", std::move(*refusal));
   } else if (r.answer && !ref.empty()) {
-    reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
-                       st.sock->topic(), r.answer->status,
+    reply = make_reply(frame_kind::reply, st.sock.join_ref(), ref,
+                       st.sock.topic(), r.answer->status,
                        std::move(r.answer->response));
     // Lists the reply shares with the assigns ride along by pointer.
     if (!r.answer->shared.empty())
@@ -67,18 +67,18 @@ void finish(channel_ptr self, const std::string& ref, handle_result r) {
 // become), every channel's behavior below is the same object.
 void on_client_event(channel_ptr self, client_event& ev) {
   auto& st = self->state;
-  st.sink->event_started(ev.event);
+  channel_runtime::sink(st.sock).event_started(ev.event);
   handle_result r;
   // Caught here, not in the exception handler: CAF hands that one an
   // exception_ptr whose text costs a second throw (exception_text), on
   // the path every crash-and-recover takes. The end is the same.
   try {
-    r = st.impl->handle_in(ev.event, ev.payload.value, *st.sock);
+    r = st.impl->handle_in(ev.event, ev.payload.value, st.sock);
   } catch (const std::exception& e) {
     self->quit(caf::make_error(channel_exit::crashed, e.what()));
     return;
   }
-  st.sink->event_completed(); // the poison guard's "progress"
+  channel_runtime::sink(st.sock).event_completed(); // the guard's "progress"
   finish(self, ev.ref, std::move(r));
 }
 
@@ -86,8 +86,8 @@ void on_leave(channel_ptr self, const std::string& ref) {
   auto& st = self->state;
   std::optional<outbound_frame> reply;
   if (!ref.empty())
-    reply = make_reply(frame_kind::reply, st.sock->join_ref(), ref,
-                       st.sock->topic(), "ok", {});
+    reply = make_reply(frame_kind::reply, st.sock.join_ref(), ref,
+                       st.sock.topic(), "ok", {});
   end_channel(self, caf::none, std::move(reply));
 }
 
@@ -95,17 +95,20 @@ void on_leave(channel_ptr self, const std::string& ref) {
 // full current assigns (commits made while it was away were deferred).
 void on_reattach(channel_ptr self) {
   auto& st = self->state;
-  auto assigns = st.sock->assigns();
+  auto registry = channel_runtime::sink(st.sock).remote_registry();
+  if (!registry)
+    return; // a local channel commits into its cell: nothing to reattach
+  auto assigns = st.sock.assigns();
   // The registry holding these assigns makes every commit so far
   // durable, including those it never saw while the link was down.
   auto seq = st.gate.seq();
   self
-    ->request(st.registry, caf::infinite, reattach_atom::value,
-              backup_key{st.sock->topic(), st.sock->client_id()},
+    ->request(registry, caf::infinite, reattach_atom::value,
+              backup_key{st.sock.topic(), st.sock.client_id()},
               caf::actor_cast<caf::actor>(self), to_json_text(assigns))
     .then(
       [self, assigns, seq](bool) {
-        self->state.sink->rebase(assigns);
+        channel_runtime::sink(self->state.sock).rebase(assigns);
         self->state.gate.durable(seq);
       },
       [self](caf::error& err) {
@@ -152,7 +155,7 @@ caf::result<caf::message> serve(caf::scheduled_actor* ptr,
   } else {
     auto& st = self->state;
     auto msg = x.move_content_to_message();
-    finish(self, std::string{}, st.impl->handle_info(msg, *st.sock));
+    finish(self, std::string{}, st.impl->handle_info(msg, st.sock));
   }
   return caf::message{};
 }
@@ -174,18 +177,13 @@ void start_serving(channel_ptr self, const join_request& req,
                    const channel_env& env, commit_sink sink, bool restored,
                    std::string note, std::size_t fallback) {
   auto& st = self->state;
-  st.sink.emplace(std::move(sink));
-  // The key once per channel: the socket borrows it from the sink (the
+  // The key once per channel: the socket takes it from the sink (the
   // registry's commit cell, or the remote sink's copy).
-  if (st.sink->key().topic == req.topic
-      && st.sink->key().client_id == req.client_id)
-    st.sock.emplace(st.sink->key(), req.join_ref, st.sink->initial(),
-                    restored, std::move(note), fallback, req.claims);
-  else
-    st.sock.emplace(req.topic, req.client_id, req.join_ref,
-                    st.sink->initial(), restored, std::move(note), fallback,
-                    req.claims);
-  channel_runtime::bind(*st.sock, st.gate, env.pubsub);
+  st.sock = socket{std::move(sink), req.join_ref, restored, std::move(note),
+                   fallback, req.claims};
+  if (st.sock.topic() != req.topic || st.sock.client_id() != req.client_id)
+    channel_runtime::own_key(st.sock, backup_key{req.topic, req.client_id});
+  channel_runtime::bind(st.sock, st.gate, env.pubsub);
   // The join reply shows the state the channel starts from, which may be
   // ahead of the journal: a restored state came from memory (a crashed or
   // taken-over channel's last commit), and a fresh start may follow a clean
@@ -196,7 +194,7 @@ void start_serving(channel_ptr self, const join_request& req,
       && (restored
           || !env.journal->settled(backup_key{req.topic, req.client_id})))
     st.gate.committed();
-  auto jr = st.impl->join(req.params, *st.sock);
+  auto jr = st.impl->join(req.params, st.sock);
   if (!jr.accepted) {
     refuse_join(self, req, std::move(jr.response));
     return;
@@ -208,7 +206,7 @@ void start_serving(channel_ptr self, const join_request& req,
   st.join_replied = true;
   send_frame(self, make_reply(frame_kind::join_ok, req.join_ref, req.join_ref,
                               req.topic, "ok", std::move(jr.response)));
-  channel_runtime::release_held(*st.sock);
+  channel_runtime::release_held(st.sock);
   if (env.pubsub
       && !st.subscription.subscribe(env.pubsub, self->address(), req.topic))
     self->send(env.pubsub, caf::subscribe_atom::value, req.topic);

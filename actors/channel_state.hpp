@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,8 @@
 #include <boost/json/object.hpp>
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/intrusive_ptr.hpp>
+#include <caf/ref_counted.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <chanstate/actors/channel.hpp>
@@ -40,37 +43,79 @@ public:
   /// Sends what join pushed, now that the join reply is out.
   static void release_held(socket& s) {
     s.holding_ = false;
-    if (!s.held_)
+    if (!s.extras_ || !s.extras_->held)
       return;
-    for (auto& f : *s.held_)
+    for (auto& f : *s.extras_->held)
       s.gate_->send(std::move(f));
-    s.held_.reset();
+    s.extras_->held.reset();
+    if (s.extras_->empty())
+      s.extras_.reset();
+  }
+
+  /// Where the socket's commits go.
+  static commit_sink& sink(socket& s) noexcept {
+    return s.sink_;
+  }
+
+  /// Gives the socket a key of its own (a sink whose key is not the
+  /// join's: only a registry that does not say which key it answered).
+  static void own_key(socket& s, backup_key key) {
+    if (!s.extras_)
+      s.extras_ = std::make_unique<socket::extras>();
+    s.extras_->own_key = std::make_unique<const backup_key>(std::move(key));
+  }
+
+  /// True once the socket was made for the join (the registry answered).
+  static bool joined(const socket& s) noexcept {
+    return !s.key().topic.empty();
   }
 
   /// Publishes the assigns if the last handler changed them. Assigns over
   /// `limit` bytes (0 = no limit) are refused: nothing is published, the
-  /// socket goes back to its last commit, and their size is returned.
-  /// O(keys) like the commit itself: byte_size() is a running total.
+  /// socket goes back to its last published state, and their size is
+  /// returned. O(keys) like the commit itself: byte_size() is a running
+  /// total. (With write-through off nothing is published, so a refused
+  /// commit goes back to the state the channel started from.)
   static std::optional<std::size_t>
-  commit(socket& s, commit_sink& sink, outbound_gate& gate, bool write_through,
+  commit(socket& s, outbound_gate& gate, bool write_through,
          std::size_t limit) {
     if (!s.dirty_)
       return std::nullopt;
     s.dirty_ = false;
     if (limit != 0) {
       if (auto size = s.assigns_.byte_size(); size > limit) {
-        s.assigns_ = s.committed_;
+        s.assigns_ = s.sink_.initial();
         return size;
       }
     }
-    s.committed_ = s.assigns_;
     if (write_through)
-      sink.publish(s.assigns_, gate);
+      s.sink_.publish(s.assigns_, gate);
     return std::nullopt;
   }
 };
 
 namespace channel_parts {
+
+/// What every channel of a node shares about its commits, once per node
+/// instead of once per channel (channel_limits_for).
+struct channel_limits : caf::ref_counted {
+  channel_limits(std::shared_ptr<limit_counters> counters,
+                 std::size_t max_assigns_bytes, bool write_through)
+    : counters(std::move(counters)),
+      max_assigns_bytes(max_assigns_bytes),
+      write_through(write_through) {
+  }
+  const std::shared_ptr<limit_counters> counters;
+  const std::size_t max_assigns_bytes;
+  const bool write_through;
+};
+
+using channel_limits_ptr = caf::intrusive_ptr<const channel_limits>;
+
+/// The limits of `env`: the object the last call on this thread returned
+/// when its values are the same (so channels of one node share one), a new
+/// one otherwise.
+channel_limits_ptr channel_limits_for(const channel_env& env);
 
 // One per channel, inside the CAF actor's own allocation: every byte here
 // is a byte per idle channel (README, "Memory per channel and per
@@ -86,16 +131,15 @@ struct channel_state {
       unwatch_transport(gate.self(), gate.transport());
   }
   std::unique_ptr<channel> impl;
-  std::optional<socket> sock;
-  std::optional<commit_sink> sink;
+  // Made for the join once the registry answered (channel_runtime::joined);
+  // it holds the commit sink and borrows the key from it.
+  socket sock;
   // Every frame to the client goes through it (durable acknowledgements);
   // it holds the transport.
   outbound_gate gate;
-  registry_actor registry;
-  std::shared_ptr<limit_counters> counters;
-  std::size_t max_assigns_bytes = 0;
+  // Shared with the node's other channels: 8 bytes here, not 32.
+  channel_limits_ptr limits;
   bool journaled = false; // the gate asks a journal writer for durability
-  bool write_through = true;
   bool join_replied = false;
   bool watching = false; // watch_transport ran
   // The channel's place in its topic's subscribers: ends with the state,

@@ -14,27 +14,26 @@ socket::socket(std::string topic, std::string client_id, std::string join_ref,
                std::shared_ptr<const boost::json::object> claims)
   : join_ref_(std::move(join_ref)),
     assigns_(std::move(assigns)),
-    committed_(assigns_),
+    extras_(std::make_unique<extras>(
+      extras{std::move(restore_note), fallback_generation, std::move(claims),
+             std::make_unique<const backup_key>(
+               backup_key{std::move(topic), std::move(client_id)}),
+             nullptr})),
     restored_(restored) {
-  auto x = std::make_unique<extras>(
-    extras{std::move(restore_note), fallback_generation, std::move(claims),
-           backup_key{std::move(topic), std::move(client_id)}});
-  key_ = &x->own_key;
-  extras_ = std::move(x);
 }
 
-socket::socket(const backup_key& key, std::string join_ref, snapshot assigns,
-               bool restored, std::string restore_note,
-               std::size_t fallback_generation,
+socket::socket(commit_sink sink, std::string join_ref, bool restored,
+               std::string restore_note, std::size_t fallback_generation,
                std::shared_ptr<const boost::json::object> claims)
-  : key_(&key),
+  : sink_(std::move(sink)),
     join_ref_(std::move(join_ref)),
-    assigns_(std::move(assigns)),
-    committed_(assigns_),
+    assigns_(sink_.initial()),
     restored_(restored) {
   if (!restore_note.empty() || fallback_generation != 0 || claims)
-    extras_ = std::make_unique<const extras>(extras{
-      std::move(restore_note), fallback_generation, std::move(claims), {}});
+    extras_ = std::make_unique<extras>(extras{std::move(restore_note),
+                                              fallback_generation,
+                                              std::move(claims), nullptr,
+                                              nullptr});
 }
 
 const boost::json::object& socket::claims() const noexcept {
@@ -70,9 +69,11 @@ void socket::push(std::string event, boost::json::object payload) {
   f.event = std::move(event);
   f.payload.value = std::move(payload);
   if (holding_ || !gate_) {
-    if (!held_)
-      held_ = std::make_unique<std::vector<outbound_frame>>();
-    held_->push_back(std::move(f));
+    if (!extras_)
+      extras_ = std::make_unique<extras>();
+    if (!extras_->held)
+      extras_->held = std::make_unique<std::vector<outbound_frame>>();
+    extras_->held->push_back(std::move(f));
   } else
     gate_->send(std::move(f));
 }
