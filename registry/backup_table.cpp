@@ -12,10 +12,9 @@ backup_table::live_channel(const backup_key& key) const {
   return std::nullopt;
 }
 
-restore_outcome backup_table::attach(const backup_key& key,
-                                     caf::actor_addr channel, time_point now,
-                                     bool sees_progress) {
-  restore_outcome out;
+backup_table::streak backup_table::take_backup(const backup_key& key,
+                                               time_point now,
+                                               restore_outcome& out) {
   snapshot start;
   std::vector<snapshot> older;
   streak guard;
@@ -52,12 +51,43 @@ restore_outcome backup_table::attach(const backup_key& key,
   if (!out.restored && out.reason.empty())
     ++counters_.restores_fresh;
   out.cell = make_cell(key, std::move(start), std::move(older));
+  return guard;
+}
+
+restore_outcome backup_table::attach(const backup_key& key,
+                                     caf::actor_addr channel, time_point now,
+                                     bool sees_progress) {
+  restore_outcome out;
+  auto guard = take_backup(key, now, out);
   auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
                                                       out.cell, guard,
                                                       out.restored,
                                                       sees_progress})
                   .first;
   by_channel_[slot.second.channel] = &slot;
+  return out;
+}
+
+backup_table::attach_attempt
+backup_table::try_attach(const backup_key& key, caf::actor_addr channel,
+                         time_point now, bool sees_progress) {
+  // One lookup in live_ for both the question and the insertion: a storm
+  // of rejoins asks it a million times (README, "A million channels").
+  auto [slot, fresh] = live_.try_emplace(key);
+  if (!fresh)
+    return {slot->second.channel, {}};
+  attach_attempt out;
+  try {
+    auto guard = take_backup(key, now, out.outcome);
+    slot->second = live_entry{std::move(channel), out.outcome.cell, guard,
+                              out.outcome.restored, sees_progress};
+    by_channel_[slot->second.channel] = &*slot;
+  } catch (...) {
+    // Only an allocation can fail here: leave no half-made live entry.
+    by_channel_.erase(slot->second.channel);
+    live_.erase(slot);
+    throw;
+  }
   return out;
 }
 
@@ -106,7 +136,8 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
   if (slot->second.channel != channel)
     return key; // a newer channel already owns the key
   auto entry = std::move(slot->second);
-  live_.erase(live_.find(key));
+  // By key: one hash of it (erase(find(key)) would hash it twice).
+  live_.erase(key);
   auto verdict = classify_exit(reason);
   if (verdict == exit_verdict::discard) {
     ++counters_.discarded_normal;
@@ -196,10 +227,17 @@ void backup_table::store_backup(const backup_key& key, backup_entry entry) {
       observer_->dropped(key);
     return;
   }
-  if (auto old = backups_.find(key); old != backups_.end())
-    erase_backup(old);
-  backup_bytes_ += entry.bytes;
-  auto i = backups_.emplace(key, std::move(entry)).first;
+  // One lookup: a key's old backup is replaced in its node (accounted as
+  // erase_backup would), a new key gets one.
+  auto [i, fresh] = backups_.try_emplace(key);
+  if (!fresh) {
+    backup_bytes_ -= i->second.bytes;
+    if (!i->second.packed.empty())
+      --packed_count_;
+    age_unlink(&*i);
+  }
+  i->second = std::move(entry);
+  backup_bytes_ += i->second.bytes;
   age_push_back(&*i);
   enforce_caps();
 }
