@@ -60,6 +60,29 @@ caf::behavior restore_sink(caf::event_based_actor*,
   };
 }
 
+/// Joins prefix<i> as client c<i> for every i < n, all through one
+/// transport; their handles. A join refused at once fails the run.
+std::vector<caf::actor> join_all(caf::actor_system& sys,
+                                 const channel_env& env,
+                                 const std::string& prefix, std::size_t n,
+                                 const char* join_ref,
+                                 const caf::actor& transport,
+                                 const char* what) {
+  std::vector<caf::actor> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto ch = join_channel(sys, env,
+                           join_request{prefix + std::to_string(i),
+                                        "c" + std::to_string(i), join_ref,
+                                        {},
+                                        transport});
+    if (!ch)
+      throw bench_failure{std::string{what} + " failed"};
+    out.push_back(std::move(*ch));
+  }
+  return out;
+}
+
 /// Waits until the registry holds every backup packed (or packs no more).
 std::int64_t await_packed(caf::actor_system& sys, node& nd, std::size_t n) {
   auto t0 = now_us();
@@ -110,19 +133,9 @@ json::object run_memory(caf::actor_system& sys, const options& opts) {
   auto heap0 = heap_in_use_bytes();
   auto joined = std::make_shared<latch>(n);
   auto transport = sys.spawn(sink, joined);
-  std::vector<caf::actor> idle;
-  idle.reserve(n);
   std::cerr << "memory: " << n << " idle channels\n";
-  for (std::size_t i = 0; i < n; ++i) {
-    auto ch = join_channel(sys, nd.env,
-                           join_request{"room:idle:" + std::to_string(i),
-                                        "c" + std::to_string(i), "1",
-                                        {},
-                                        transport});
-    if (!ch)
-      throw bench_failure{"idle join failed"};
-    idle.push_back(std::move(*ch));
-  }
+  auto idle = join_all(sys, nd.env, "room:idle:", n, "1", transport,
+                       "idle join");
   await(*joined, "idle joins");
   stage("idle channels joined");
   settle(500);
@@ -216,19 +229,9 @@ json::object run_memory(caf::actor_system& sys, const options& opts) {
     auto joined_back = std::make_shared<latch>(k);
     auto fresh = std::make_shared<std::atomic<std::size_t>>(0);
     auto tr = sys.spawn(restore_sink, joined_back, fresh);
-    std::vector<caf::actor> back;
-    back.reserve(k);
     auto t1 = now_us();
-    for (std::size_t i = 0; i < k; ++i) {
-      auto ch = join_channel(sys, nd.env,
-                             join_request{"bench:mem:" + std::to_string(i),
-                                          "c" + std::to_string(i), "2",
-                                          {},
-                                          tr});
-      if (!ch)
-        throw bench_failure{"restoring join failed"};
-      back.push_back(std::move(*ch));
-    }
+    auto back = join_all(sys, nd.env, "bench:mem:", k, "2", tr,
+                         "restoring join");
     await(*joined_back, "restoring joins");
     auto restore_all_us = now_us() - t1;
     stage("backups restored");
