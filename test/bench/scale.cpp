@@ -368,6 +368,7 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   other_cpu_meter meter;
   perf_window perf;
   auto workers0 = read_worker_times();
+  auto workers_t0 = now_us();
   auto cpu0 = cpu_seconds();
   run->t0.store(now_us(), std::memory_order_release);
   for (std::size_t i = 0; i < n; ++i)
@@ -400,9 +401,11 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   auto restore_us = run->done.last_us() - run->t0.load();
   auto cpu = cpu_seconds() - cpu0;
   auto workers1 = read_worker_times();
+  auto workers_t1 = now_us();
   perf.close();
-  // Shares of the workers' wall time during the storm, in %.
-  auto worker_wall = static_cast<double>(restore_us) * 1000.0
+  // Shares of the workers' wall time during the storm, in % (of the span
+  // between the two readings, a little longer than restore_all_s).
+  auto worker_wall = static_cast<double>(workers_t1 - workers_t0) * 1000.0
                      * static_cast<double>(workers1.workers);
   auto share = [&](std::uint64_t ns) {
     return worker_wall > 0 ? 100.0 * static_cast<double>(ns) / worker_wall
