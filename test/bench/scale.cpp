@@ -28,6 +28,7 @@
 #include <chanstate/registry/backup_table.hpp>
 #include <chanstate/registry/registry_actor.hpp>
 #include "test/bench/bench_channel.hpp"
+#include "test/bench/perf_window.hpp"
 
 namespace chanstate::bench {
 
@@ -248,42 +249,6 @@ std::size_t peak_rss_bytes() {
       return std::stoull(line.substr(6)) * 1024;
   return 0;
 }
-
-// Profiles only the storm: with CHANSTATE_BENCH_PERF_CTL naming the
-// control FIFO of `perf record -D -1 --control=fifo:FIFO` (or `perf stat`),
-// sampling runs from the first crash to the last checked restore.
-class perf_window {
-public:
-  perf_window() {
-    if (const char* fifo = std::getenv("CHANSTATE_BENCH_PERF_CTL"))
-      out_ = std::fopen(fifo, "w");
-    say("enable\n");
-  }
-
-  void close() {
-    say("disable\n");
-    if (out_)
-      std::fclose(out_);
-    out_ = nullptr;
-  }
-
-  ~perf_window() {
-    close();
-  }
-
-  perf_window(const perf_window&) = delete;
-  perf_window& operator=(const perf_window&) = delete;
-
-private:
-  void say(const char* cmd) {
-    if (!out_)
-      return;
-    std::fputs(cmd, out_);
-    std::fflush(out_);
-  }
-
-  std::FILE* out_ = nullptr;
-};
 
 // CPU time CAF's workers ran and waited for a core (runnable but not
 // running), summed over the workers, from /proc/self/task/*/schedstat.
