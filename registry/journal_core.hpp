@@ -69,8 +69,9 @@ struct change_inbox {
 
   /// The batch taken last is on disk and nothing is staged (needs the
   /// batch lock, held since the batch was taken): the waiters whose key is
-  /// settled now, in the order they waited.
-  std::vector<waiter> written();
+  /// settled now, in the order they waited; `left` (if given) gets how
+  /// many still wait.
+  std::vector<waiter> written(std::size_t* left = nullptr);
 
   std::size_t waiting();
 
@@ -94,7 +95,7 @@ struct change_inbox {
   /// lock). Not a drain: the other keys' changes stay for the batches that
   /// wait for them or for the writer, which still writes them after its
   /// linger. True if something was taken.
-  bool take(const backup_key& key, change_map& into);
+  bool take(const backup_key& key, std::optional<snapshot>& into);
 
   std::uint64_t drains_now();
 
@@ -176,7 +177,9 @@ private:
   // One batch written on a channel's worker if nobody else writes: `key`'s
   // change only, or (null) the whole inbox. Answers the waits it settles
   // from the caller's worker; a failed write goes to the writer to retry.
-  own_write write_as_channel(const backup_key* key, const caf::actor& caller);
+  // `left`: the waits still noted after it.
+  own_write write_as_channel(const backup_key* key, const caf::actor& caller,
+                             std::size_t& left);
 };
 
 /// Writes what is staged, and what the inbox holds, in one transaction.
