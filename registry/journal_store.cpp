@@ -173,7 +173,8 @@ journal_store::open(const std::string& dir, std::size_t map_bytes) {
     if (found < 1)
       return caf::make_error(registry_error::journal_corrupt,
                              "journal " + dir + " has format " + text);
-    // Format 1 had no log; from now on a build that cannot replay one must
+    // An older format (1: no log; 2: a log of JSON text, which this build
+    // replays): from now on a build that cannot read this build's log must
     // not open this journal.
     if (found < format_version && (rc = stamp_format()))
       return lmdb_error(registry_error::journal_unusable, "write format", rc);

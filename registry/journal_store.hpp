@@ -32,7 +32,9 @@ class journal_store {
 public:
   /// The format this build writes; a journal of a newer one is refused.
   /// 2: the change log beside LMDB (a build of format 1 would not replay it).
-  static constexpr int format_version = 2;
+  /// 3: the log's values in a binary form (a build of format 2 would refuse
+  /// such a record as corrupt).
+  static constexpr int format_version = 3;
 
   /// Opens (creating if needed) the journal in `dir`. Refuses a journal of a
   /// newer format or one LMDB cannot read, with a message that says so.
