@@ -291,6 +291,37 @@ bool write_batch(journal_core& core, bool by_writer) {
 
 } // namespace
 
+void checkpoint_unlocked(journal_core& core) {
+  auto& b = core.batch;
+  journal_store::taken_log taken;
+  {
+    std::lock_guard<std::mutex> guard{b.mtx};
+    // A failing journal retries in write_staged, under the lock, as before.
+    if (b.closed || b.failing.load(std::memory_order_relaxed)
+        || !b.store->unapplied())
+      return;
+    taken = b.store->take_unapplied();
+  }
+  if (taken.batches.empty())
+    return;
+  auto started = std::chrono::steady_clock::now();
+  auto err = b.store->apply_taken(taken);
+  auto took = std::chrono::steady_clock::now() - started;
+  {
+    std::lock_guard<std::mutex> guard{b.mtx};
+    if (err) {
+      // The locked write that follows tries them again with what is newer,
+      // and reports its failure if it fails too.
+      b.store->untake(std::move(taken));
+      return;
+    }
+    b.store->taken_applied();
+    ++b.batches;
+  }
+  // `taken` is freed here, outside the lock too.
+  b.stats->record_batch(taken.batches.size(), took, {}, false);
+}
+
 bool write_staged(journal_core& core, bool by_writer) {
   stage(core, by_writer, nullptr);
   return write_batch(core, by_writer);

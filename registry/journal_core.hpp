@@ -182,6 +182,14 @@ private:
                              std::size_t& left);
 };
 
+/// The writer's checkpoint of what channels logged, with the batch lock
+/// held only to take the logged batches and to settle after: the LMDB
+/// transaction (coalescing, JSON text, the B-tree) runs while channels go
+/// on logging their waits. A write_staged(by_writer) after it takes only
+/// what was logged meanwhile and starts the log over. On failure the
+/// batches go back to the log's unapplied ones, for write_staged to retry.
+void checkpoint_unlocked(journal_core& core);
+
 /// Writes what is staged, and what the inbox holds, in one transaction.
 /// Needs batch.mtx. On failure the staged changes stay (the next attempt
 /// writes them with anything newer) and nothing counts as written: frames
