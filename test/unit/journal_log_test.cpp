@@ -300,6 +300,61 @@ TEST_CASE("apply() writes the logged batches and a newer one together; a "
   CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"n", 1}});
 }
 
+TEST_CASE("a checkpoint taken out of the log goes into LMDB while records "
+          "are logged behind it: a death right after replays exactly those") {
+  log_dir d;
+  {
+    auto js = open_store(d);
+    REQUIRE(!js->log({put({"t", "a"}, "n", 1)}));
+    REQUIRE(!js->log({put({"t", "b"}, "m", 1)}));
+    auto taken = js->take_unapplied();
+    CHECK(taken.batches.size() == 2);
+    CHECK_FALSE(js->unapplied());
+    // Logged while the checkpoint's transaction runs.
+    REQUIRE(!js->log({put({"t", "a"}, "n", 2)}));
+    REQUIRE(!js->apply_taken(taken));
+    js->taken_applied();
+    CHECK(js->unapplied()); // the log has not started over yet
+    CHECK(js->checkpoints() == 0);
+    // The process dies before the write that starts the log over.
+  }
+  {
+    auto js = open_store(d);
+    CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"n", 2}});
+    CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"m", 1}});
+    // Without a death: the next apply() takes the rest and starts over.
+    auto before = js->checkpoints();
+    REQUIRE(!js->log({put({"t", "b"}, "m", 2)}));
+    auto taken = js->take_unapplied();
+    REQUIRE(!js->apply_taken(taken));
+    js->taken_applied();
+    REQUIRE(!js->apply({}));
+    CHECK_FALSE(js->unapplied());
+    CHECK(js->checkpoints() == before + 1);
+  }
+  auto js = open_store(d);
+  CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"m", 2}});
+}
+
+TEST_CASE("a checkpoint that fails goes back in front of what was logged "
+          "since; the locked write never writes a value a later one "
+          "replaced") {
+  log_dir d;
+  auto js = open_store(d, std::size_t{64} << 10);
+  // Too big for this map: the checkpoint's transaction fails.
+  REQUIRE(!js->log(
+    {put({"t", "a"}, "big", boost::json::string(std::size_t{1} << 20, 'x'))}));
+  REQUIRE(!js->log({put({"t", "b"}, "n", 1)}));
+  auto taken = js->take_unapplied();
+  REQUIRE(!js->log({put({"t", "a"}, "big", "small")}));
+  REQUIRE(js->apply_taken(taken));
+  js->untake(std::move(taken));
+  REQUIRE(!js->apply({}));
+  CHECK_FALSE(js->unapplied());
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"big", "small"}});
+  CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"n", 1}});
+}
+
 TEST_CASE("a journal of format 1 opens and is marked with this build's "
           "format") {
   log_dir d;
