@@ -1,7 +1,6 @@
 // The change log: records in a shared file mapping, replayed after a crash.
 #include <chanstate/registry/journal_log.hpp>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -13,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chanstate/registry/journal_value.hpp>
 #include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
@@ -25,14 +25,11 @@ namespace {
 //   payload [4 changes] then per change
 //           [1 erase_all][4+n topic][4+n client id][4 assigns]
 //           per assign [4+n name][4 value bytes, ~0 = erased][value]
-//   value   JSON text, or (the high bit of its length set) binary:
-//           [1 tag] null / false / true, int64 / uint64 / double [8],
-//           string [4+n], array [4 count][values], object [4 count]
-//           per member [4+n name][value], int64 array [4 count][8 each].
-//           Writing numbers as bytes instead of text is what makes a
-//           record cheap: a list of integers is most of what a demo
-//           channel's record holds. Records of JSON text (logged by an
-//           earlier build) still replay.
+//   value   JSON text, or (the high bit of its length set) the binary
+//           form of journal_value.hpp. Writing numbers as bytes instead
+//           of text is what makes a record cheap: a list of integers is
+//           most of what a demo channel's record holds. Records of JSON
+//           text (logged by an earlier build) still replay.
 constexpr char magic[8] = {'C', 'S', 'J', 'L', 'O', 'G', '0', '1'};
 constexpr std::size_t header_bytes = 64;
 constexpr std::size_t record_header_bytes = 16;
@@ -40,98 +37,9 @@ constexpr std::size_t initial_capacity = std::size_t{4} << 20;
 constexpr std::uint32_t erased = ~std::uint32_t{0};
 constexpr std::uint32_t binary = std::uint32_t{1} << 31;
 
-enum tag : char {
-  t_null,
-  t_false,
-  t_true,
-  t_int64,
-  t_uint64,
-  t_double,
-  t_string,
-  t_array,
-  t_object,
-  t_int64_array,
-};
-
 caf::error sys_error(const std::string& what, const std::string& path) {
   return caf::make_error(registry_error::journal_unusable,
                          what + " " + path + ": " + std::strerror(errno));
-}
-
-void put32(std::string& out, std::uint32_t n) {
-  char b[4];
-  std::memcpy(b, &n, 4);
-  out.append(b, 4);
-}
-
-void put_text(std::string& out, std::string_view s) {
-  put32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
-
-template <class T>
-void put64(std::string& out, T x) {
-  static_assert(sizeof(T) == 8);
-  char b[8];
-  std::memcpy(b, &x, 8);
-  out.append(b, 8);
-}
-
-void encode(std::string& out, const boost::json::value& v) {
-  switch (v.kind()) {
-    case boost::json::kind::null:
-      out.push_back(t_null);
-      break;
-    case boost::json::kind::bool_:
-      out.push_back(v.get_bool() ? t_true : t_false);
-      break;
-    case boost::json::kind::int64:
-      out.push_back(t_int64);
-      put64(out, v.get_int64());
-      break;
-    case boost::json::kind::uint64:
-      out.push_back(t_uint64);
-      put64(out, v.get_uint64());
-      break;
-    case boost::json::kind::double_:
-      out.push_back(t_double);
-      put64(out, v.get_double());
-      break;
-    case boost::json::kind::string:
-      out.push_back(t_string);
-      put_text(out, v.get_string());
-      break;
-    case boost::json::kind::array: {
-      const auto& xs = v.get_array();
-      bool ints = std::all_of(xs.begin(), xs.end(),
-                              [](const auto& x) { return x.is_int64(); });
-      out.push_back(ints ? t_int64_array : t_array);
-      put32(out, static_cast<std::uint32_t>(xs.size()));
-      if (ints) {
-        // One resize, then plain stores: no per-element append.
-        auto at = out.size();
-        out.resize(at + 8 * xs.size());
-        auto* p = out.data() + at;
-        for (const auto& x : xs) {
-          auto n = x.get_int64();
-          std::memcpy(p, &n, 8);
-          p += 8;
-        }
-      } else {
-        for (const auto& x : xs)
-          encode(out, x);
-      }
-      break;
-    }
-    case boost::json::kind::object:
-      out.push_back(t_object);
-      put32(out, static_cast<std::uint32_t>(v.get_object().size()));
-      for (const auto& kv : v.get_object()) {
-        put_text(out, kv.key());
-        encode(out, kv.value());
-      }
-      break;
-  }
 }
 
 std::uint64_t load64(const char* p) {
@@ -153,146 +61,11 @@ std::size_t padded(std::size_t n) {
   return (n + 7) & ~std::size_t{7};
 }
 
-// Reads one payload back; false if it does not decode.
-struct reader {
-  const char* p;
-  std::size_t n;
 
-  bool u8(std::uint8_t& out) {
-    if (n < 1)
-      return false;
-    out = static_cast<std::uint8_t>(*p);
-    ++p;
-    --n;
-    return true;
-  }
-  bool u32(std::uint32_t& out) {
-    if (n < 4)
-      return false;
-    std::memcpy(&out, p, 4);
-    p += 4;
-    n -= 4;
-    return true;
-  }
-  bool bytes(std::size_t len, std::string_view& out) {
-    if (n < len)
-      return false;
-    out = {p, len};
-    p += len;
-    n -= len;
-    return true;
-  }
-  bool text(std::string& out) {
-    std::string_view sv;
-    if (!text(sv))
-      return false;
-    out.assign(sv);
-    return true;
-  }
-  bool text(std::string_view& out) {
-    std::uint32_t len;
-    return u32(len) && bytes(len, out);
-  }
-  bool u64(void* out) {
-    std::string_view sv;
-    if (!bytes(8, sv))
-      return false;
-    std::memcpy(out, sv.data(), 8);
-    return true;
-  }
-  // A count of items that each take at least `min_bytes`: a count larger
-  // than what is left is corrupt (and must not reserve memory for it).
-  bool count(std::uint32_t& out, std::size_t min_bytes) {
-    return u32(out) && out <= n / min_bytes;
-  }
-  // One binary value; `depth` bounds the recursion a corrupt record could
-  // ask for.
-  bool value(boost::json::value& out, int depth = 0) {
-    std::uint8_t t;
-    if (depth > 256 || !u8(t))
-      return false;
-    switch (t) {
-      case t_null:
-        out = nullptr;
-        return true;
-      case t_false:
-      case t_true:
-        out = t == t_true;
-        return true;
-      case t_int64: {
-        std::int64_t x = 0;
-        if (!u64(&x))
-          return false;
-        out = x;
-        return true;
-      }
-      case t_uint64: {
-        std::uint64_t x = 0;
-        if (!u64(&x))
-          return false;
-        out = x;
-        return true;
-      }
-      case t_double: {
-        double x = 0;
-        if (!u64(&x))
-          return false;
-        out = x;
-        return true;
-      }
-      case t_string: {
-        std::string_view sv;
-        if (!text(sv))
-          return false;
-        out = boost::json::string(sv);
-        return true;
-      }
-      case t_int64_array: {
-        std::uint32_t k;
-        if (!count(k, 8))
-          return false;
-        auto& xs = out.emplace_array();
-        xs.reserve(k);
-        for (std::uint32_t i = 0; i < k; ++i) {
-          std::int64_t x = 0;
-          std::memcpy(&x, p + 8 * std::size_t{i}, 8);
-          xs.push_back(x);
-        }
-        p += 8 * std::size_t{k};
-        n -= 8 * std::size_t{k};
-        return true;
-      }
-      case t_array: {
-        std::uint32_t k;
-        if (!count(k, 1))
-          return false;
-        auto& xs = out.emplace_array();
-        xs.reserve(k);
-        for (std::uint32_t i = 0; i < k; ++i)
-          if (!value(xs.emplace_back(nullptr), depth + 1))
-            return false;
-        return true;
-      }
-      case t_object: {
-        std::uint32_t k;
-        if (!count(k, 5))
-          return false;
-        auto& obj = out.emplace_object();
-        obj.reserve(k);
-        for (std::uint32_t i = 0; i < k; ++i) {
-          std::string_view name;
-          boost::json::value x;
-          if (!text(name) || !value(x, depth + 1))
-            return false;
-          obj[name] = std::move(x);
-        }
-        return true;
-      }
-      default:
-        return false;
-    }
-  }
-};
+using journal_value::encode;
+using journal_value::put32;
+using journal_value::put_text;
+using journal_value::reader;
 
 bool decode(reader r, std::vector<journal_store::key_change>& out) {
   std::uint32_t changes;
