@@ -1,4 +1,10 @@
 // The in-process scenarios: real registry and channels, actor transports.
+// One lightweight client actor per channel plays the transport; results go
+// into pre-sized slots and latches, so no scenario pays for scoped_actor
+// round trips on its measured path. steady.cpp, recover.cpp
+// (recover and kill) and memory.cpp; in_process_common.hpp (the measured
+// node, waits) and recovery_client.hpp (the clients of recover, kill and
+// memory) are what they share.
 #pragma once
 
 #include <boost/json/object.hpp>

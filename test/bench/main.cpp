@@ -162,8 +162,8 @@ json::object scheduler_fields(caf::actor_system& sys) {
 int run_in_process(const std::string& scenario, const options& opts,
                    const std::vector<std::string>& caf_args) {
   caf::actor_system_config cfg;
-  // Two cores: more workers than cores only adds wake-up latency (caf notes
-  // §0, §6). --scheduler.max-threads overrides it.
+  // Two cores: more workers than cores only adds wake-up latency (each idle
+  // worker polls and is woken per job). --scheduler.max-threads overrides it.
   cfg.set("scheduler.max-threads", 2);
   // CAF 0.17's work stealing steals with an O(queue length) walk under both
   // of the victim's locks; a million-actor burst queues that many jobs on

@@ -2,25 +2,17 @@
 // CAF's clock per join, and the registry refuses a join it gets to too late.
 #include <doctest/doctest.h>
 
-#include <boost/json.hpp>
 #include <caf/all.hpp>
 
-#include <chanstate/actors/demo_channel.hpp>
-#include <chanstate/actors/testing/channel_case.hpp>
 #include <chanstate/registry/registry_error.hpp>
+#include "refusal_case.hpp"
 
 using namespace chanstate;
+using namespace chanstate::test;
 using namespace chanstate::testing;
 using namespace std::chrono_literals;
-namespace json = boost::json;
 
 namespace {
-
-caf::behavior frozen_channel(caf::event_based_actor* self, int) {
-  // A channel on a frozen node: it never reacts to the takeover's exit.
-  self->set_exit_handler([](caf::exit_msg&) {});
-  return {[](int) {}};
-}
 
 case_options one_second() {
   case_options opts;
@@ -29,18 +21,8 @@ case_options one_second() {
   return opts;
 }
 
-struct deadline_case : channel_case {
-  deadline_case() : channel_case(one_second()) {
-    REQUIRE(!route("room:*", demo_channel_factory()));
-  }
-
-  // The refused join's detail, e.g. "request_timeout: ...".
-  std::string refusal(const channel_handle& ch) {
-    auto r = join_reply(ch);
-    REQUIRE(r);
-    CHECK(r->status == "error");
-    CHECK(r->response.at("reason") == "restore failed");
-    return json::value_to<std::string>(r->response.at("detail"));
+struct deadline_case : refusal_case {
+  deadline_case() : refusal_case(one_second()) {
   }
 };
 
@@ -86,10 +68,7 @@ TEST_CASE_FIXTURE(deadline_case, "a join that waits for a takeover is refused "
                                  "longer") {
   // Step 1: a frozen channel holds alice's key (down_wait 5 s > 1 s).
   REQUIRE(table().config().down_wait > 1s);
-  auto frozen = system().spawn(frozen_channel, 0);
-  watch(frozen);
-  REQUIRE(ask<restore_outcome>(env().registry, restore_atom::value,
-                               backup_key{"room:1", "alice"}, frozen));
+  auto frozen = frozen_holder("room:1", "alice");
   // Step 2: alice joins elsewhere; the registry waits for the frozen one.
   auto ch = join("room:1", "alice");
   run();
