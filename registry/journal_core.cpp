@@ -201,8 +201,7 @@ void write_failed(batch_state& b, const caf::error& err) {
   // user without one still hears of it.
   if (!b.stats->has_listener())
     std::cerr << "chanstate journal: write failed: " << describe(err)
-              << "; retrying every "
-              << b.retry.count()
+              << "; retrying every " << b.retry.count()
               << " ms, replies after a commit are held until it works\n";
 }
 
@@ -222,8 +221,9 @@ void write_succeeded(batch_state& b) {
 // Hands `batch` to the store, timed for /metrics: the writer's LMDB
 // transaction, or a waiting channel's record in the change log. Needs
 // batch.mtx.
-caf::error store_batch(batch_state& b, std::vector<journal_store::key_change>
-                                         batch, bool by_writer) {
+caf::error store_batch(batch_state& b,
+                       std::vector<journal_store::key_change> batch,
+                       bool by_writer) {
   ++b.batches;
   if (!by_writer)
     ++b.batches_by_waiters;

@@ -2,11 +2,12 @@
 //
 //   commit of key k ──put──▶ inbox (latest per key)
 //   frame waits for k ──▶ journal_core::await
+//        ├─ nobody writing: log k's change here (if any) ──────▶ out now
 //        ├─ k settled (not in the inbox, no batch in flight) ──▶ out now
-//        ├─ nobody writing: write k's change here ─────────────▶ out now
 //        ├─ a batch is being written: spin ≤ 50 µs ────────────▶ out now
 //        └─ otherwise: wait noted; the next batch that settles k answers it
-//   writer actor: commits nobody waits for (after a linger), retries, syncs
+//   writer actor: the log into LMDB (without the batch lock), commits
+//   nobody waits for (after a linger), retries, syncs
 #pragma once
 
 #include <atomic>
