@@ -37,7 +37,9 @@ struct channel_env {
   std::shared_ptr<const router> routes;
   /// How long a joining channel waits for the registry before it refuses.
   std::chrono::milliseconds restore_timeout = std::chrono::seconds{10};
-  /// Off only to measure what write-through costs (chanstate-bench steady).
+  /// Off only to measure what write-through costs (chanstate-bench steady):
+  /// nothing is published then, so a crash loses what the channel had, and
+  /// a commit refused for its size goes back to the state it joined with.
   bool write_through = true;
   /// Largest estimated size (snapshot::byte_size) of one channel's
   /// assigns. A commit over it is refused: nothing is published, the
