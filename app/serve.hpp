@@ -112,7 +112,8 @@ private:
 };
 
 /// Starts the registry (as `opts.registry_home` says), pubsub and the
-/// Phoenix v2 WebSocket endpoint at /socket/websocket (plus GET /stats) for
+/// Phoenix v2 WebSocket endpoint at /socket/websocket (plus GET /stats,
+/// /metrics, /healthz and /readyz; GET / with endpoint.demo_page) for
 /// the channels `routes` names, on the service's own actor system. Returns
 /// once it listens, or why it could not start (nothing is left running
 /// then).
