@@ -1,4 +1,5 @@
-// The demo channel of design.md ("room:*"): the contract tests and benchmarks drive.
+// The demo channel "room:*" (README, "The Phoenix endpoint"): the contract
+// the tests and benchmarks drive.
 #pragma once
 
 #include <chanstate/actors/channel.hpp>
