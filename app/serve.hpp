@@ -65,8 +65,11 @@ struct serve_options {
 /// actor_system: ~actor_system waits for the endpoint's actors.
 class endpoint {
 public:
+  /// Movable, not copyable; a moved-from handle stops nothing.
   endpoint(endpoint&&) noexcept;
+  /// Stops the endpoint this handle held (if any), then takes `other`'s.
   endpoint& operator=(endpoint&&) noexcept;
+  /// stop(), unless the handle was moved from.
   ~endpoint();
 
   /// The URL phoenix.js takes, e.g. "ws://127.0.0.1:4000/socket".

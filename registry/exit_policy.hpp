@@ -27,6 +27,7 @@ bool is_reason(const caf::error& reason, caf::exit_reason code);
 /// True if `reason` is `code` (category and code), without allocating.
 bool is_reason(const caf::error& reason, channel_exit code);
 
+/// The verdict's name, e.g. "keep_crash".
 const char* to_string(exit_verdict x);
 
 } // namespace chanstate
