@@ -105,6 +105,7 @@ public:
   /// channels share, e.g. to join channels in-process with join_channel.
   const channel_env& env() const;
 
+  /// What a running endpoint holds (defined in serve.cpp).
   struct state;
 
 private:
