@@ -123,6 +123,20 @@ public:
   restore_outcome attach(const backup_key& key, caf::actor_addr channel,
                          time_point now, bool sees_progress = true);
 
+  /// What try_attach did.
+  struct attach_attempt {
+    /// The key's live channel, if it had one: then nothing changed.
+    std::optional<caf::actor_addr> live;
+    /// How `channel` starts, if it was attached.
+    restore_outcome outcome;
+  };
+
+  /// attach() if `key` has no live channel; otherwise changes nothing and
+  /// says which channel is live. One lookup instead of live_channel() and
+  /// attach().
+  attach_attempt try_attach(const backup_key& key, caf::actor_addr channel,
+                            time_point now, bool sees_progress = true);
+
   /// Every tracked live channel (a registry taking the table over monitors
   /// them again).
   std::vector<caf::actor_addr> live_channels() const;
@@ -246,6 +260,8 @@ private:
     }
   };
 
+  streak take_backup(const backup_key& key, time_point now,
+                     restore_outcome& out);
   void store_backup(const backup_key& key, backup_entry entry);
   void erase_backup(backup_map::iterator i);
   void drop_backup(backup_map::iterator i);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <unordered_map>
+#include <variant>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -80,25 +81,35 @@ bool pack_slice(registry_ptr self) {
 
 // `sees_progress`: the channel shares our commit cell and marks progress in
 // it. A channel on another node commits by message and reports no progress,
-// so the poison guard never blames its state.
-restore_outcome attach(registry_ptr self, const backup_key& key,
-                       const caf::actor& channel, bool sees_progress) {
+// so the poison guard never blames its state. Attaches `channel` unless the
+// key is live; then returns that live channel's address instead.
+std::variant<restore_outcome, caf::actor_addr>
+try_attach(registry_ptr self, const backup_key& key, const caf::actor& channel,
+           bool sees_progress) {
+  auto got = self->state.table->try_attach(key, channel.address(),
+                                           self->clock().now(), sees_progress);
+  if (got.live)
+    return std::move(*got.live);
   self->monitor(channel);
-  auto out = self->state.table->attach(key, channel.address(),
-                                       self->clock().now(), sees_progress);
   schedule_sweep(self);
-  return out;
+  return std::move(got.outcome);
 }
 
 // Hands the key to the join that waited for it, once the key is free.
 void serve_waiting(registry_ptr self, const backup_key& key) {
   auto& st = self->state;
-  auto i = st.waiting.find(key);
-  if (i == st.waiting.end() || st.table->live_channel(key))
+  // A storm's downs find no join waiting: skip hashing the key again.
+  if (st.waiting.empty())
     return;
-  auto p = std::move(i->second);
-  st.waiting.erase(i);
-  p.deliver(attach(self, key, p.channel, p.sees_progress));
+  auto i = st.waiting.find(key);
+  if (i == st.waiting.end())
+    return;
+  auto got = try_attach(self, key, i->second.channel, i->second.sees_progress);
+  if (auto* out = std::get_if<restore_outcome>(&got)) {
+    auto p = std::move(i->second);
+    st.waiting.erase(i);
+    p.deliver(std::move(*out));
+  }
 }
 
 // The refusal of a join whose channel waited its whole restore timeout: the
@@ -113,42 +124,43 @@ remote_restore to_remote(const restore_outcome& out) {
           out.fallback_generation};
 }
 
-// Restores `key` for `channel` now, or once the key's old channel is down.
-// `deliver` is called exactly once, maybe later. A template, so that the
-// common case (the key is free) needs no std::function allocation; only a
-// join that waits for a takeover stores one.
-template <class Deliver>
-void restore(registry_ptr self, const backup_key& key,
-             const caf::actor& channel, bool sees_progress,
-             time_point deadline, Deliver deliver) {
-  auto now = self->clock().now();
-  if (now >= deadline) {
+// The answer to a join that needs no waiting: an error, or `channel`
+// attached. Returns the key's live channel instead when the join has to
+// wait for it to go down (wait_for_takeover).
+std::variant<caf::expected<restore_outcome>, caf::actor_addr>
+restore_now(registry_ptr self, const backup_key& key,
+            const caf::actor& channel, bool sees_progress,
+            time_point deadline) {
+  using answer = caf::expected<restore_outcome>;
+  if (self->clock().now() >= deadline) {
     // Queued behind a storm for longer than the channel waits: answering
     // late is all a timer would have done too (it would have refused the
     // join at the deadline, and the registry still handled the request).
-    deliver(too_late());
-    return;
+    return answer{too_late()};
   }
-  if (!valid(key)) {
-    deliver(caf::make_error(registry_error::invalid_key,
-                            "topic and client id must not be empty"));
-    return;
-  }
-  if (!channel) {
-    deliver(caf::make_error(registry_error::invalid_key,
-                            "no channel to track"));
-    return;
-  }
+  if (!valid(key))
+    return answer{caf::make_error(registry_error::invalid_key,
+                                  "topic and client id must not be empty")};
+  if (!channel)
+    return answer{
+      caf::make_error(registry_error::invalid_key, "no channel to track")};
+  auto got = try_attach(self, key, channel, sees_progress);
+  if (auto* out = std::get_if<restore_outcome>(&got))
+    return answer{std::move(*out)};
+  return std::get<caf::actor_addr>(std::move(got));
+}
+
+// The key is still live (`old`): either the old channel crashed and its
+// down message is on its way, or it is alive (a reconnecting client). In
+// both cases ask it to end and answer once it is down, so a rejoin never
+// sees "no backup" while the last commit is still in flight. `deliver` is
+// called exactly once, later.
+void wait_for_takeover(registry_ptr self, const backup_key& key,
+                       const caf::actor& channel, bool sees_progress,
+                       time_point deadline, const caf::actor_addr& old,
+                       std::function<void(caf::expected<restore_outcome>)>
+                         deliver) {
   auto& st = self->state;
-  auto old = st.table->live_channel(key);
-  if (!old) {
-    deliver(attach(self, key, channel, sees_progress));
-    return;
-  }
-  // The key is still live: either the old channel crashed and its down
-  // message is on its way, or it is alive (a reconnecting client). In both
-  // cases ask it to end and answer once it is down, so a rejoin never sees
-  // "no backup" while the last commit is still in flight.
   if (auto i = st.waiting.find(key); i != st.waiting.end()) {
     i->second.deliver(caf::make_error(registry_error::superseded,
                                       "a newer join took this key"));
@@ -158,29 +170,61 @@ void restore(registry_ptr self, const backup_key& key,
   auto token = ++st.next_token;
   st.waiting.emplace(key, pending_restore{std::move(deliver), channel, token,
                                           sees_progress, deadline});
-  self->send_exit(*old, caf::make_error(channel_exit::taken_over));
+  self->send_exit(old, caf::make_error(channel_exit::taken_over));
   // Waits for the old channel's down at most down_wait, and no longer than
   // the join itself waits.
   auto wait = std::chrono::duration_cast<caf::timespan>(
     st.table->config().down_wait);
   if (deadline != no_deadline)
-    wait = std::min(wait, std::chrono::duration_cast<caf::timespan>(deadline
-                                                                    - now));
+    wait = std::min(wait, std::chrono::duration_cast<caf::timespan>(
+                            deadline - self->clock().now()));
   self->delayed_send(self, wait, wait_over_atom::value, key, token);
 }
 
+// A local join: the common case (the key is free) answers with the value
+// itself, no response promise; only a join that waits for a takeover
+// makes one.
 caf::result<restore_outcome> local_restore(registry_ptr self,
                                            const backup_key& key,
                                            const caf::actor& channel,
                                            time_point deadline) {
+  auto now = restore_now(self, key, channel, true, deadline);
+  if (auto* answer = std::get_if<caf::expected<restore_outcome>>(&now)) {
+    if (*answer)
+      return std::move(**answer);
+    return std::move(answer->error());
+  }
   auto rp = self->make_response_promise<restore_outcome>();
-  restore(self, key, channel, true, deadline,
-          [rp](caf::expected<restore_outcome> x) mutable {
-            if (x)
-              rp.deliver(std::move(*x));
-            else
-              rp.deliver(std::move(x.error()));
-          });
+  wait_for_takeover(self, key, channel, true, deadline,
+                    std::get<caf::actor_addr>(now),
+                    [rp](caf::expected<restore_outcome> x) mutable {
+                      if (x)
+                        rp.deliver(std::move(*x));
+                      else
+                        rp.deliver(std::move(x.error()));
+                    });
+  return rp;
+}
+
+// The same for a channel on another node, answered as JSON text.
+caf::result<remote_restore> remote_restore_of(registry_ptr self,
+                                              const backup_key& key,
+                                              const caf::actor& channel) {
+  auto now = restore_now(self, key, channel, false, no_deadline);
+  if (auto* answer = std::get_if<caf::expected<restore_outcome>>(&now)) {
+    if (*answer)
+      return to_remote(**answer);
+    return std::move(answer->error());
+  }
+  auto rp = self->make_response_promise<remote_restore>();
+  wait_for_takeover(self, key, channel, false, no_deadline,
+                    std::get<caf::actor_addr>(now),
+                    [rp](caf::expected<restore_outcome> x) mutable {
+                      if (x)
+                        rp.deliver(to_remote(*x));
+                      else
+                        rp.deliver(std::move(x.error()));
+                    });
   return rp;
 }
 
@@ -219,15 +263,7 @@ registry_actor spawn_registry(caf::actor_system& sys,
       },
       [self](remote_restore_atom, const backup_key& key,
              const caf::actor& channel) -> caf::result<remote_restore> {
-        auto rp = self->make_response_promise<remote_restore>();
-        restore(self, key, channel, false, no_deadline,
-                [rp](caf::expected<restore_outcome> x) mutable {
-                  if (x)
-                    rp.deliver(to_remote(*x));
-                  else
-                    rp.deliver(std::move(x.error()));
-                });
-        return rp;
+        return remote_restore_of(self, key, channel);
       },
       [self](commit_atom, const backup_key& key,
              const std::string& delta) -> caf::result<bool> {

@@ -16,6 +16,7 @@
 #include <caf/all.hpp>
 
 #include "test/bench/in_process_common.hpp"
+#include "test/bench/perf_window.hpp"
 #include "test/bench/recovery_client.hpp"
 
 namespace chanstate::bench {
@@ -25,46 +26,6 @@ using namespace in_process;
 namespace {
 
 namespace json = boost::json;
-
-// Profiles only the measured storm: with CHANSTATE_BENCH_PERF_CTL naming
-// the control FIFO of `perf record -D -1 --control=fifo:FIFO` (or `perf
-// stat`), sampling is switched on at the trigger and off after the last
-// recovery, so set-up, warm-up and leaves stay out of the profile.
-class perf_window {
-public:
-  explicit perf_window(bool measured) {
-    const char* fifo = std::getenv("CHANSTATE_BENCH_PERF_CTL");
-    if (!fifo || !measured)
-      return;
-    out_ = std::fopen(fifo, "w");
-    say("enable\n");
-  }
-
-  void close() {
-    if (!out_)
-      return;
-    say("disable\n");
-    std::fclose(out_);
-    out_ = nullptr;
-  }
-
-  ~perf_window() {
-    close();
-  }
-
-  perf_window(const perf_window&) = delete;
-  perf_window& operator=(const perf_window&) = delete;
-
-private:
-  void say(const char* cmd) {
-    if (!out_)
-      return;
-    std::fputs(cmd, out_);
-    std::fflush(out_);
-  }
-
-  std::FILE* out_ = nullptr;
-};
 
 struct recovery_figures {
   std::size_t n = 0;

@@ -6,7 +6,11 @@
 #include "test/bench/scale.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -24,6 +28,7 @@
 #include <chanstate/registry/backup_table.hpp>
 #include <chanstate/registry/registry_actor.hpp>
 #include "test/bench/bench_channel.hpp"
+#include "test/bench/perf_window.hpp"
 
 namespace chanstate::bench {
 
@@ -51,6 +56,9 @@ struct scale_run {
   latch ready;
   latch done;
   std::atomic<std::size_t> errors{0};
+  // Crashed channels whose client has seen the down and rejoined: with
+  // `done`, the progress lines show which phase a storm is in.
+  std::atomic<std::size_t> rejoined{0};
 
   scale_run(std::size_t count, std::size_t k)
     : n(count), transports(k), channels(count), state(count, slot::joining),
@@ -116,6 +124,7 @@ caf::behavior scale_client(scale_ptr self, std::shared_ptr<scale_run> run,
     if (run->state[i] != slot::armed)
       return; // a refused join's own end: counted where it was refused
     run->state[i] = slot::recovering;
+    run->rejoined.fetch_add(1, std::memory_order_relaxed);
     if (!join_one(self, *run, i, "2")) {
       ++run->errors;
       finish(*run, i, slot::other);
@@ -241,6 +250,38 @@ std::size_t peak_rss_bytes() {
   return 0;
 }
 
+// CPU time CAF's workers ran and waited for a core (runnable but not
+// running), summed over the workers, from /proc/self/task/*/schedstat.
+// Over a phase, wall × workers − run − wait is the time they slept for
+// lack of work: whether a storm is bound by CPU, by the machine's other
+// load, or by a serial step that leaves a worker idle.
+struct worker_times {
+  std::uint64_t run_ns = 0;
+  std::uint64_t wait_ns = 0;
+  std::size_t workers = 0;
+};
+
+worker_times read_worker_times() {
+  worker_times out;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator{"/proc/self/task", ec}) {
+    std::ifstream comm{task.path() / "comm"};
+    std::string name;
+    // CAF 0.17 names its scheduler's workers "caf.multiplexer".
+    if (!std::getline(comm, name) || name != "caf.multiplexer")
+      continue;
+    std::ifstream stat{task.path() / "schedstat"};
+    std::uint64_t run = 0, wait = 0;
+    if (stat >> run >> wait) {
+      out.run_ns += run;
+      out.wait_ns += wait;
+      ++out.workers;
+    }
+  }
+  return out;
+}
+
 double seconds(std::int64_t us) {
   return static_cast<double>(us) / 1e6;
 }
@@ -290,27 +331,53 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
   std::cerr << "scale: joined in " << seconds(join_us) << " s, RSS "
             << (rss_joined >> 20) << " MB; crashing all\n";
   other_cpu_meter meter;
+  perf_window perf;
+  auto workers0 = read_worker_times();
+  auto workers_t0 = now_us();
   auto cpu0 = cpu_seconds();
   run->t0.store(now_us(), std::memory_order_release);
   for (std::size_t i = 0; i < n; ++i)
     if (run->state[i] == slot::armed)
       caf::anon_send(run->channels[i], event({}, "oopsy", {}));
   auto crash_send_us = now_us() - run->t0.load();
-  // Progress every 5 s on stderr: how many are back, and whether the
-  // registry answers at all (a backlog there is one candidate bound).
-  auto waited = std::chrono::milliseconds{0};
-  while (!run->done.wait(std::chrono::seconds{5})) {
-    waited += std::chrono::seconds{5};
-    if (waited >= patience)
+  // Progress every second on stderr: how many clients have rejoined (their
+  // old channel's down arrived) and how many are back; every 5 s also
+  // whether the registry answers at all (a backlog there is one candidate
+  // bound; the question itself queues behind it, so it is asked rarely).
+  auto patience_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       patience)
+                       .count();
+  for (std::size_t tick = 1;
+       !run->done.wait(std::chrono::seconds{1}); ++tick) {
+    auto elapsed = now_us() - run->t0.load();
+    if (elapsed >= patience_us)
       throw std::runtime_error{"scale: restores timed out ("
                                + std::to_string(run->done.count())
                                + " done)"};
-    std::cerr << "scale: " << run->done.count() << " restored after "
-              << waited.count() / 1000 << " s; registry: "
-              << registry_progress(sys, run->env.registry) << '\n';
+    std::cerr << "scale: " << seconds(elapsed) << " s: "
+              << run->rejoined.load(std::memory_order_relaxed)
+              << " rejoined, " << run->done.count() << " restored, CPU "
+              << cpu_seconds() - cpu0 << " s, RSS "
+              << (resident_bytes() >> 20) << " MB";
+    if (tick % 5 == 0)
+      std::cerr << "; registry: " << registry_progress(sys, run->env.registry);
+    std::cerr << '\n';
   }
   auto restore_us = run->done.last_us() - run->t0.load();
   auto cpu = cpu_seconds() - cpu0;
+  auto workers1 = read_worker_times();
+  auto workers_t1 = now_us();
+  perf.close();
+  // Shares of the workers' wall time during the storm, in % (of the span
+  // between the two readings, a little longer than restore_all_s).
+  auto worker_wall = static_cast<double>(workers_t1 - workers_t0) * 1000.0
+                     * static_cast<double>(workers1.workers);
+  auto share = [&](std::uint64_t ns) {
+    return worker_wall > 0 ? 100.0 * static_cast<double>(ns) / worker_wall
+                           : 0.0;
+  };
+  auto run_pct = share(workers1.run_ns - workers0.run_ns);
+  auto wait_pct = share(workers1.wait_ns - workers0.wait_ns);
   std::size_t ok = 0, lost = 0, stale = 0, other = 0;
   std::vector<std::int64_t> lat;
   lat.reserve(n);
@@ -361,6 +428,9 @@ json::object run_scale(caf::actor_system& sys, const options& opts) {
     {"pubsub", pubsub},
     {"registry", std::move(reg)},
     {"other_cpu_pct", meter.percent()},
+    {"workers_run_pct", run_pct},
+    {"workers_runqueue_pct", wait_pct},
+    {"workers_idle_pct", std::max(0.0, 100.0 - run_pct - wait_pct)},
   };
   std::cerr << "scale: " << ok << "/" << n << " restored in "
             << seconds(restore_us) << " s\n";

@@ -319,3 +319,64 @@ TEST_CASE("stats report every counter, the sizes and the limits") {
     CHECK(s.at("quarantine").as_object().contains(k));
   CHECK(s.at("limits").at("poison_crashes") == cfg.poison_crashes);
 }
+
+TEST_CASE("try_attach leaves a live key alone and names its channel") {
+  table_case c{registry_config{}};
+  c.live_and_die(alice, 1, caf::make_error(channel_exit::crashed));
+  // Step 1: the key is free: the channel is attached and restored.
+  auto first = c.channel();
+  auto got = c.table.try_attach(alice, first, c.now);
+  CHECK_FALSE(got.live);
+  REQUIRE(got.outcome.cell);
+  CHECK(got.outcome.restored);
+  CHECK(c.restored_x(got.outcome) == 1);
+  // Step 2: a second join while the first is live changes nothing.
+  auto second = c.channel();
+  auto busy = c.table.try_attach(alice, second, c.now);
+  REQUIRE(busy.live);
+  CHECK(*busy.live == first);
+  CHECK_FALSE(busy.outcome.cell);
+  CHECK(*c.table.live_channel(alice) == first);
+  CHECK(c.table.live_count() == 1);
+  CHECK_FALSE(c.table.detach(second, caf::none, c.now));
+  // Step 3: once the first is down, the second gets its last commit.
+  got.outcome.cell->store(assigns(2));
+  c.table.detach(first, caf::make_error(channel_exit::crashed), c.now);
+  auto again = c.table.try_attach(alice, second, c.now);
+  CHECK_FALSE(again.live);
+  CHECK(again.outcome.restored);
+  CHECK(c.restored_x(again.outcome) == 2);
+  CHECK(c.table.counters().restores_from_backup == 2);
+}
+
+TEST_CASE("replacing a packed backup keeps the counts and the age list "
+          "exact") {
+  registry_config cfg;
+  cfg.pack_after = 1s;
+  backup_table t{cfg};
+  time_point t0{};
+  boost::json::array list;
+  for (int i = 0; i < 100; ++i)
+    list.push_back(i);
+  t.put_backup(alice, snapshot::from_object({{"ns", list}}), t0);
+  t.put_backup(bob, assigns(1), t0);
+  REQUIRE(t.pack_cold(t0 + 2s, 10) == 2);
+  REQUIRE(t.packed_count() == 2);
+  // Replaced in place: alice's packed form is gone, and alice is now the
+  // newest backup, so bob expires first.
+  auto before = t.backup_bytes();
+  t.put_backup(alice, assigns(2), t0 + 2s);
+  CHECK(t.packed_count() == 1);
+  CHECK(t.backup_count() == 2);
+  CHECK(t.expire(t0 + 2s) == 0);
+  CHECK(t.backup_bytes() < before);
+  CHECK(t.expire(t0 + cfg.backup_ttl) == 1);
+  CHECK_FALSE(t.peek_backup(bob));
+  CHECK(t.packed_count() == 0);
+  CHECK(t.backup_bytes() == assigns(2).byte_size());
+  REQUIRE(t.peek_backup(alice));
+  CHECK(t.peek_backup(alice)->find("x")->as_int64() == 2);
+  CHECK(t.expire(t0 + 2s + cfg.backup_ttl) == 1);
+  CHECK(t.backup_count() == 0);
+  CHECK(t.backup_bytes() == 0);
+}
