@@ -54,6 +54,10 @@ void release_syncs(journal_ptr self) {
 // staged is on disk.
 bool flush(journal_ptr self) {
   auto& core = *self->state.core;
+  // What channels logged goes into LMDB first without the batch lock
+  // (a checkpoint of ~200 records held it ~0.3 ms in `steady`, and every
+  // channel whose frame waited meanwhile spun, then noted its wait).
+  checkpoint_unlocked(core);
   for (int round = 0; round < 4; ++round) {
     std::unique_lock<std::mutex> guard{core.batch.mtx};
     if (!write_staged(core, true)) {

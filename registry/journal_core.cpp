@@ -31,11 +31,15 @@ void diff(const snapshot& before, const snapshot& after,
 // `key`'s change. Needs batch.mtx.
 void stage(journal_core& core, bool by_writer, const backup_key* key) {
   auto& b = core.batch;
-  change_inbox::change_map changes;
-  if (key)
-    core.inbox.take(*key, changes);
-  else
-    changes = core.inbox.drain(by_writer);
+  if (key) {
+    std::optional<snapshot> what;
+    if (core.inbox.take(*key, what) && !b.closed) {
+      ++b.changes_seen;
+      b.staged[*key] = std::move(what);
+    }
+    return;
+  }
+  auto changes = core.inbox.drain(by_writer);
   if (b.closed)
     return;
   b.changes_seen += changes.size();
@@ -75,10 +79,12 @@ bool change_inbox::park(const backup_key& key, const caf::actor& notify,
   return false;
 }
 
-std::vector<change_inbox::waiter> change_inbox::written() {
+std::vector<change_inbox::waiter> change_inbox::written(std::size_t* left) {
   std::lock_guard<std::mutex> guard{mtx};
   in_flight = false;
   std::vector<waiter> done;
+  if (left)
+    *left = 0;
   if (waiters.empty())
     return done;
   // A waiter whose key has a newer change stays: its frame follows that
@@ -91,6 +97,8 @@ std::vector<change_inbox::waiter> change_inbox::written() {
   done.assign(std::make_move_iterator(keep),
               std::make_move_iterator(waiters.end()));
   waiters.erase(keep, waiters.end());
+  if (left)
+    *left = waiters.size();
   return done;
 }
 
@@ -138,13 +146,14 @@ change_inbox::change_map change_inbox::drain(bool by_writer) {
   return std::exchange(changes, {});
 }
 
-bool change_inbox::take(const backup_key& key, change_map& into) {
+bool change_inbox::take(const backup_key& key, std::optional<snapshot>& into) {
   std::lock_guard<std::mutex> guard{mtx};
   auto i = changes.find(key);
   if (i == changes.end())
     return false;
   in_flight = true;
-  into.insert(changes.extract(i));
+  into = std::move(i->second);
+  changes.erase(i);
   return true;
 }
 
@@ -178,6 +187,54 @@ void notify(std::vector<change_inbox::waiter> ws, caf::execution_unit* host) {
 // ------------------------------------------------------------- batch ---
 
 namespace {
+
+// A batch could not be written. Nothing in memory is lost, but a process
+// crash now would lose its changes: the caller keeps them staged, every
+// acknowledgement that waits for them is held, it is said once per burst,
+// every attempt is counted; the writer retries. Needs batch.mtx.
+void write_failed(batch_state& b, const caf::error& err) {
+  ++b.failed_in_burst;
+  if (b.failing.load(std::memory_order_relaxed))
+    return;
+  b.failing.store(true, std::memory_order_relaxed);
+  // The node's listener logs it (rate-limited, JSON if asked); a library
+  // user without one still hears of it.
+  if (!b.stats->has_listener())
+    std::cerr << "chanstate journal: write failed: " << describe(err)
+              << "; retrying every " << b.retry.count()
+              << " ms, replies after a commit are held until it works\n";
+}
+
+// A batch was written: the log's state, and the end of a burst of failures.
+// Needs batch.mtx.
+void write_succeeded(batch_state& b) {
+  b.logged.store(b.store->unapplied(), std::memory_order_relaxed);
+  if (!b.failing.load(std::memory_order_relaxed))
+    return;
+  if (!b.stats->has_listener())
+    std::cerr << "chanstate journal: writes work again after "
+              << b.failed_in_burst << " failed attempts\n";
+  b.failing.store(false, std::memory_order_relaxed);
+  b.failed_in_burst = 0;
+}
+
+// Hands `batch` to the store, timed for /metrics: the writer's LMDB
+// transaction, or a waiting channel's record in the change log. Needs
+// batch.mtx.
+caf::error store_batch(batch_state& b,
+                       std::vector<journal_store::key_change> batch,
+                       bool by_writer) {
+  ++b.batches;
+  if (!by_writer)
+    ++b.batches_by_waiters;
+  auto started = std::chrono::steady_clock::now();
+  auto size = batch.size();
+  auto err = by_writer ? b.store->apply(batch)
+                       : b.store->log(std::move(batch));
+  b.stats->record_batch(size, std::chrono::steady_clock::now() - started,
+                        err ? describe(err) : std::string{}, !by_writer);
+  return err;
+}
 
 // Writes what is staged in one transaction. Needs batch.mtx.
 bool write_batch(journal_core& core, bool by_writer) {
@@ -215,33 +272,11 @@ bool write_batch(journal_core& core, bool by_writer) {
   // else was logged meanwhile, and the log starts over. (One LMDB
   // transaction per waiting frame cost ~3.8 µs of CPU each in `steady`.)
   if (!batch.empty() || checkpoint) {
-    ++b.batches;
-    if (!by_writer)
-      ++b.batches_by_waiters;
-    auto started = std::chrono::steady_clock::now();
-    auto size = batch.size();
-    auto err = by_writer ? b.store->apply(batch)
-                         : b.store->log(std::move(batch));
-    b.stats->record_batch(size, std::chrono::steady_clock::now() - started,
-                          err ? describe(err) : std::string{}, !by_writer);
-    if (err) {
-      // Nothing in memory is lost, but a process crash now would lose these
-      // changes: keep them, hold every acknowledgement that waits for them,
-      // say so once per burst, count every attempt; the writer retries.
-      ++b.failed_in_burst;
-      if (!b.failing.load(std::memory_order_relaxed)) {
-        b.failing.store(true, std::memory_order_relaxed);
-        // The node's listener logs it (rate-limited, JSON if asked); a
-        // library user without one still hears of it.
-        if (!b.stats->has_listener())
-          std::cerr << "chanstate journal: write failed: " << describe(err)
-                  << "; retrying every " << b.retry.count()
-                  << " ms, replies after a commit are held until it works\n";
-      }
+    if (auto err = store_batch(b, std::move(batch), by_writer)) {
+      write_failed(b, err);
       return false;
     }
   }
-  b.logged.store(b.store->unapplied(), std::memory_order_relaxed);
   b.records_written += records;
   for (auto& [key, what] : disk_after) {
     if (what)
@@ -250,24 +285,96 @@ bool write_batch(journal_core& core, bool by_writer) {
       b.on_disk.erase(key);
   }
   b.staged.clear();
-  if (b.failing.load(std::memory_order_relaxed)) {
-    if (!b.stats->has_listener())
-      std::cerr << "chanstate journal: writes work again after "
-              << b.failed_in_burst << " failed attempts\n";
-    b.failing.store(false, std::memory_order_relaxed);
-    b.failed_in_burst = 0;
-  }
+  write_succeeded(b);
   return true;
 }
 
 } // namespace
+
+void checkpoint_unlocked(journal_core& core) {
+  auto& b = core.batch;
+  journal_store::taken_log taken;
+  {
+    std::lock_guard<std::mutex> guard{b.mtx};
+    // A failing journal retries in write_staged, under the lock, as before.
+    if (b.closed || b.failing.load(std::memory_order_relaxed)
+        || !b.store->unapplied())
+      return;
+    taken = b.store->take_unapplied();
+  }
+  if (taken.batches.empty())
+    return;
+  auto started = std::chrono::steady_clock::now();
+  auto err = b.store->apply_taken(taken);
+  auto took = std::chrono::steady_clock::now() - started;
+  {
+    std::lock_guard<std::mutex> guard{b.mtx};
+    if (err) {
+      // The locked write that follows tries them again with what is newer,
+      // and reports its failure if it fails too.
+      b.store->untake(std::move(taken));
+      return;
+    }
+    b.store->taken_applied();
+    ++b.batches;
+  }
+  // `taken` is freed here, outside the lock too.
+  b.stats->record_batch(taken.batches.size(), took, {}, false);
+}
 
 bool write_staged(journal_core& core, bool by_writer) {
   stage(core, by_writer, nullptr);
   return write_batch(core, by_writer);
 }
 
+namespace {
+
+// write_key's usual case, nothing staged by a failed write: `key`'s change
+// goes from the inbox into the change log and on_disk without the staging
+// map (one hash lookup in each map, no batch-sized bookkeeping). On failure
+// it is staged like any other, for the writer to retry. Needs batch.mtx.
+bool write_one(journal_core& core, const backup_key& key) {
+  auto& b = core.batch;
+  std::optional<snapshot> what;
+  if (!core.inbox.take(key, what))
+    return true;
+  ++b.changes_seen;
+  auto disk = b.on_disk.find(key);
+  std::vector<journal_store::key_change> batch(1);
+  auto& change = batch.front();
+  if (!what) {
+    if (disk == b.on_disk.end())
+      return true;
+    change.erase_all = true;
+  } else {
+    diff(disk == b.on_disk.end() ? snapshot{} : disk->second, *what,
+         change.assigns);
+    if (change.assigns.empty())
+      return true;
+  }
+  change.key = key;
+  auto records = change.assigns.size() + (change.erase_all ? 1 : 0);
+  if (auto err = store_batch(b, std::move(batch), false)) {
+    write_failed(b, err);
+    b.staged.emplace(key, std::move(what));
+    return false;
+  }
+  b.records_written += records;
+  if (!what)
+    b.on_disk.erase(disk);
+  else if (disk != b.on_disk.end())
+    disk->second = std::move(*what);
+  else
+    b.on_disk.emplace(key, std::move(*what));
+  write_succeeded(b);
+  return true;
+}
+
+} // namespace
+
 bool write_key(journal_core& core, const backup_key& key) {
+  if (core.batch.staged.empty() && !core.batch.closed)
+    return write_one(core, key);
   stage(core, false, &key);
   return write_batch(core, false);
 }
@@ -287,18 +394,26 @@ bool journal_core::await(const backup_key& key, const caf::actor& notify,
                          std::uint64_t seq) {
   if (!waiters_write.load(std::memory_order_relaxed))
     waiters_write.store(true, std::memory_order_relaxed);
-  if (inbox.settled(key))
-    return true;
   if (!batch.failing.load(std::memory_order_relaxed)) {
-    auto deadline = std::chrono::steady_clock::now() + spin_limit;
+    // The clock is read only once the batch lock was busy: most waits
+    // write at the first try (a key with nothing pending is settled there
+    // too, under the batch lock).
+    std::chrono::steady_clock::time_point deadline;
     for (int i = 0;; ++i) {
       auto r = write_own(key, notify);
       if (r == own_write::done)
         return true;
-      if (r == own_write::failed
-          || batch.failing.load(std::memory_order_relaxed)
-          || std::chrono::steady_clock::now() > deadline)
+      if (r == own_write::failed)
         break;
+      if (i == 0) {
+        // Someone else writes: the key may be settled all the same.
+        if (inbox.settled(key))
+          return true;
+        deadline = std::chrono::steady_clock::now() + spin_limit;
+      } else if (batch.failing.load(std::memory_order_relaxed)
+                 || std::chrono::steady_clock::now() > deadline) {
+        break;
+      }
       if (i < 8)
         cpu_relax();
       else
@@ -315,16 +430,18 @@ bool journal_core::await(const backup_key& key, const caf::actor& notify,
 
 journal_core::own_write
 journal_core::write_own(const backup_key& key, const caf::actor& caller) {
-  auto r = write_as_channel(&key, caller);
-  if (r == own_write::done && inbox.waiting() != 0)
+  std::size_t left = 0;
+  auto r = write_as_channel(&key, caller, left);
+  if (r == own_write::done && left != 0)
     serve(4, caller);
   return r;
 }
 
 void journal_core::serve(int rounds, const caf::actor& caller) {
   for (int i = 0; i < rounds; ++i) {
-    if (write_as_channel(nullptr, caller) != own_write::done
-        || inbox.waiting() == 0)
+    std::size_t left = 0;
+    if (write_as_channel(nullptr, caller, left) != own_write::done
+        || left == 0)
       return;
   }
   // Waits keep coming: the writer takes the rest, this channel moves on.
@@ -333,7 +450,7 @@ void journal_core::serve(int rounds, const caf::actor& caller) {
 
 journal_core::own_write
 journal_core::write_as_channel(const backup_key* key,
-                               const caf::actor& caller) {
+                               const caf::actor& caller, std::size_t& left) {
   std::unique_lock<std::mutex> guard{batch.mtx, std::try_to_lock};
   if (!guard.owns_lock())
     return own_write::busy;
@@ -346,7 +463,7 @@ journal_core::write_as_channel(const backup_key* key,
     caf::anon_send(writer, serve_atom::value); // it retries on its timer
     return own_write::failed;
   }
-  auto done = inbox.written();
+  auto done = inbox.written(&left);
   guard.unlock();
   if (!done.empty()) {
     // (An empty handle has no actor behind it: actor_cast would point

@@ -2,11 +2,12 @@
 //
 //   commit of key k ──put──▶ inbox (latest per key)
 //   frame waits for k ──▶ journal_core::await
+//        ├─ nobody writing: log k's change here (if any) ──────▶ out now
 //        ├─ k settled (not in the inbox, no batch in flight) ──▶ out now
-//        ├─ nobody writing: write k's change here ─────────────▶ out now
 //        ├─ a batch is being written: spin ≤ 50 µs ────────────▶ out now
 //        └─ otherwise: wait noted; the next batch that settles k answers it
-//   writer actor: commits nobody waits for (after a linger), retries, syncs
+//   writer actor: the log into LMDB (without the batch lock), commits
+//   nobody waits for (after a linger), retries, syncs
 #pragma once
 
 #include <atomic>
@@ -69,8 +70,9 @@ struct change_inbox {
 
   /// The batch taken last is on disk and nothing is staged (needs the
   /// batch lock, held since the batch was taken): the waiters whose key is
-  /// settled now, in the order they waited.
-  std::vector<waiter> written();
+  /// settled now, in the order they waited; `left` (if given) gets how
+  /// many still wait.
+  std::vector<waiter> written(std::size_t* left = nullptr);
 
   std::size_t waiting();
 
@@ -94,7 +96,7 @@ struct change_inbox {
   /// lock). Not a drain: the other keys' changes stay for the batches that
   /// wait for them or for the writer, which still writes them after its
   /// linger. True if something was taken.
-  bool take(const backup_key& key, change_map& into);
+  bool take(const backup_key& key, std::optional<snapshot>& into);
 
   std::uint64_t drains_now();
 
@@ -176,8 +178,18 @@ private:
   // One batch written on a channel's worker if nobody else writes: `key`'s
   // change only, or (null) the whole inbox. Answers the waits it settles
   // from the caller's worker; a failed write goes to the writer to retry.
-  own_write write_as_channel(const backup_key* key, const caf::actor& caller);
+  // `left`: the waits still noted after it.
+  own_write write_as_channel(const backup_key* key, const caf::actor& caller,
+                             std::size_t& left);
 };
+
+/// The writer's checkpoint of what channels logged, with the batch lock
+/// held only to take the logged batches and to settle after: the LMDB
+/// transaction (coalescing, JSON text, the B-tree) runs while channels go
+/// on logging their waits. A write_staged(by_writer) after it takes only
+/// what was logged meanwhile and starts the log over. On failure the
+/// batches go back to the log's unapplied ones, for write_staged to retry.
+void checkpoint_unlocked(journal_core& core);
 
 /// Writes what is staged, and what the inbox holds, in one transaction.
 /// Needs batch.mtx. On failure the staged changes stay (the next attempt

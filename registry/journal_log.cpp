@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chanstate/registry/journal_value.hpp>
 #include <chanstate/registry/registry_error.hpp>
 
 namespace chanstate {
@@ -23,27 +24,22 @@ namespace {
 //   record  [8 sequence number][8 payload bytes][payload][pad to 8]
 //   payload [4 changes] then per change
 //           [1 erase_all][4+n topic][4+n client id][4 assigns]
-//           per assign [4+n name][4 value bytes, ~0 = erased][value JSON]
+//           per assign [4+n name][4 value bytes, ~0 = erased][value]
+//   value   JSON text, or (the high bit of its length set) the binary
+//           form of journal_value.hpp. Writing numbers as bytes instead
+//           of text is what makes a record cheap: a list of integers is
+//           most of what a demo channel's record holds. Records of JSON
+//           text (logged by an earlier build) still replay.
 constexpr char magic[8] = {'C', 'S', 'J', 'L', 'O', 'G', '0', '1'};
 constexpr std::size_t header_bytes = 64;
 constexpr std::size_t record_header_bytes = 16;
 constexpr std::size_t initial_capacity = std::size_t{4} << 20;
 constexpr std::uint32_t erased = ~std::uint32_t{0};
+constexpr std::uint32_t binary = std::uint32_t{1} << 31;
 
 caf::error sys_error(const std::string& what, const std::string& path) {
   return caf::make_error(registry_error::journal_unusable,
                          what + " " + path + ": " + std::strerror(errno));
-}
-
-void put32(std::string& out, std::uint32_t n) {
-  char b[4];
-  std::memcpy(b, &n, 4);
-  out.append(b, 4);
-}
-
-void put_text(std::string& out, std::string_view s) {
-  put32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
 }
 
 std::uint64_t load64(const char* p) {
@@ -65,44 +61,11 @@ std::size_t padded(std::size_t n) {
   return (n + 7) & ~std::size_t{7};
 }
 
-// Reads one payload back; false if it does not decode.
-struct reader {
-  const char* p;
-  std::size_t n;
 
-  bool u8(std::uint8_t& out) {
-    if (n < 1)
-      return false;
-    out = static_cast<std::uint8_t>(*p);
-    ++p;
-    --n;
-    return true;
-  }
-  bool u32(std::uint32_t& out) {
-    if (n < 4)
-      return false;
-    std::memcpy(&out, p, 4);
-    p += 4;
-    n -= 4;
-    return true;
-  }
-  bool bytes(std::size_t len, std::string_view& out) {
-    if (n < len)
-      return false;
-    out = {p, len};
-    p += len;
-    n -= len;
-    return true;
-  }
-  bool text(std::string& out) {
-    std::uint32_t len;
-    std::string_view sv;
-    if (!u32(len) || !bytes(len, sv))
-      return false;
-    out.assign(sv);
-    return true;
-  }
-};
+using journal_value::encode;
+using journal_value::put32;
+using journal_value::put_text;
+using journal_value::reader;
 
 bool decode(reader r, std::vector<journal_store::key_change>& out) {
   std::uint32_t changes;
@@ -122,13 +85,20 @@ bool decode(reader r, std::vector<journal_store::key_change>& out) {
       if (!r.text(a.name) || !r.u32(len))
         return false;
       if (len != erased) {
-        std::string_view json;
-        if (!r.bytes(len, json))
+        std::string_view bytes;
+        if (!r.bytes(len & ~binary, bytes))
           return false;
-        boost::json::error_code ec;
-        auto v = boost::json::parse(json, ec);
-        if (ec)
-          return false;
+        boost::json::value v;
+        if (len & binary) {
+          reader sub{bytes.data(), bytes.size()};
+          if (!sub.value(v) || sub.n != 0)
+            return false;
+        } else {
+          boost::json::error_code ec;
+          v = boost::json::parse(bytes, ec);
+          if (ec)
+            return false;
+        }
         a.value = std::make_shared<const boost::json::value>(std::move(v));
       }
       c.assigns.push_back(std::move(a));
@@ -223,7 +193,6 @@ journal_log::append(const std::vector<journal_store::key_change>& batch) {
   auto& out = scratch_;
   out.clear();
   put32(out, static_cast<std::uint32_t>(batch.size()));
-  char buf[1024];
   for (const auto& c : batch) {
     out.push_back(c.erase_all ? 1 : 0);
     put_text(out, c.key.topic);
@@ -237,11 +206,15 @@ journal_log::append(const std::vector<journal_store::key_change>& batch) {
       }
       auto at = out.size();
       put32(out, 0);
-      json_.reset(a.value.get());
-      while (!json_.done())
-        out.append(json_.read(buf, sizeof buf));
-      auto len = static_cast<std::uint32_t>(out.size() - at - 4);
-      std::memcpy(out.data() + at, &len, 4);
+      encode(out, *a.value);
+      auto len = out.size() - at - 4;
+      if (len >= binary)
+        return caf::make_error(registry_error::journal_unusable,
+                               "a value of " + std::to_string(len)
+                                 + " bytes is too large for the journal's "
+                                   "log");
+      auto tagged = static_cast<std::uint32_t>(len) | binary;
+      std::memcpy(out.data() + at, &tagged, 4);
     }
   }
   auto bytes = record_header_bytes + padded(out.size());

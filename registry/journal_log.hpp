@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/json/serializer.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
@@ -72,8 +71,7 @@ private:
   std::size_t capacity_ = 0;
   std::size_t tail_ = 0;         // where the next record goes
   std::uint64_t next_seq_ = 1;
-  std::string scratch_;          // one record's payload, reused
-  boost::json::serializer json_; // reused: no allocation per value
+  std::string scratch_; // one record's payload, reused
 };
 
 } // namespace chanstate

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -173,7 +174,8 @@ journal_store::open(const std::string& dir, std::size_t map_bytes) {
     if (found < 1)
       return caf::make_error(registry_error::journal_corrupt,
                              "journal " + dir + " has format " + text);
-    // Format 1 had no log; from now on a build that cannot replay one must
+    // An older format (1: no log; 2: a log of JSON text, which this build
+    // replays): from now on a build that cannot read this build's log must
     // not open this journal.
     if (found < format_version && (rc = stamp_format()))
       return lmdb_error(registry_error::journal_unusable, "write format", rc);
@@ -252,59 +254,99 @@ caf::error journal_store::log(std::vector<key_change> batch) {
   return caf::none;
 }
 
+caf::error journal_store::put_all(MDB_txn* txn,
+                                  const std::vector<key_change>& changes) {
+  std::string k;
+  std::string text;
+  auto max_key = static_cast<std::size_t>(mdb_env_get_maxkeysize(env_));
+  int rc = 0;
+  for (const auto& change : changes) {
+    auto prefix = key_prefix(change.key);
+    if (change.erase_all && (rc = erase_prefix(txn, assigns_dbi_, prefix)))
+      return lmdb_error(registry_error::journal_unusable, "erase", rc);
+    for (const auto& a : change.assigns) {
+      k = prefix;
+      k += a.name;
+      if (k.size() > max_key) {
+        ++refused_long_keys_;
+        continue;
+      }
+      MDB_val kv = as_val(k);
+      if (!a.value) {
+        rc = mdb_del(txn, assigns_dbi_, &kv, nullptr);
+        if (rc && rc != MDB_NOTFOUND)
+          return lmdb_error(registry_error::journal_unusable, "del", rc);
+        continue;
+      }
+      text = boost::json::serialize(*a.value);
+      MDB_val vv = as_val(text);
+      if ((rc = mdb_put(txn, assigns_dbi_, &kv, &vv, 0)))
+        return lmdb_error(registry_error::journal_unusable, "put", rc);
+    }
+  }
+  return caf::none;
+}
+
 caf::error journal_store::write(const std::vector<key_change>& batch) {
   txn_guard t;
   int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn);
   if (rc)
     return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
-  std::string k;
-  std::string text;
-  auto max_key = static_cast<std::size_t>(mdb_env_get_maxkeysize(env_));
-  auto put_all = [&](const std::vector<key_change>& changes) -> caf::error {
-    for (const auto& change : changes) {
-      auto prefix = key_prefix(change.key);
-      if (change.erase_all
-          && (rc = erase_prefix(t.txn, assigns_dbi_, prefix)))
-        return lmdb_error(registry_error::journal_unusable, "erase", rc);
-      for (const auto& a : change.assigns) {
-        k = prefix;
-        k += a.name;
-        if (k.size() > max_key) {
-          ++refused_long_keys_;
-          continue;
-        }
-        MDB_val kv = as_val(k);
-        if (!a.value) {
-          rc = mdb_del(t.txn, assigns_dbi_, &kv, nullptr);
-          if (rc && rc != MDB_NOTFOUND)
-            return lmdb_error(registry_error::journal_unusable, "del", rc);
-          continue;
-        }
-        text = boost::json::serialize(*a.value);
-        MDB_val vv = as_val(text);
-        if ((rc = mdb_put(t.txn, assigns_dbi_, &kv, &vv, 0)))
-          return lmdb_error(registry_error::journal_unusable, "put", rc);
-      }
-    }
-    return caf::none;
-  };
   auto logged = !unapplied_.empty() || log_->used() != 0;
   if (unapplied_.empty()) {
-    if (auto err = put_all(batch))
+    if (auto err = put_all(t.txn, batch))
       return err;
-  } else if (auto err = put_all(coalesce(unapplied_, batch))) {
+  } else if (auto err = put_all(t.txn, coalesce(unapplied_, batch))) {
     return err;
   }
-  if (logged && (rc = put_log_seq(t.txn)))
+  if (logged && (rc = put_log_seq(t.txn, log_->last())))
     return lmdb_error(registry_error::journal_unusable, "log position", rc);
   if ((rc = t.commit()))
     return lmdb_error(registry_error::journal_unusable, "commit", rc);
   if (logged) {
     ++checkpoints_;
     unapplied_.clear();
+    taken_applied_ = false;
     log_->restart();
   }
   return caf::none;
+}
+
+journal_store::taken_log journal_store::take_unapplied() {
+  taken_log t;
+  t.batches = std::exchange(unapplied_, {});
+  t.last_seq = log_->last();
+  return t;
+}
+
+caf::error journal_store::apply_taken(const taken_log& t) {
+  if (t.batches.empty())
+    return caf::none;
+  txn_guard g;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &g.txn);
+  if (rc)
+    return lmdb_error(registry_error::journal_unusable, "mdb_txn_begin", rc);
+  if (auto err = put_all(g.txn, coalesce(t.batches, {})))
+    return err;
+  if ((rc = put_log_seq(g.txn, t.last_seq)))
+    return lmdb_error(registry_error::journal_unusable, "log position", rc);
+  if ((rc = g.commit()))
+    return lmdb_error(registry_error::journal_unusable, "commit", rc);
+  return caf::none;
+}
+
+void journal_store::taken_applied() {
+  taken_applied_ = true;
+}
+
+void journal_store::untake(taken_log t) {
+  if (unapplied_.empty()) {
+    unapplied_ = std::move(t.batches);
+    return;
+  }
+  t.batches.insert(t.batches.end(), std::make_move_iterator(unapplied_.begin()),
+                   std::make_move_iterator(unapplied_.end()));
+  unapplied_ = std::move(t.batches);
 }
 
 // What applying `first`, then `then`, in order leaves: one change per key,
@@ -342,9 +384,9 @@ journal_store::coalesce(const std::vector<key_change>& first,
   return out;
 }
 
-int journal_store::put_log_seq(MDB_txn* txn) {
+int journal_store::put_log_seq(MDB_txn* txn, std::uint64_t seq) {
   std::string k = log_seq_key;
-  auto text = std::to_string(log_->last());
+  auto text = std::to_string(seq);
   MDB_val kv = as_val(k);
   MDB_val vv = as_val(text);
   return mdb_put(txn, meta_dbi_, &kv, &vv, 0);
@@ -401,11 +443,12 @@ caf::error journal_store::clear() {
   if ((rc = mdb_drop(t.txn, assigns_dbi_, 0)))
     return lmdb_error(registry_error::journal_unusable, "clear", rc);
   // What the log holds is dropped too: nothing is left to replay.
-  if ((rc = put_log_seq(t.txn)))
+  if ((rc = put_log_seq(t.txn, log_->last())))
     return lmdb_error(registry_error::journal_unusable, "log position", rc);
   if ((rc = t.commit()))
     return lmdb_error(registry_error::journal_unusable, "commit", rc);
   unapplied_.clear();
+  taken_applied_ = false;
   log_->restart();
   return sync();
 }

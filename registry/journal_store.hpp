@@ -32,7 +32,9 @@ class journal_store {
 public:
   /// The format this build writes; a journal of a newer one is refused.
   /// 2: the change log beside LMDB (a build of format 1 would not replay it).
-  static constexpr int format_version = 2;
+  /// 3: the log's values in a binary form (a build of format 2 would refuse
+  /// such a record as corrupt).
+  static constexpr int format_version = 3;
 
   /// Opens (creating if needed) the journal in `dir`. Refuses a journal of a
   /// newer format or one LMDB cannot read, with a message that says so.
@@ -64,10 +66,37 @@ public:
   /// here on); the next apply() writes it into LMDB.
   caf::error log(std::vector<key_change> batch);
 
-  /// True if the log holds batches that apply() has not written yet.
+  /// True if the log holds records that apply() has not written yet, or
+  /// that LMDB holds (apply_taken) but the log has not started over behind.
   bool unapplied() const noexcept {
-    return !unapplied_.empty();
+    return !unapplied_.empty() || taken_applied_;
   }
+
+  /// What the log held at one moment, taken out to go into LMDB without
+  /// the caller's lock (see apply_taken).
+  struct taken_log {
+    std::vector<key_change> batches;
+    std::uint64_t last_seq = 0; // the log's last record among them
+  };
+
+  /// Takes every logged batch not in LMDB yet (under the same lock as
+  /// log()). Give it back with untake() unless apply_taken() succeeds.
+  taken_log take_unapplied();
+
+  /// Writes `t` into LMDB in one transaction, with the log position it
+  /// reaches. Touches nothing that log() touches: the caller needs no lock
+  /// against log() (only one apply_taken, apply or clear at a time). The log
+  /// keeps its records (records logged meanwhile are not in LMDB yet); the
+  /// next apply() takes those and starts the log over.
+  caf::error apply_taken(const taken_log& t);
+
+  /// apply_taken succeeded (under the same lock as log()): the next apply()
+  /// starts the log over even if nothing was logged since.
+  void taken_applied();
+
+  /// A failed apply_taken: its batches go back in front of what was logged
+  /// since (under the same lock as log()).
+  void untake(taken_log t);
 
   /// Batches logged, and LMDB transactions that applied logged batches.
   std::uint64_t logged_batches() const noexcept {
@@ -98,8 +127,10 @@ private:
   // One transaction: the logged batches, then `batch`, and the log's
   // sequence number they reach.
   caf::error write(const std::vector<key_change>& batch);
+  // Puts `changes` into `txn`.
+  caf::error put_all(MDB_txn* txn, const std::vector<key_change>& changes);
   caf::error replay_log();
-  int put_log_seq(MDB_txn* txn);
+  int put_log_seq(MDB_txn* txn, std::uint64_t seq);
   static std::vector<key_change> coalesce(const std::vector<key_change>& first,
                                           const std::vector<key_change>& then);
 
@@ -110,6 +141,9 @@ private:
   std::string dir_;
   std::unique_ptr<journal_log> log_;
   std::vector<key_change> unapplied_; // logged, not in LMDB yet
+  // apply_taken wrote records the log still holds: the log starts over at
+  // the next apply().
+  bool taken_applied_ = false;
   std::uint64_t logged_batches_ = 0;
   std::uint64_t checkpoints_ = 0;
 };

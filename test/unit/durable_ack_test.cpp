@@ -505,6 +505,36 @@ TEST_CASE("a channel that waits while no batch is being written writes the "
   CHECK(xs[0].second.to_object() == boost::json::object{{"ns", {1, 2}}});
 }
 
+TEST_CASE("a commit is durable when await returns: the journal's files at "
+          "that moment, opened as a dead process left them, hold it") {
+  // No linger or retry within the test: nothing but the waiting channel
+  // writes, so only its own record can make the commit durable.
+  on_disk f{std::size_t{64} << 20, std::chrono::hours{1},
+            std::chrono::hours{1}};
+  auto& j = f.j;
+  auto& self = f.self;
+  CHECK(j.waiter->await(key9, caf::actor{self}, 0));
+  barrier(self, j.writer);
+  auto ns = boost::json::array{1, -2, 3};
+  // A value of every kind, as the log encodes each one.
+  auto extra = boost::json::value{
+    {"s", "text"}, {"d", 0.5}, {"u", std::uint64_t{1} << 63}, {"b", true},
+    {"z", nullptr}, {"xs", {1, "two", boost::json::array{}}}};
+  f.out.cell->store(snapshot{}.with("ns", ns).with("extra", extra));
+  REQUIRE(j.waiter->await(key9, caf::actor{self}, 1));
+  // The process "dies" here: copy its files as they are now.
+  temp_dir copy{"chanstate-durable-copy"};
+  std::filesystem::copy(f.dir.path, copy.path);
+  auto store = journal_store::open(copy.path.string(), std::size_t{64} << 20);
+  REQUIRE(store);
+  auto all = (*store)->load();
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(all->front().first == key9);
+  CHECK(all->front().second.to_object()
+        == boost::json::object{{"ns", ns}, {"extra", extra}});
+}
+
 TEST_CASE("a waiting channel writes only its own key: another channel's "
           "pending change stays for the writer") {
   on_disk f{std::size_t{64} << 20, std::chrono::milliseconds{50},

@@ -96,6 +96,102 @@ TEST_CASE("the log gives back its records after reopening, in order, from a "
   CHECK(log->replay(2)->size() == 1);
 }
 
+TEST_CASE("values of every kind come back from the log as they went in") {
+  log_dir d;
+  auto file = d.path / "changes.log";
+  auto big = static_cast<std::int64_t>(1) << 62;
+  std::vector<boost::json::value> values{
+    nullptr, true, false, -7, std::uint64_t{1} << 63, 2.5, "text", "",
+    boost::json::array{}, boost::json::array{1, -big, big},
+    boost::json::array{1, "two", 3.0, nullptr, boost::json::array{4}},
+    boost::json::object{}, boost::json::object{{"a", {1, 2}}, {"b", {{"c", "d"}}}}};
+  {
+    auto log = open_log(file);
+    std::vector<journal_store::key_change> batch;
+    for (std::size_t i = 0; i < values.size(); ++i)
+      batch.push_back(put({"t", "a"}, "v" + std::to_string(i), values[i]));
+    REQUIRE(!log->append(batch));
+  }
+  auto log = open_log(file);
+  auto all = log->replay(0);
+  REQUIRE(all);
+  REQUIRE(all->size() == values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    CAPTURE(values[i]);
+    CHECK(*all->at(i).assigns.at(0).value == values[i]);
+    CHECK(all->at(i).assigns.at(0).value->kind() == values[i].kind());
+  }
+}
+
+namespace {
+
+// A log file holding one record of one assign whose value is `bytes` with
+// the length word `len` (the high bit says binary), as a build writes it.
+void write_one_record(const fs::path& file, std::uint32_t len,
+                      const std::string& bytes) {
+  auto u32 = [](std::string& out, std::uint32_t n) {
+    out.append(reinterpret_cast<const char*>(&n), 4);
+  };
+  auto text = [&](std::string& out, const std::string& t) {
+    u32(out, static_cast<std::uint32_t>(t.size()));
+    out += t;
+  };
+  std::string payload;
+  u32(payload, 1);
+  payload.push_back(0);
+  text(payload, "t");
+  text(payload, "a");
+  u32(payload, 1);
+  text(payload, "ns");
+  u32(payload, len);
+  payload += bytes;
+  std::string file_bytes{"CSJLOG01", 8};
+  std::uint64_t first = 1, seq = 1, size = payload.size();
+  file_bytes.append(reinterpret_cast<const char*>(&first), 8);
+  file_bytes.resize(64, '\0');
+  file_bytes.append(reinterpret_cast<const char*>(&seq), 8);
+  file_bytes.append(reinterpret_cast<const char*>(&size), 8);
+  file_bytes += payload;
+  file_bytes.resize((file_bytes.size() + 7) / 8 * 8, '\0');
+  std::ofstream{file, std::ios::binary} << file_bytes;
+}
+
+} // namespace
+
+TEST_CASE("a record whose value is JSON text (an earlier build's log) still "
+          "replays") {
+  log_dir d;
+  auto file = d.path / "changes.log";
+  write_one_record(file, 7, "[1,2,3]");
+  auto log = open_log(file);
+  CHECK(log->last() == 1);
+  auto all = log->replay(0);
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(*all->at(0).assigns.at(0).value == boost::json::value({1, 2, 3}));
+}
+
+TEST_CASE("a binary value that does not decode fails the replay") {
+  log_dir d;
+  auto file = d.path / "changes.log";
+  SUBCASE("an unknown tag") {
+    write_one_record(file, 1 | (1u << 31), std::string(1, '\x63'));
+  }
+  SUBCASE("an int64 array longer than its bytes") {
+    std::string bytes{"\x09", 1};
+    std::uint32_t count = 1000;
+    bytes.append(reinterpret_cast<const char*>(&count), 4);
+    bytes.append(8, '\0');
+    write_one_record(file, static_cast<std::uint32_t>(bytes.size())
+                             | (1u << 31),
+                     bytes);
+  }
+  auto log = open_log(file);
+  auto all = log->replay(0);
+  REQUIRE_FALSE(all);
+  CHECK(all.error() == registry_error::journal_corrupt);
+}
+
 TEST_CASE("a record cut short by the process's death is not read back") {
   log_dir d;
   auto file = d.path / "changes.log";
@@ -204,7 +300,63 @@ TEST_CASE("apply() writes the logged batches and a newer one together; a "
   CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"n", 1}});
 }
 
-TEST_CASE("a journal of format 1 opens and is marked format 2") {
+TEST_CASE("a checkpoint taken out of the log goes into LMDB while records "
+          "are logged behind it: a death right after replays exactly those") {
+  log_dir d;
+  {
+    auto js = open_store(d);
+    REQUIRE(!js->log({put({"t", "a"}, "n", 1)}));
+    REQUIRE(!js->log({put({"t", "b"}, "m", 1)}));
+    auto taken = js->take_unapplied();
+    CHECK(taken.batches.size() == 2);
+    CHECK_FALSE(js->unapplied());
+    // Logged while the checkpoint's transaction runs.
+    REQUIRE(!js->log({put({"t", "a"}, "n", 2)}));
+    REQUIRE(!js->apply_taken(taken));
+    js->taken_applied();
+    CHECK(js->unapplied()); // the log has not started over yet
+    CHECK(js->checkpoints() == 0);
+    // The process dies before the write that starts the log over.
+  }
+  {
+    auto js = open_store(d);
+    CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"n", 2}});
+    CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"m", 1}});
+    // Without a death: the next apply() takes the rest and starts over.
+    auto before = js->checkpoints();
+    REQUIRE(!js->log({put({"t", "b"}, "m", 2)}));
+    auto taken = js->take_unapplied();
+    REQUIRE(!js->apply_taken(taken));
+    js->taken_applied();
+    REQUIRE(!js->apply({}));
+    CHECK_FALSE(js->unapplied());
+    CHECK(js->checkpoints() == before + 1);
+  }
+  auto js = open_store(d);
+  CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"m", 2}});
+}
+
+TEST_CASE("a checkpoint that fails goes back in front of what was logged "
+          "since; the locked write never writes a value a later one "
+          "replaced") {
+  log_dir d;
+  auto js = open_store(d, std::size_t{64} << 10);
+  // Too big for this map: the checkpoint's transaction fails.
+  REQUIRE(!js->log(
+    {put({"t", "a"}, "big", boost::json::string(std::size_t{1} << 20, 'x'))}));
+  REQUIRE(!js->log({put({"t", "b"}, "n", 1)}));
+  auto taken = js->take_unapplied();
+  REQUIRE(!js->log({put({"t", "a"}, "big", "small")}));
+  REQUIRE(js->apply_taken(taken));
+  js->untake(std::move(taken));
+  REQUIRE(!js->apply({}));
+  CHECK_FALSE(js->unapplied());
+  CHECK(state_of(*js, {"t", "a"}) == boost::json::object{{"big", "small"}});
+  CHECK(state_of(*js, {"t", "b"}) == boost::json::object{{"n", 1}});
+}
+
+TEST_CASE("a journal of format 1 opens and is marked with this build's "
+          "format") {
   log_dir d;
   { // A format-1 journal: LMDB only, no log.
     MDB_env* env = nullptr;
@@ -235,7 +387,8 @@ TEST_CASE("a journal of format 1 opens and is marked format 2") {
   std::string k = "format";
   MDB_val kv{k.size(), k.data()}, vv;
   REQUIRE(mdb_get(txn, meta, &kv, &vv) == 0);
-  CHECK(std::string{static_cast<char*>(vv.mv_data), vv.mv_size} == "2");
+  CHECK(std::string{static_cast<char*>(vv.mv_data), vv.mv_size}
+        == std::to_string(journal_store::format_version));
   mdb_txn_abort(txn);
   mdb_env_close(env);
 }
