@@ -20,6 +20,9 @@ namespace chanstate {
 /// whose reply acknowledges it to the channel's outbound gate.
 class commit_sink {
 public:
+  /// No sink yet (a channel before its join); only assignable.
+  commit_sink() = default;
+
   explicit commit_sink(commit_cell_ptr cell) : cell_(std::move(cell)) {
   }
 
@@ -29,7 +32,14 @@ public:
       remote{self, std::move(registry), std::move(key), std::move(base)})) {
   }
 
-  /// The assigns the channel starts from.
+  /// The key commits go to: the cell's, or the remote registry's copy.
+  const backup_key& key() const noexcept {
+    static const backup_key none;
+    return cell_ ? cell_->key() : remote_ ? remote_->key : none;
+  }
+
+  /// The last state published (the one the channel started from before
+  /// its first commit): what a refused commit goes back to.
   snapshot initial() const {
     return cell_ ? cell_->load() : remote_->last;
   }
@@ -65,6 +75,11 @@ public:
   /// After a reattach the registry holds `s`: later deltas start from it.
   void rebase(snapshot s) {
     remote_->last = std::move(s);
+  }
+
+  /// The registry on another node this sink commits to; null for a cell.
+  registry_actor remote_registry() const {
+    return remote_ ? remote_->registry : registry_actor{};
   }
 
 private:

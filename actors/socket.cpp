@@ -12,15 +12,28 @@ socket::socket(std::string topic, std::string client_id, std::string join_ref,
                snapshot assigns, bool restored, std::string restore_note,
                std::size_t fallback_generation,
                std::shared_ptr<const boost::json::object> claims)
-  : topic_(std::move(topic)),
-    client_id_(std::move(client_id)),
-    join_ref_(std::move(join_ref)),
+  : join_ref_(std::move(join_ref)),
     assigns_(std::move(assigns)),
-    committed_(assigns_),
+    extras_(std::make_unique<extras>(
+      extras{std::move(restore_note), fallback_generation, std::move(claims),
+             std::make_unique<const backup_key>(
+               backup_key{std::move(topic), std::move(client_id)}),
+             nullptr})),
+    restored_(restored) {
+}
+
+socket::socket(commit_sink sink, std::string join_ref, bool restored,
+               std::string restore_note, std::size_t fallback_generation,
+               std::shared_ptr<const boost::json::object> claims)
+  : sink_(std::move(sink)),
+    join_ref_(std::move(join_ref)),
+    assigns_(sink_.initial()),
     restored_(restored) {
   if (!restore_note.empty() || fallback_generation != 0 || claims)
-    extras_ = std::make_unique<const extras>(extras{
-      std::move(restore_note), fallback_generation, std::move(claims)});
+    extras_ = std::make_unique<extras>(extras{std::move(restore_note),
+                                              fallback_generation,
+                                              std::move(claims), nullptr,
+                                              nullptr});
 }
 
 const boost::json::object& socket::claims() const noexcept {
@@ -52,29 +65,33 @@ void socket::push(std::string event, boost::json::object payload) {
   outbound_frame f;
   f.kind = frame_kind::push;
   f.join_ref = join_ref_;
-  f.topic = topic_;
+  f.topic = topic();
   f.event = std::move(event);
   f.payload.value = std::move(payload);
   if (holding_ || !gate_) {
-    if (!held_)
-      held_ = std::make_unique<std::vector<outbound_frame>>();
-    held_->push_back(std::move(f));
+    if (!extras_)
+      extras_ = std::make_unique<extras>();
+    if (!extras_->held)
+      extras_->held = std::make_unique<std::vector<outbound_frame>>();
+    extras_->held->push_back(std::move(f));
   } else
     gate_->send(std::move(f));
 }
 
 void socket::broadcast(std::string event, boost::json::object payload) {
-  if (self_ && pubsub_)
-    self_->send(pubsub_, caf::publish_atom::value,
-                topic_broadcast{topic_, std::move(event), {std::move(payload)}},
-                caf::actor_addr{});
+  if (gate_ && pubsub_)
+    gate_->self()->send(pubsub_, caf::publish_atom::value,
+                        topic_broadcast{topic(), std::move(event),
+                                        {std::move(payload)}},
+                        caf::actor_addr{});
 }
 
 void socket::broadcast_from(std::string event, boost::json::object payload) {
-  if (self_ && pubsub_)
-    self_->send(pubsub_, caf::publish_atom::value,
-                topic_broadcast{topic_, std::move(event), {std::move(payload)}},
-                self_->address());
+  if (gate_ && pubsub_)
+    gate_->self()->send(pubsub_, caf::publish_atom::value,
+                        topic_broadcast{topic(), std::move(event),
+                                        {std::move(payload)}},
+                        gate_->self()->address());
 }
 
 } // namespace chanstate

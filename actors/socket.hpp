@@ -12,12 +12,18 @@
 
 #include <vector>
 
+#include <chanstate/actors/commit_sink.hpp>
 #include <chanstate/actors/frames.hpp>
+#include <chanstate/registry/backup_key.hpp>
 #include <chanstate/registry/snapshot.hpp>
 
 namespace chanstate {
 
 class outbound_gate;
+
+namespace channel_parts {
+struct channel_state;
+} // namespace channel_parts
 
 /// Topic, client id, join ref and assigns of one channel, plus the ways a
 /// handler talks to its client. Assigns are immutable JSON values shared by
@@ -25,17 +31,27 @@ class outbound_gate;
 /// values that did not change.
 class socket {
 public:
+  /// A socket that keeps its own topic and client id (outside a channel
+  /// actor, e.g. to drive a channel's handlers directly).
   socket(std::string topic, std::string client_id, std::string join_ref,
          snapshot assigns, bool restored, std::string restore_note,
          std::size_t fallback_generation = 0,
          std::shared_ptr<const boost::json::object> claims = nullptr);
 
+  /// A channel actor's socket: it starts from `sink`'s state, commits into
+  /// it, and takes topic and client id from the sink's key, so an idle
+  /// channel holds its key once (README, "Memory per channel and per
+  /// backup").
+  socket(commit_sink sink, std::string join_ref, bool restored,
+         std::string restore_note, std::size_t fallback_generation = 0,
+         std::shared_ptr<const boost::json::object> claims = nullptr);
+
   const std::string& topic() const noexcept {
-    return topic_;
+    return key().topic;
   }
 
   const std::string& client_id() const noexcept {
-    return client_id_;
+    return key().client_id;
   }
 
   /// The verified token's claims (sub, exp, and whatever the issuer put
@@ -94,30 +110,45 @@ public:
 
 private:
   friend class channel_runtime;
+  friend struct channel_parts::channel_state;
 
-  std::string topic_;
-  std::string client_id_;
+  // A channel's socket before its join: no key, no state yet.
+  socket() = default;
+
+  const backup_key& key() const noexcept {
+    return extras_ && extras_->own_key ? *extras_->own_key : sink_.key();
+  }
+
+  // Where commits go; its key is this socket's (unless extras_ has one).
+  commit_sink sink_;
   std::string join_ref_;
   snapshot assigns_;
-  snapshot committed_; // what a refused commit goes back to
-  // What few channels have (a restore note, a fallback, token claims):
-  // behind one pointer, null when all are empty, so an idle channel's
-  // state does not carry them (README, "Memory per channel and per
-  // backup").
+  // What few channels have (a restore note, a fallback, token claims,
+  // pushes made inside join, a key of its own): behind one pointer, null
+  // when all are empty, so an idle channel's state does not carry them
+  // (README, "Memory per channel and per backup").
   struct extras {
     std::string restore_note;
     std::size_t fallback_generation = 0;
     std::shared_ptr<const boost::json::object> claims;
+    // Only a socket made outside a channel actor has a key of its own.
+    std::unique_ptr<const backup_key> own_key;
+    // Pushes made inside join, sent after the join reply; null until one is.
+    std::unique_ptr<std::vector<outbound_frame>> held;
+
+    bool empty() const noexcept {
+      return restore_note.empty() && fallback_generation == 0 && !claims
+             && !own_key && !held;
+    }
   };
-  std::unique_ptr<const extras> extras_;
-  // Pushes made inside join, sent after the join reply; null until one is.
-  std::unique_ptr<std::vector<outbound_frame>> held_;
-  bool restored_;
+  std::unique_ptr<extras> extras_;
+  // The channel's (its actor is gate_->self()): pushes wait for
+  // durability.
+  outbound_gate* gate_ = nullptr;
+  caf::actor pubsub_;
+  bool restored_ = false;
   bool dirty_ = false;
   bool holding_ = true; // until the join reply is out
-  caf::event_based_actor* self_ = nullptr;
-  outbound_gate* gate_ = nullptr; // the channel's: pushes wait for durability
-  caf::actor pubsub_;
 };
 
 } // namespace chanstate

@@ -7,7 +7,7 @@ namespace chanstate {
 
 std::optional<caf::actor_addr>
 backup_table::live_channel(const backup_key& key) const {
-  if (auto i = live_.find(key); i != live_.end())
+  if (auto i = live_.find(live_key{&key}); i != live_.end())
     return i->second.channel;
   return std::nullopt;
 }
@@ -59,13 +59,21 @@ restore_outcome backup_table::attach(const backup_key& key,
                                      bool sees_progress) {
   restore_outcome out;
   auto guard = take_backup(key, now, out);
-  auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
-                                                      out.cell, guard,
-                                                      out.restored,
-                                                      sees_progress})
-                  .first;
-  by_channel_[slot.second.channel] = &slot;
+  set_live(live_entry{std::move(channel), out.cell, guard, out.restored,
+                      sees_progress});
   return out;
+}
+
+backup_table::live_map::value_type& backup_table::set_live(live_entry entry) {
+  // Erased, not assigned over: the node's key points into the old cell.
+  if (auto i = live_.find(live_key{&entry.cell->key()}); i != live_.end()) {
+    by_channel_.erase(i->second.channel);
+    live_.erase(i);
+  }
+  live_key k{&entry.cell->key()};
+  auto& slot = *live_.emplace(k, std::move(entry)).first;
+  by_channel_[slot.second.channel] = &slot;
+  return slot;
 }
 
 backup_table::attach_attempt
@@ -73,7 +81,7 @@ backup_table::try_attach(const backup_key& key, caf::actor_addr channel,
                          time_point now, bool sees_progress) {
   // One lookup in live_ for both the question and the insertion: a storm
   // of rejoins asks it a million times (README, "A million channels").
-  auto [slot, fresh] = live_.try_emplace(key);
+  auto [slot, fresh] = live_.try_emplace(live_key{&key});
   if (!fresh)
     return {slot->second.channel, {}};
   attach_attempt out;
@@ -81,6 +89,10 @@ backup_table::try_attach(const backup_key& key, caf::actor_addr channel,
     auto guard = take_backup(key, now, out.outcome);
     slot->second = live_entry{std::move(channel), out.outcome.cell, guard,
                               out.outcome.restored, sees_progress};
+    // The node pointed at the caller's key until now; from here on at the
+    // cell's, an equal key (hash and place unchanged) that lives as long
+    // as the entry.
+    slot->first.key = &out.outcome.cell->key();
     by_channel_[slot->second.channel] = &*slot;
   } catch (...) {
     // Only an allocation can fail here: leave no half-made live entry.
@@ -111,17 +123,12 @@ void backup_table::reattach(const backup_key& key, caf::actor_addr channel,
     erase_backup(i);
   // A reattached channel has been serving all along: its state is past
   // any suspicion, and its node cannot report progress anyway.
-  if (auto l = live_.find(key); l != live_.end())
-    by_channel_.erase(l->second.channel);
   ++counters_.reattached;
   auto cell = make_cell(key, assigns, {});
   if (observer_)
     observer_->committed(key, assigns);
-  auto& slot = *live_.insert_or_assign(key, live_entry{std::move(channel),
-                                                      std::move(cell),
-                                                      streak{}, false, false})
-                  .first;
-  by_channel_[slot.second.channel] = &slot;
+  set_live(live_entry{std::move(channel), std::move(cell), streak{}, false,
+                      false});
 }
 
 std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
@@ -132,12 +139,12 @@ std::optional<backup_key> backup_table::detach(const caf::actor_addr& channel,
     return std::nullopt;
   auto* slot = c->second;
   by_channel_.erase(c);
-  auto key = slot->first;
+  auto key = *slot->first.key;
   if (slot->second.channel != channel)
     return key; // a newer channel already owns the key
   auto entry = std::move(slot->second);
   // By key: one hash of it (erase(find(key)) would hash it twice).
-  live_.erase(key);
+  live_.erase(live_key{&key});
   auto verdict = classify_exit(reason);
   if (verdict == exit_verdict::discard) {
     ++counters_.discarded_normal;
@@ -206,13 +213,13 @@ std::optional<snapshot> backup_table::peek_backup(const backup_key& key) const {
 }
 
 commit_cell_ptr backup_table::live_cell(const backup_key& key) const {
-  if (auto i = live_.find(key); i != live_.end())
+  if (auto i = live_.find(live_key{&key}); i != live_.end())
     return i->second.cell;
   return nullptr;
 }
 
 std::optional<snapshot> backup_table::peek_live(const backup_key& key) const {
-  if (auto i = live_.find(key); i != live_.end())
+  if (auto i = live_.find(live_key{&key}); i != live_.end())
     return i->second.cell->load();
   return std::nullopt;
 }

@@ -277,14 +277,41 @@ private:
   void set_aside(const backup_key& key, const live_entry& entry,
                  std::string exit_reason, backup_entry& b);
 
+  // A live channel's key is the one in its commit cell: stored once per
+  // live channel, for the registry and the channel's socket alike (README,
+  // "Memory per channel and per backup"). A lookup wraps the caller's key.
+  struct live_key {
+    // Mutable only to move it to an equal key (try_attach): the node's
+    // hash and place stay the same.
+    mutable const backup_key* key;
+    friend bool operator==(live_key x, live_key y) noexcept {
+      return *x.key == *y.key;
+    }
+  };
+  // noexcept, so the maps' nodes keep no cached hash (8 B per live
+  // channel in each).
+  struct live_key_hash {
+    std::size_t operator()(live_key x) const noexcept {
+      return std::hash<backup_key>{}(*x.key);
+    }
+  };
+  struct addr_hash {
+    std::size_t operator()(const caf::actor_addr& x) const noexcept {
+      return static_cast<std::size_t>(x.id());
+    }
+  };
+
   registry_config cfg_;
-  using live_map = std::unordered_map<backup_key, live_entry>;
+  using live_map = std::unordered_map<live_key, live_entry, live_key_hash>;
   live_map live_;
   // Each live channel's slot in live_ (map nodes never move): the key is
   // stored once per live channel, not again here (README, "Memory per
   // channel and per backup"). A slot is erased only through its channel's
   // entry here, so no entry points at an erased slot.
-  std::unordered_map<caf::actor_addr, live_map::value_type*> by_channel_;
+  std::unordered_map<caf::actor_addr, live_map::value_type*, addr_hash>
+    by_channel_;
+  // Makes `entry` the live one of its cell's key (replacing any other).
+  live_map::value_type& set_live(live_entry entry);
   backup_map backups_;
   // The age list: oldest (oldest_) to newest (newest_). Every backup gets
   // the same TTL, so this is also expiry order.

@@ -34,9 +34,11 @@ public:
   explicit commit_cell(snapshot initial, std::vector<snapshot> older = {},
                        std::size_t keep = 1, backup_key key = {},
                        std::shared_ptr<table_observer> observer = nullptr)
-    : latest_(std::move(initial)),
+    : keep_(keep == 0 ? 1
+                      : static_cast<std::uint32_t>(
+                        std::min<std::size_t>(keep, UINT32_MAX))),
+      latest_(std::move(initial)),
       older_(std::move(older)),
-      keep_(keep == 0 ? 1 : keep),
       key_(std::move(key)),
       observer_(std::move(observer)) {
     if (older_.size() > keep_ - 1)
@@ -74,6 +76,12 @@ public:
     // One writer: a plain increment, no read-modify-write.
     commits_.store(commits_.load(std::memory_order_relaxed) + 1,
                    std::memory_order_relaxed);
+  }
+
+  /// The key this cell holds the state of (the channel's socket borrows
+  /// its topic and client id from here).
+  const backup_key& key() const noexcept {
+    return key_;
   }
 
   /// The last published state (safe while the channel runs).
@@ -140,14 +148,16 @@ private:
     std::atomic<bool>& flag_;
   };
 
+  // One cell per live channel: the small fields share one word (README,
+  // "Memory per channel and per backup"; commit_cell_test checks the size).
   mutable std::atomic<bool> lock_{false};
+  std::atomic<bool> progressed_{false};
+  std::uint32_t keep_;
   snapshot latest_;
   std::vector<snapshot> older_;
-  std::size_t keep_;
   backup_key key_;
   std::shared_ptr<table_observer> observer_;
   std::atomic<std::uint64_t> commits_{0};
-  std::atomic<bool> progressed_{false};
   std::string last_event_;
 };
 

@@ -24,10 +24,10 @@ namespace chanstate {
 class channel_runtime {
 public:
   static std::vector<outbound_frame> take_pushed(socket& s) {
-    if (!s.held_)
+    if (!s.extras_ || !s.extras_->held)
       return {};
-    auto xs = std::move(*s.held_);
-    s.held_.reset();
+    auto xs = std::move(*s.extras_->held);
+    s.extras_->held.reset();
     return xs;
   }
 };
