@@ -10,6 +10,8 @@
 
 namespace chanstate {
 
+/// Misuse of the channel layer's API (routes, joins, channel_env), as
+/// errors of category "cs_chan"; explain() renders them.
 enum class channel_error : uint8_t {
   invalid_pattern = 1, // a route pattern that cannot match as written
   unmatched_topic,     // no route serves the topic
@@ -20,6 +22,7 @@ enum class channel_error : uint8_t {
   no_registry,         // a channel_env without a registry
 };
 
+/// The enumerator's name, e.g. "unmatched_topic".
 std::string to_string(channel_error x);
 
 /// Like describe() of the registry, and also knows channel_error.

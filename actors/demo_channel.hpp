@@ -1,4 +1,5 @@
-// The demo channel of design.md ("room:*"): the contract tests and benchmarks drive.
+// The demo channel "room:*" (README, "The Phoenix endpoint"): the contract
+// the tests and benchmarks drive.
 #pragma once
 
 #include <chanstate/actors/channel.hpp>
@@ -19,11 +20,15 @@ namespace chanstate {
 /// - anything else → error {"reason": "unknown event", "event": ...}
 class demo_channel : public channel {
 public:
+  /// `allow_fatal`: whether `abort` may kill the process (--allow-fatal-demo).
   explicit demo_channel(bool allow_fatal = false) : allow_fatal_(allow_fatal) {
   }
 
+  /// Accepts the join unless the client's token has a `topics` claim that
+  /// does not list the topic; replies with the restored list, as above.
   join_result join(const boost::json::object& params, socket& s) override;
 
+  /// The events listed above.
   handle_result handle_in(const std::string& event,
                           const boost::json::object& payload,
                           socket& s) override;

@@ -18,6 +18,7 @@ struct client_event {
   json_payload payload;
 };
 
+/// CAF's serialization of a client_event (across nodes and in messages).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_event& x) {
   return f(caf::meta::type_name("client_event"), x.ref, x.event, x.payload);
@@ -47,6 +48,7 @@ struct outbound_frame {
   json_payload payload;
 };
 
+/// CAF's serialization of a outbound_frame (across nodes and in messages).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbound_frame& x) {
   return f(caf::meta::type_name("outbound_frame"), x.kind, x.join_ref, x.ref,
@@ -60,6 +62,7 @@ struct topic_broadcast {
   json_payload payload;
 };
 
+/// CAF's serialization of a topic_broadcast (across nodes and in messages).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, topic_broadcast& x) {
   return f(caf::meta::type_name("topic_broadcast"), x.topic, x.event,

@@ -38,16 +38,20 @@ struct shared_lists {
 /// the object moves through the mailbox untouched; only when a message leaves
 /// the process does it become text (and a non-object is refused on the way in).
 struct json_payload {
+  /// An empty object.
   json_payload() = default;
 
   /// A plain payload: `v` is all of it.
   json_payload(boost::json::object v) : value(std::move(v)) {
   }
 
+  /// `v` plus lists written out as its fields without a copy (see
+  /// reply::share_list).
   json_payload(boost::json::object v, std::shared_ptr<const shared_lists> s)
     : value(std::move(v)), shared(std::move(s)) {
   }
 
+  /// The payload's own fields (all of it when `shared` is null).
   boost::json::object value;
   /// Lists written out as fields of the payload without being copied into
   /// `value` (null for almost every payload; see shared_lists). A consumer
@@ -72,6 +76,8 @@ void append_serialized(std::string& out, boost::json::serializer& sr);
 /// The payload as JSON text (append_payload into a fresh string).
 std::string serialize_payload(const json_payload& p);
 
+/// CAF's serialization: the payload as JSON text (shared lists written
+/// out); loading refuses text that is not a JSON object.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, json_payload& x) {
   std::string text;

@@ -21,6 +21,8 @@ struct request_target {
   std::string_view query;
 };
 
+/// Splits "/socket/websocket?vsn=2.0.0" into path and query (without the
+/// '?'; empty if there is none). Views into `target`.
 request_target split_target(std::string_view target);
 
 /// Decodes %XX escapes and '+' (as a space, the form encoding). Returns
@@ -32,7 +34,8 @@ std::optional<std::string> percent_decode(std::string_view s);
 std::optional<std::map<std::string, std::string>>
 parse_query(std::string_view query);
 
-/// The verdict on a connect: status 0 means accepted, otherwise the HTTP
+/// The verdict on a connect: status 0 means accepted (with the client id
+/// and vsn to use), otherwise the HTTP
 /// status to refuse with (400 malformed query, 403 refused) and why.
 struct connect_verdict {
   int status = 0;
@@ -70,10 +73,12 @@ struct connect_decision {
   std::string client_id;
   std::string reason;
 
+  /// Accepts the socket; `client_id` keys its backups.
   static connect_decision accept(std::string client_id) {
     return {true, std::move(client_id), {}};
   }
 
+  /// Refuses the upgrade with HTTP 403 and `reason`.
   static connect_decision refuse(std::string reason) {
     return {false, {}, std::move(reason)};
   }

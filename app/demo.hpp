@@ -1,4 +1,4 @@
-// `chanstate-node demo`: the original write-up's scenario, narrated.
+// `chanstate-node demo`: the seed scenario, narrated.
 #pragma once
 
 #include <caf/actor_system.hpp>

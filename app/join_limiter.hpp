@@ -12,6 +12,7 @@
 
 namespace chanstate {
 
+/// The token bucket's size and refill rate (--join-burst, --join-rate).
 struct join_rate_options {
   /// Sustained joins per second one client id may make; 0 turns the
   /// limit off.
@@ -34,10 +35,15 @@ struct join_admission {
 /// are dropped by an amortized sweep).
 class join_limiter {
 public:
+  /// The clock buckets refill by.
   using clock = std::chrono::steady_clock;
 
+  /// A limiter with no buckets yet: every client starts with `burst` joins.
   explicit join_limiter(join_rate_options opts);
 
+  /// Takes one join from `client_id`'s bucket (refilled at `per_second`
+  /// since its last join), or refuses with the wait until the next one
+  /// would pass. Always allowed when `per_second` is 0.
   join_admission admit(const std::string& client_id,
                        clock::time_point now = clock::now());
 

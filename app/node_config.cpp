@@ -9,6 +9,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/config_option_adder.hpp>
+#include <caf/make_config_option.hpp>
 
 #include <chanstate/actors/join.hpp>
 #include <chanstate/actors/message_types.hpp>
@@ -153,7 +154,8 @@ node_config::node_config() {
          "a backup not restored this long is packed compactly by the "
          "sweep (default 2s, 0s = never)")
     .add(restore_timeout_span, "restore-timeout",
-         "how long a joining channel waits for the registry (default 10s)")
+         "how long a joining channel waits for the registry; must be "
+         "longer than --down-wait (default 10s)")
     .add(max_assigns_bytes, "max-assigns-bytes",
          "largest estimated size of one channel's assigns; a commit over it "
          "is refused with an error reply (assigns_too_large) and the state "
@@ -202,6 +204,27 @@ node_config::node_config() {
     .add(log_format, "log-format",
          "text|json: one line per event as text or as a JSON object "
          "(default text)");
+  // CAF's own descriptions of these say "to STDERR" (CAF prints to stdout)
+  // and "(default: caf-application.ini)" (parse_command_line reads a file
+  // only when one is named).
+  for (auto& opt : custom_options_) {
+    if (opt.category() != "global")
+      continue;
+    if (opt.long_name() == "help")
+      opt = caf::make_config_option<bool>("global", "help,h?",
+                                          "print this help and exit");
+    else if (opt.long_name() == "long-help")
+      opt = caf::make_config_option<bool>(
+        "global", "long-help", "print this help with CAF's options and exit");
+    else if (opt.long_name() == "dump-config")
+      opt = caf::make_config_option<bool>(
+        "global", "dump-config", "print the configuration and exit");
+    else if (opt.long_name() == "config-file")
+      opt = caf::make_config_option<std::string>(
+        "global", "config-file",
+        "read options from this INI file; the command line wins "
+        "(default none: no file is read)");
+  }
 }
 
 caf::error node_config::parse_command_line(int argc, char** argv) {

@@ -47,16 +47,23 @@ struct protocol_close {
 /// The Phoenix socket of one connection.
 class phoenix_session {
 public:
+  /// Writes one text frame to the client (called on the connection's
+  /// thread, in order).
   using send_fn = std::function<void(std::string)>;
 
+  /// A session of `client_id` (with its token's `claims`, if any) whose
+  /// channels join through `env` and answer through `bridge`; `joins` and
+  /// `counters` are the node's, shared by every connection.
   phoenix_session(caf::actor_system& sys, const channel_env& env,
                   std::string client_id, caf::actor bridge,
                   std::size_t max_channels, join_limiter& joins,
                   transport_counters& counters, send_fn send,
                   std::shared_ptr<const boost::json::object> claims = nullptr);
 
+  /// Ends the session as a lost transport unless end() already ran.
   ~phoenix_session();
 
+  /// Not copyable: it owns its channels.
   phoenix_session(const phoenix_session&) = delete;
   phoenix_session& operator=(const phoenix_session&) = delete;
 
@@ -74,6 +81,7 @@ public:
   /// frames arriving afterwards are dropped (and counted).
   void end(transport_end how);
 
+  /// True once end() ran.
   bool ended() const noexcept {
     return ended_;
   }

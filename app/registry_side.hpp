@@ -25,9 +25,14 @@ class journal_waiter;
 struct registry_options {
   /// Keep backups and live commits in an LMDB journal here ("" = off).
   std::string journal_dir;
+  /// The journal's largest size (LMDB's map size); once it is full, writes
+  /// fail, are counted and retried (/stats journal.failing).
   std::size_t journal_map_bytes = std::size_t{1} << 30;
   /// Publish this node's registry on this port (0 = pick one; off if unset).
   std::optional<std::uint16_t> listen_port;
+  /// The address to publish on. Off loopback use `tls`: anyone who reaches
+  /// the port reads and writes every backup (chanstate-node refuses it
+  /// without TLS unless --cluster-insecure; this struct checks nothing).
   std::string listen_host = "127.0.0.1";
   /// "HOST:PORT" of another node's registry to use instead of our own.
   std::string remote;

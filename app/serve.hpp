@@ -65,8 +65,11 @@ struct serve_options {
 /// actor_system: ~actor_system waits for the endpoint's actors.
 class endpoint {
 public:
+  /// Movable, not copyable; a moved-from handle stops nothing.
   endpoint(endpoint&&) noexcept;
+  /// Stops the endpoint this handle held (if any), then takes `other`'s.
   endpoint& operator=(endpoint&&) noexcept;
+  /// stop(), unless the handle was moved from.
   ~endpoint();
 
   /// The URL phoenix.js takes, e.g. "ws://127.0.0.1:4000/socket".
@@ -102,6 +105,7 @@ public:
   /// channels share, e.g. to join channels in-process with join_channel.
   const channel_env& env() const;
 
+  /// What a running endpoint holds (defined in serve.cpp).
   struct state;
 
 private:
@@ -112,7 +116,8 @@ private:
 };
 
 /// Starts the registry (as `opts.registry_home` says), pubsub and the
-/// Phoenix v2 WebSocket endpoint at /socket/websocket (plus GET /stats) for
+/// Phoenix v2 WebSocket endpoint at /socket/websocket (plus GET /stats,
+/// /metrics, /healthz and /readyz; GET / with endpoint.demo_page) for
 /// the channels `routes` names, on the service's own actor system. Returns
 /// once it listens, or why it could not start (nothing is left running
 /// then).

@@ -46,6 +46,7 @@ struct token_verdict {
   std::optional<token_identity> identity;
   auth_failure failure = auth_failure::malformed; // only without identity
 
+  /// True if the token was valid.
   explicit operator bool() const noexcept {
     return identity.has_value();
   }
@@ -108,6 +109,7 @@ public:
   /// verify_token against the current secrets at the current time.
   token_verdict verify(std::string_view token) const;
 
+  /// The secrets file this keyring reads.
   const std::string& path() const noexcept {
     return path_;
   }

@@ -28,8 +28,10 @@ enum class close_cause : std::uint8_t {
   shutdown,          // the node shuts down
 };
 
+/// How many close_cause values there are (the size of `closes`).
 constexpr std::size_t close_cause_count = 9;
 
+/// The cause as /stats and /metrics name it, e.g. "client_heartbeat_timeout".
 const char* to_string(close_cause x);
 
 /// Durations in fixed buckets (Prometheus histogram semantics, counts per
@@ -41,9 +43,12 @@ struct latency_histogram {
                                         1,      2.5,   5};
   static constexpr std::size_t bucket_count = std::size(bounds_s) + 1;
 
+  /// Observations per bucket (the last one: above every bound).
   std::atomic<std::uint64_t> counts[bucket_count] = {};
+  /// The sum of every observation, in nanoseconds.
   std::atomic<std::uint64_t> sum_ns{0};
 
+  /// Counts `d` in its bucket and adds it to the sum (relaxed atomics).
   void observe(std::chrono::nanoseconds d);
 
   /// {"bounds_s": [...], "counts": [...], "sum_s": x}.
@@ -52,6 +57,7 @@ struct latency_histogram {
 
 /// Plain counters; incremented on Asio threads, read by /stats.
 struct transport_counters {
+  /// One counter, incremented with relaxed atomics.
   using counter = std::atomic<std::uint64_t>;
   counter connections_open{0};
   counter connections_total{0};
@@ -73,6 +79,7 @@ struct transport_counters {
   /// Upgrades refused for their token, by reason (auth_failure - 1).
   counter auth_failures[auth_failure_count] = {};
 
+  /// Counts one upgrade refused for `f`.
   void count_auth_failure(auth_failure f) {
     auth_failures[static_cast<std::size_t>(f) - 1].fetch_add(
       1, std::memory_order_relaxed);
@@ -80,11 +87,14 @@ struct transport_counters {
   /// Join frame → join reply, for joins that restored a saved state.
   latency_histogram restore_latency;
 
+  /// Counts one connection closed for `c`.
   void count_close(close_cause c) {
     closes[static_cast<std::size_t>(c)].fetch_add(1,
                                                   std::memory_order_relaxed);
   }
 
+  /// The counters as /stats's "transport" object (closes by cause, the
+  /// restore latency histogram; auth failures go elsewhere).
   boost::json::object to_json() const;
 };
 

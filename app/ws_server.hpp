@@ -22,8 +22,10 @@ namespace chanstate {
 
 /// Everything the endpoint lets an operator tune.
 struct endpoint_options {
+  /// Address to listen on.
   std::string host = "127.0.0.1";
-  std::uint16_t port = 4000; // 0 picks a free port
+  /// Port to listen on; 0 picks a free one (endpoint::port() tells which).
+  std::uint16_t port = 4000;
   /// Frames larger than this are refused with close 1009.
   std::size_t max_frame_bytes = std::size_t{1} << 20;
   /// Phoenix's max_channels_per_transport.
@@ -52,6 +54,7 @@ struct endpoint_options {
   /// PEM certificate chain and key: serve wss:// (TLS 1.2+) instead of
   /// ws://. Both or neither.
   std::string tls_cert;
+  /// The PEM private key of tls_cert.
   std::string tls_key;
   /// Serve the demo page (for the `room:*` demo channel) at GET /.
   /// chanstate-node turns it on; a service's own channels would not work
@@ -60,11 +63,14 @@ struct endpoint_options {
 };
 
 /// Serves /socket/websocket (Phoenix serializer v2), GET /stats, GET
-/// /metrics (Prometheus text), GET / (with demo_page), GET /healthz (200 while serving) and GET /readyz (200 when `ready` says so,
-/// else 503 with the reason; always 200 without one) on one io_context run
-/// by the calling thread.
+/// /metrics (Prometheus text), GET / (with demo_page), GET /healthz (200
+/// while serving) and GET /readyz (200 when `ready` says so, else 503 with
+/// the reason; always 200 without one) on one io_context run by the
+/// calling thread.
 class ws_server {
 public:
+  /// A server for the channels of `env`, with `opts`' limits; it does not
+  /// listen before listen().
   ws_server(caf::actor_system& sys, channel_env env, endpoint_options opts,
             std::shared_ptr<const readiness> ready = nullptr);
 
@@ -72,6 +78,7 @@ public:
   /// io_context until then.
   ~ws_server();
 
+  /// Not copyable: it owns its io_context and connections.
   ws_server(const ws_server&) = delete;
   ws_server& operator=(const ws_server&) = delete;
 

@@ -21,6 +21,7 @@ struct backup_key {
   }
 };
 
+/// CAF's serialization of a key (it crosses nodes in remote registry calls).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backup_key& x) {
   return f(caf::meta::type_name("backup_key"), x.topic, x.client_id);
@@ -33,8 +34,10 @@ inline std::string to_string(const backup_key& x) {
 
 } // namespace chanstate
 
+/// Hashes both fields, so backup_key can key an unordered_map.
 template <>
 struct std::hash<chanstate::backup_key> {
+  /// Mixes the hashes of topic and client id.
   size_t operator()(const chanstate::backup_key& x) const noexcept {
     auto h = std::hash<std::string>{}(x.topic);
     // boost::hash_combine's mixing step, so ("ab","c") and ("a","bc") differ.

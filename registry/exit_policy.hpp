@@ -15,8 +15,8 @@ enum class exit_verdict {
   keep_crash, // ended abnormally by its own code (the poison guard looks)
 };
 
-/// Applies the exit matrix of design.md to a down reason. Allocates
-/// nothing: it runs once per channel end (every crash of a storm).
+/// Applies the exit matrix (README, "The exit matrix") to a down reason.
+/// Allocates nothing: it runs once per channel end (every crash of a storm).
 exit_verdict classify_exit(const caf::error& reason);
 
 /// True if `reason` is `code` (category and code; false for no error).
@@ -27,6 +27,7 @@ bool is_reason(const caf::error& reason, caf::exit_reason code);
 /// True if `reason` is `code` (category and code), without allocating.
 bool is_reason(const caf::error& reason, channel_exit code);
 
+/// The verdict's name, e.g. "keep_crash".
 const char* to_string(exit_verdict x);
 
 } // namespace chanstate

@@ -34,7 +34,9 @@ enum class channel_exit : uint8_t {
   untracked,          // already gone when a restarted registry looked again
 };
 
+/// The enumerator's name, e.g. "superseded".
 std::string to_string(registry_error x);
+/// The enumerator's name, e.g. "crashed".
 std::string to_string(channel_exit x);
 
 /// ": <context>" of an error, or empty; a single string context is bare.

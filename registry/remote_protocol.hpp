@@ -23,13 +23,19 @@ using reattach_atom = caf::atom_constant<caf::atom("cs_reattch")>;
 
 /// A restore outcome that can cross nodes: the assigns as JSON object text.
 struct remote_restore {
+  /// True if a saved state was found; `assigns` holds it then.
   bool restored = false;
+  /// "backup", "takeover" or "none", as in restore_outcome.
   std::string source;
+  /// Why a saved state was not restored (the poison guard), else empty.
   std::string reason;
+  /// The assigns as JSON object text ("{}" when nothing was restored).
   std::string assigns;
+  /// Generations the poison guard skipped (0: the newest state).
   std::uint64_t fallback_generation = 0;
 };
 
+/// CAF's serialization of a remote_restore.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_restore& x) {
   return f(caf::meta::type_name("remote_restore"), x.restored, x.source,
@@ -45,8 +51,11 @@ std::string encode_delta(const snapshot& before, const snapshot& after);
 caf::expected<snapshot> apply_delta(const snapshot& base,
                                     const std::string& delta);
 
-/// A snapshot as JSON object text, and back (fails on a non-object).
+/// A snapshot as JSON object text.
 std::string to_json_text(const snapshot& s);
+
+/// A snapshot from JSON object text; fails on text that does not parse or
+/// is not an object.
 caf::expected<snapshot> snapshot_from_json_text(const std::string& text);
 
 } // namespace chanstate

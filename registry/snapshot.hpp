@@ -22,6 +22,7 @@ namespace chanstate {
 /// keeps their sum, so byte_size() is O(1).
 class snapshot {
 public:
+  /// An assigned value, immutable and shared between snapshots.
   using value_ptr = std::shared_ptr<const boost::json::value>;
   /// One assign. Named like a std::pair (name, value), plus the value's
   /// estimated size, computed once when it was assigned.
@@ -36,22 +37,29 @@ public:
   /// The sorted entries of a snapshot: a view, valid while the snapshot is.
   class entry_range {
   public:
+    /// No entries.
     entry_range() = default;
+    /// The entries [first, last).
     entry_range(const entry* first, const entry* last) noexcept
       : first_(first), last_(last) {
     }
+    /// The first entry (sorted by key).
     const entry* begin() const noexcept {
       return first_;
     }
+    /// Past the last entry.
     const entry* end() const noexcept {
       return last_;
     }
+    /// How many entries.
     std::size_t size() const noexcept {
       return static_cast<std::size_t>(last_ - first_);
     }
+    /// True if there are none.
     bool empty() const noexcept {
       return first_ == last_;
     }
+    /// The i-th entry by key order; `i < size()`.
     const entry& operator[](std::size_t i) const noexcept {
       return first_[i];
     }
@@ -61,6 +69,7 @@ public:
     const entry* last_ = nullptr;
   };
 
+  /// No assigns (allocates nothing).
   snapshot() = default;
 
   /// Builds a snapshot from a JSON object (one deep copy, at the edge only).
@@ -94,10 +103,12 @@ public:
   /// (O(1)), equal to what walking every value would give.
   std::size_t byte_size() const noexcept;
 
+  /// True if there are no assigns.
   bool empty() const noexcept {
     return !data_ || data_->size == 0;
   }
 
+  /// How many assigns (keys).
   std::size_t size() const noexcept {
     return data_ ? data_->size : 0;
   }
@@ -107,6 +118,7 @@ public:
     return data_ == other.data_;
   }
 
+  /// Every assign, sorted by key: a view valid while this snapshot is.
   entry_range items() const noexcept {
     if (!data_)
       return {};

@@ -55,6 +55,8 @@ namespace chanstate::testing {
 /// scheduler, with helpers that read like Phoenix's ChannelTest.
 class channel_case {
 public:
+  /// Starts a registry (with `opts.registry`'s limits), pubsub and an empty
+  /// router on CAF's test_coordinator and runs them until idle.
   explicit channel_case(case_options opts = {})
     : sys_(prepare(cfg_)),
       sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())),
@@ -72,6 +74,7 @@ public:
     sched.run();
   }
 
+  /// Not copyable: it owns an actor system.
   channel_case(const channel_case&) = delete;
   channel_case& operator=(const channel_case&) = delete;
 
@@ -240,6 +243,7 @@ public:
     settle();
   }
 
+  /// drop_transport() of the client of `ch`.
   void drop_transport(const channel_handle& ch,
                       caf::error reason = caf::exit_reason::kill) {
     drop_transport(ch.client_id, std::move(reason));
@@ -342,6 +346,7 @@ public:
     return true;
   }
 
+  /// run_one() on the channel's actor.
   bool run_one(const channel_handle& ch) {
     return run_one(ch.actor);
   }
@@ -359,10 +364,12 @@ public:
 
   // -- access -----------------------------------------------------------------
 
+  /// The bench's own actor system (testing scheduler).
   caf::actor_system& system() noexcept {
     return sys_;
   }
 
+  /// The environment joins use: registry, pubsub, routes, limits.
   const channel_env& env() const noexcept {
     return env_;
   }
@@ -372,6 +379,7 @@ public:
     return env_;
   }
 
+  /// The router; route() adds the crash wrapper, routes()->add does not.
   router& routes() noexcept {
     return *routes_;
   }

@@ -19,6 +19,7 @@ using crash_atom = caf::atom_constant<caf::atom("cs_crash")>;
 
 /// What crash() makes a channel throw.
 struct injected_crash : std::runtime_error {
+  /// what() is "injected crash".
   injected_crash() : std::runtime_error("injected crash") {
   }
 };
@@ -27,26 +28,31 @@ struct injected_crash : std::runtime_error {
 /// forwards every callback and throws from handle_info on crash_atom.
 class crashable_channel : public channel {
 public:
+  /// Takes `inner` over; every callback goes to it.
   explicit crashable_channel(std::unique_ptr<channel> inner)
     : inner_(std::move(inner)) {
   }
 
+  /// Forwards to the wrapped channel.
   join_result join(const boost::json::object& params, socket& s) override {
     return inner_->join(params, s);
   }
 
+  /// Forwards to the wrapped channel.
   handle_result handle_in(const std::string& event,
                           const boost::json::object& payload,
                           socket& s) override {
     return inner_->handle_in(event, payload, s);
   }
 
+  /// Throws injected_crash on crash_atom; forwards anything else.
   handle_result handle_info(const caf::message& msg, socket& s) override {
     if (msg.match_elements<crash_atom>())
       throw injected_crash{};
     return inner_->handle_info(msg, s);
   }
 
+  /// Forwards to the wrapped channel.
   void terminate(const caf::error& reason, socket& s) override {
     inner_->terminate(reason, s);
   }

@@ -1,4 +1,4 @@
-// Every row of the exit matrix (design.md) as a client sees it over the wire.
+// Every row of the exit matrix (README, "The exit matrix") as a client sees it over the wire.
 "use strict"
 const { test, before, after } = require("node:test")
 const assert = require("node:assert/strict")

@@ -26,6 +26,20 @@ test("--help lists every option and exits 0", () => {
   }
 })
 
+test("the README's Configuration table and --help name the same options", () => {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8")
+  const section = readme.split("\n## Configuration\n")[1].split("\n## ")[0]
+  const documented = new Set(section.split("\n").filter(l => l.startsWith("| `--"))
+    .flatMap(l => [...l.split("|")[1].matchAll(/`(--[a-z-]+)`/g)].map(m => m[1])))
+  const help = run(["--help"]).stdout
+  // CAF's own --long-help and --dump-config are said in the prose above the table.
+  const listed = new Set([...help.matchAll(/^  (--[a-z-]+)[=\s]/gm)].map(m => m[1])
+    .filter(o => o !== "--long-help" && o !== "--dump-config"))
+  assert.ok(listed.size > 30, help)
+  for (const o of listed) assert.ok(documented.has(o), `${o} is missing from the README's table`)
+  for (const o of documented) assert.ok(listed.has(o), `the README's ${o} is not in --help`)
+})
+
 test("an unknown option is refused with exit code 2", () => {
   const r = run(["--prot=4000"])
   assert.equal(r.status, 2)

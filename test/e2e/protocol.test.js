@@ -1,4 +1,4 @@
-// Phoenix's server rules (protocol doc §5), checked frame by frame with raw ws.
+// Phoenix's server rules (as its channel server and socket apply them), checked frame by frame with raw ws.
 "use strict"
 const { test, before, after } = require("node:test")
 const assert = require("node:assert/strict")

@@ -1,4 +1,4 @@
-// The exit matrix of design.md, one down reason at a time.
+// The exit matrix (README, "The exit matrix"), one down reason at a time.
 #include <doctest/doctest.h>
 
 #include <cstdint>

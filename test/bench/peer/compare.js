@@ -3,7 +3,7 @@
 // same definitions, alternating in one sitting; prints the medians side by
 // side with their ratios.
 //
-//   node compare.js BENCH_BINARY PEER_SCRIPT [--reps=3] [--smoke]
+//   node compare.js BENCH_BINARY PEER_SCRIPT [--reps=3] [--scale-channels=N] [--smoke]
 //
 // --smoke: tiny sizes, one rep; checks that every figure is there (CTest).
 'use strict';
@@ -11,7 +11,7 @@ const { spawnSync } = require('child_process');
 
 const [bench, peer, ...rest] = process.argv.slice(2);
 if (!bench || !peer) {
-  console.error('usage: compare.js BENCH_BINARY PEER_SCRIPT [--reps=N] [--smoke]');
+  console.error('usage: compare.js BENCH_BINARY PEER_SCRIPT [--reps=N] [--scale-channels=N] [--smoke]');
   process.exit(2);
 }
 const smoke = rest.includes('--smoke');

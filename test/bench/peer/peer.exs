@@ -1,4 +1,4 @@
-# peer.exs: the write-up's mechanism on Erlang/OTP, measured the way
+# peer.exs: chanstate's mechanism on Erlang/OTP, measured the way
 # chanstate-bench measures chanstate. One channel = one GenServer holding the
 # client's assigns; terminate/2 saves them to a public named ETS :set table
 # keyed {topic, client_id} on any abnormal exit and deletes them on a normal
@@ -84,7 +84,7 @@ defmodule Peer.Channel do
   defp reply(_s, nil, _), do: :ok
   defp reply(s, ref, r), do: send(s.transport, {:reply, self(), ref, r})
 
-  # The write-up's rule: a clean end drops the backup, anything else keeps
+  # The exit matrix's rule: a clean end drops the backup, anything else keeps
   # it. A :kill never gets here.
   @impl true
   def terminate(reason, s) do

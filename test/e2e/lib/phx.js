@@ -1,4 +1,4 @@
-// The real phoenix.js client, set up as protocol doc §9 says, plus promise helpers.
+// The real phoenix.js client with test-sized timers (Node 20 needs the ws transport), plus promise helpers.
 "use strict"
 const { WebSocket } = require("ws")
 const { Socket } = require("phoenix")
