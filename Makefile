@@ -76,8 +76,9 @@ clean:
 	rm -rf $(BUILD)
 
 # --- Sanitizers -------------------------------------------------------------
-# ASan+UBSan build of the unit, app and e2e suites in its own folder. A Beast
-# TU takes ~3 min and ~3 GB under ASan, so never more than two jobs.
+# ASan+UBSan build of the unit, app and e2e suites in its own folder. The
+# Beast TUs take minutes and gigabytes each under ASan, so never more than
+# two jobs.
 ASAN_BUILD ?= build-asan
 SAN_JOBS := $(shell j=$(JOBS); [ "$$j" -gt 2 ] && j=2; echo $$j)
 ASAN_TARGETS := chanstate-unit-tests chanstate-app-tests chanstate-node

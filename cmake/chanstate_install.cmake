@@ -39,6 +39,9 @@ set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_conf
                        log.hpp metrics.hpp web_assets.hpp token_command.hpp
                        ws_server_shared.hpp ws_server_beast.hpp ws_server_connection.hpp
                        ws_server_http.hpp)
+# Library sources' own headers: shared by a library's .cpp files only, never
+# included by a public header.
+set(_private_headers actors/channel_state.hpp)
 foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
   string(REPLACE "=" ";" _pair "${_pair}")
   list(GET _pair 0 _public)
@@ -47,6 +50,9 @@ foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
        "${PROJECT_SOURCE_DIR}/${_source}/*.hpp")
   foreach(_h IN LISTS _headers)
     if(_source STREQUAL "app" AND _h IN_LIST _node_only_headers)
+      continue()
+    endif()
+    if("${_source}/${_h}" IN_LIST _private_headers)
       continue()
     endif()
     get_filename_component(_dir "${_h}" DIRECTORY)
