@@ -181,51 +181,47 @@ void wait_for_takeover(registry_ptr self, const backup_key& key,
   self->delayed_send(self, wait, wait_over_atom::value, key, token);
 }
 
-// A local join: the common case (the key is free) answers with the value
-// itself, no response promise; only a join that waits for a takeover
-// makes one.
-caf::result<restore_outcome> local_restore(registry_ptr self,
-                                           const backup_key& key,
-                                           const caf::actor& channel,
-                                           time_point deadline) {
-  auto now = restore_now(self, key, channel, true, deadline);
+// Answers a join as `T` (`as` turns the outcome into it): the common case
+// (the key is free) with the value itself, no response promise; only a
+// join that waits for a takeover makes one.
+template <class T, class As>
+caf::result<T> answer_restore(registry_ptr self, const backup_key& key,
+                              const caf::actor& channel, bool sees_progress,
+                              time_point deadline, As as) {
+  auto now = restore_now(self, key, channel, sees_progress, deadline);
   if (auto* answer = std::get_if<caf::expected<restore_outcome>>(&now)) {
     if (*answer)
-      return std::move(**answer);
+      return as(std::move(**answer));
     return std::move(answer->error());
   }
-  auto rp = self->make_response_promise<restore_outcome>();
-  wait_for_takeover(self, key, channel, true, deadline,
+  auto rp = self->make_response_promise<T>();
+  wait_for_takeover(self, key, channel, sees_progress, deadline,
                     std::get<caf::actor_addr>(now),
-                    [rp](caf::expected<restore_outcome> x) mutable {
+                    [rp, as](caf::expected<restore_outcome> x) mutable {
                       if (x)
-                        rp.deliver(std::move(*x));
+                        rp.deliver(as(std::move(*x)));
                       else
                         rp.deliver(std::move(x.error()));
                     });
   return rp;
 }
 
-// The same for a channel on another node, answered as JSON text.
+// A local join: the outcome itself.
+caf::result<restore_outcome> local_restore(registry_ptr self,
+                                           const backup_key& key,
+                                           const caf::actor& channel,
+                                           time_point deadline) {
+  return answer_restore<restore_outcome>(
+    self, key, channel, true, deadline,
+    [](restore_outcome out) { return out; });
+}
+
+// A channel on another node: answered as JSON text, no deadline.
 caf::result<remote_restore> remote_restore_of(registry_ptr self,
                                               const backup_key& key,
                                               const caf::actor& channel) {
-  auto now = restore_now(self, key, channel, false, no_deadline);
-  if (auto* answer = std::get_if<caf::expected<restore_outcome>>(&now)) {
-    if (*answer)
-      return to_remote(**answer);
-    return std::move(answer->error());
-  }
-  auto rp = self->make_response_promise<remote_restore>();
-  wait_for_takeover(self, key, channel, false, no_deadline,
-                    std::get<caf::actor_addr>(now),
-                    [rp](caf::expected<restore_outcome> x) mutable {
-                      if (x)
-                        rp.deliver(to_remote(*x));
-                      else
-                        rp.deliver(std::move(x.error()));
-                    });
-  return rp;
+  return answer_restore<remote_restore>(self, key, channel, false,
+                                        no_deadline, to_remote);
 }
 
 } // namespace
