@@ -1,10 +1,9 @@
-// The journal's shared core: who writes a batch, and who is told.
+// The journal's shared core: who writes a batch, and who is told (the
+// inbox itself is in journal_inbox.cpp).
 #include <chanstate/registry/journal_core.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <iterator>
 #include <thread>
 #include <utility>
 
@@ -25,6 +24,24 @@ void diff(const snapshot& before, const snapshot& after,
       out.push_back({name, v});
     },
     [&](const std::string& name) { out.push_back({name, nullptr}); });
+}
+
+// The records that take a key from what is on disk (`disk`, null:
+// nothing) to `what` (nullopt: dropped), into `change`; false if there are
+// none.
+bool change_from_disk(const snapshot* disk, const std::optional<snapshot>& what,
+                      journal_store::key_change& change) {
+  if (!what) {
+    change.erase_all = disk != nullptr;
+    return change.erase_all;
+  }
+  static const snapshot nothing;
+  diff(disk ? *disk : nothing, *what, change.assigns);
+  return !change.assigns.empty();
+}
+
+std::uint64_t records_of(const journal_store::key_change& change) {
+  return change.assigns.size() + (change.erase_all ? 1 : 0);
 }
 
 // Moves what the observer collected into this batch: everything, or only
@@ -61,128 +78,6 @@ void cpu_relax() {
 constexpr auto spin_limit = std::chrono::microseconds{50};
 
 } // namespace
-
-// ------------------------------------------------------------- inbox ---
-
-bool change_inbox::settled(const backup_key& key) {
-  std::lock_guard<std::mutex> guard{mtx};
-  return closed || (!in_flight && changes.count(key) == 0);
-}
-
-bool change_inbox::park(const backup_key& key, const caf::actor& notify,
-                        std::uint64_t seq) {
-  std::lock_guard<std::mutex> guard{mtx};
-  if (closed || (!in_flight && changes.count(key) == 0))
-    return true;
-  ++waits_noted;
-  waiters.push_back({key, notify.address(), seq});
-  return false;
-}
-
-std::vector<change_inbox::waiter> change_inbox::written(std::size_t* left) {
-  std::lock_guard<std::mutex> guard{mtx};
-  in_flight = false;
-  std::vector<waiter> done;
-  if (left)
-    *left = 0;
-  if (waiters.empty())
-    return done;
-  // A waiter whose key has a newer change stays: its frame follows that
-  // change too (the channel went on handling events), so the batch that
-  // settles the key answers it.
-  auto keep = std::stable_partition(waiters.begin(), waiters.end(),
-                                    [&](const waiter& w) {
-                                      return changes.count(w.key) != 0;
-                                    });
-  done.assign(std::make_move_iterator(keep),
-              std::make_move_iterator(waiters.end()));
-  waiters.erase(keep, waiters.end());
-  if (left)
-    *left = waiters.size();
-  return done;
-}
-
-std::size_t change_inbox::waiting() {
-  std::lock_guard<std::mutex> guard{mtx};
-  return waiters.size();
-}
-
-std::uint64_t change_inbox::noted() {
-  std::lock_guard<std::mutex> guard{mtx};
-  return waits_noted;
-}
-
-std::vector<change_inbox::waiter> change_inbox::close() {
-  std::lock_guard<std::mutex> guard{mtx};
-  closed = true;
-  return std::exchange(waiters, {});
-}
-
-bool change_inbox::put(const backup_key& key, const snapshot* what) {
-  std::lock_guard<std::mutex> guard{mtx};
-  auto& slot = changes[key];
-  if (what)
-    slot = *what;
-  else
-    slot.reset();
-  if (wake_sent)
-    return false;
-  wake_sent = true;
-  return true;
-}
-
-bool change_inbox::empty() {
-  std::lock_guard<std::mutex> guard{mtx};
-  return changes.empty();
-}
-
-change_inbox::change_map change_inbox::drain(bool by_writer) {
-  std::lock_guard<std::mutex> guard{mtx};
-  if (by_writer)
-    wake_sent = false;
-  ++drains;
-  if (!changes.empty())
-    in_flight = true;
-  return std::exchange(changes, {});
-}
-
-bool change_inbox::take(const backup_key& key, std::optional<snapshot>& into) {
-  std::lock_guard<std::mutex> guard{mtx};
-  auto i = changes.find(key);
-  if (i == changes.end())
-    return false;
-  in_flight = true;
-  into = std::move(i->second);
-  changes.erase(i);
-  return true;
-}
-
-std::uint64_t change_inbox::drains_now() {
-  std::lock_guard<std::mutex> guard{mtx};
-  return drains;
-}
-
-change_inbox::linger_end
-change_inbox::after_linger(std::uint64_t& drains_seen) {
-  std::lock_guard<std::mutex> guard{mtx};
-  if (changes.empty()) {
-    wake_sent = false;
-    return linger_end::idle;
-  }
-  if (drains != drains_seen) {
-    drains_seen = drains;
-    return linger_end::again;
-  }
-  return linger_end::write;
-}
-
-void notify(std::vector<change_inbox::waiter> ws, caf::execution_unit* host) {
-  for (auto& w : ws)
-    if (auto ch = caf::actor_cast<caf::strong_actor_ptr>(w.who))
-      ch->enqueue(nullptr, caf::make_message_id(),
-                  caf::make_message(journal_durable_atom::value, w.seq),
-                  host);
-}
 
 // ------------------------------------------------------------- batch ---
 
@@ -250,21 +145,13 @@ bool write_batch(journal_core& core, bool by_writer) {
   std::uint64_t records = 0;
   for (auto& [key, what] : b.staged) {
     journal_store::key_change change;
-    change.key = key;
     auto disk = b.on_disk.find(key);
-    if (!what) {
-      if (disk == b.on_disk.end())
-        continue;
-      change.erase_all = true;
-      disk_after.emplace_back(key, std::nullopt);
-    } else {
-      diff(disk == b.on_disk.end() ? snapshot{} : disk->second, *what,
-           change.assigns);
-      if (change.assigns.empty())
-        continue;
-      disk_after.emplace_back(key, *what);
-    }
-    records += change.assigns.size() + (change.erase_all ? 1 : 0);
+    if (!change_from_disk(disk == b.on_disk.end() ? nullptr : &disk->second,
+                          what, change))
+      continue;
+    change.key = key;
+    disk_after.emplace_back(key, what);
+    records += records_of(change);
     batch.push_back(std::move(change));
   }
   // A waiting channel's batch becomes durable in the change log, a memory
@@ -342,18 +229,11 @@ bool write_one(journal_core& core, const backup_key& key) {
   auto disk = b.on_disk.find(key);
   std::vector<journal_store::key_change> batch(1);
   auto& change = batch.front();
-  if (!what) {
-    if (disk == b.on_disk.end())
-      return true;
-    change.erase_all = true;
-  } else {
-    diff(disk == b.on_disk.end() ? snapshot{} : disk->second, *what,
-         change.assigns);
-    if (change.assigns.empty())
-      return true;
-  }
+  if (!change_from_disk(disk == b.on_disk.end() ? nullptr : &disk->second,
+                        what, change))
+    return true;
   change.key = key;
-  auto records = change.assigns.size() + (change.erase_all ? 1 : 0);
+  auto records = records_of(change);
   if (auto err = store_batch(b, std::move(batch), false)) {
     write_failed(b, err);
     b.staged.emplace(key, std::move(what));
