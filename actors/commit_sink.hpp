@@ -49,6 +49,12 @@ public:
   /// channel's pending requests (it lives in the channel's state).
   void publish(const snapshot& s, outbound_gate& gate);
 
+  /// The map the cell's last commit displaced, for the socket's next
+  /// change to reuse (commit_cell::take_spare); empty for a remote sink.
+  snapshot take_spare() noexcept {
+    return cell_ ? cell_->take_spare() : snapshot{};
+  }
+
   /// Before each client event (names the event a crash without progress
   /// happened in; see commit_cell).
   void event_started(std::string_view name) {

@@ -48,8 +48,13 @@ const std::string& socket::restore_note() const noexcept {
 
 void socket::assign(std::string key, boost::json::value value) {
   // In place when this handler already made its own map (a second assign
-  // before the commit): nothing else can see that map yet.
-  assigns_.set(std::move(key), std::move(value));
+  // before the commit): nothing else can see that map yet. Otherwise the
+  // map the last commit displaced is reused, so a commit after a commit
+  // allocates no map (write-through's cost per event).
+  if (assigns_.unshared())
+    assigns_.set(std::move(key), std::move(value));
+  else
+    assigns_.set(std::move(key), std::move(value), sink_.take_spare());
   dirty_ = true;
 }
 

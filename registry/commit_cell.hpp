@@ -28,6 +28,13 @@ namespace chanstate {
 /// client event handler completed since the channel started (the poison
 /// guard's "progress"). Everything but load() is read only after the channel
 /// is down (the down message orders those reads after the channel's writes).
+///
+/// The map a commit displaces (the generation that drops out) is kept as a
+/// spare when nothing else holds it: the channel's next change fills it in
+/// place (take_spare, snapshot::set) instead of allocating a new map, so a
+/// commit costs about what a change without write-through does. A spare
+/// holds no value the assigns do not (snapshot::trim_spare): one map block
+/// per cell.
 class commit_cell {
 public:
   /// `older`: generations before `initial`, newest first.
@@ -58,24 +65,49 @@ public:
     if (observer_)
       observer_->committed(key_, s);
     // Under the lock only a pointer swap: `s` leaves holding the previous
-    // state, which is kept as an older generation or released here, on the
-    // channel's thread, outside the lock.
+    // state, which is kept as an older generation, kept as the spare or
+    // released here, on the channel's thread, outside the lock.
     {
       guard g{lock_};
       latest_.data_.swap(s.data_);
     }
+    // The map that drops out of the generations (or the previous state,
+    // with one generation) becomes the spare, so the channel's next
+    // commit reuses it instead of allocating and copying a map
+    // (snapshot::set with a spare). The spare's slot sits behind the
+    // generations in older_ and stays there once made (empty while taken).
+    const auto gens = older_.size() - (spare_slot_ ? 1 : 0);
     if (keep_ > 1) {
-      if (older_.size() < keep_ - 1) {
-        older_.insert(older_.begin(), std::move(s));
+      if (gens < keep_ - 1) {
+        older_.insert(older_.begin(), std::move(s)); // nothing drops out
       } else {
         // Full: the oldest drops out, the rest move down one place.
-        std::move_backward(older_.begin(), older_.end() - 1, older_.end());
-        older_.front() = std::move(s);
+        s.data_.swap(older_[gens - 1].data_);
+        std::rotate(older_.begin(), older_.begin() + (gens - 1),
+                    older_.begin() + gens);
+      }
+    }
+    if (snapshot::trim_spare(s, latest_)) {
+      if (spare_slot_) {
+        older_.back() = std::move(s);
+      } else {
+        older_.push_back(std::move(s));
+        spare_slot_ = true;
       }
     }
     // One writer: a plain increment, no read-modify-write.
     commits_.store(commits_.load(std::memory_order_relaxed) + 1,
                    std::memory_order_relaxed);
+  }
+
+  /// The map the last commit displaced, ready to be reused by the
+  /// channel's next change (snapshot::set); empty if there is none. Only
+  /// the channel (the writer) calls it.
+  snapshot take_spare() noexcept {
+    snapshot out;
+    if (spare_slot_)
+      out.data_.swap(older_.back().data_);
+    return out;
   }
 
   /// The key this cell holds the state of (the channel's socket borrows
@@ -93,9 +125,10 @@ public:
   /// The last state and the ones before it, newest first.
   std::vector<snapshot> generations() const {
     std::vector<snapshot> out;
-    out.reserve(1 + older_.size());
+    auto last = older_.end() - (spare_slot_ ? 1 : 0);
+    out.reserve(1 + static_cast<std::size_t>(last - older_.begin()));
     out.push_back(latest_);
-    out.insert(out.end(), older_.begin(), older_.end());
+    out.insert(out.end(), older_.begin(), last);
     return out;
   }
 
@@ -152,8 +185,10 @@ private:
   // "Memory per channel and per backup"; commit_cell_test checks the size).
   mutable std::atomic<bool> lock_{false};
   std::atomic<bool> progressed_{false};
+  bool spare_slot_ = false; // older_'s last element is the spare's slot
   std::uint32_t keep_;
   snapshot latest_;
+  // The generations before latest_, newest first, then the spare's slot.
   std::vector<snapshot> older_;
   backup_key key_;
   std::shared_ptr<table_observer> observer_;

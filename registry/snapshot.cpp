@@ -24,6 +24,16 @@ bool key_less(std::string_view a, std::string_view b) noexcept {
   return a.size() < b.size();
 }
 
+// Equal keys, inline (see key_less).
+bool same_key(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i])
+      return false;
+  return true;
+}
+
 const snapshot::entry* lower(snapshot::entry_range xs, std::string_view key) {
   return std::lower_bound(xs.begin(), xs.end(), key,
                           [](const snapshot::entry& e, std::string_view k) {
@@ -164,6 +174,55 @@ void snapshot::set(std::string key, boost::json::value value) {
     return;
   }
   *this = with_at(i, std::move(key), std::move(value));
+}
+
+void snapshot::set(std::string key, boost::json::value value,
+                   snapshot spare) {
+  auto xs = items();
+  auto i = lower(xs, key);
+  if (i == xs.end() || i->first != key || data_.unique()
+      || !spare.data_.unique() || spare.data_->size != xs.size()) {
+    set(std::move(key), std::move(value));
+    return;
+  }
+  // One pass: the keys must match place by place; the values that differ
+  // (what the last commits changed) change hands, and the slot about to
+  // be set is left to be filled below. A mismatch drops the spare, values
+  // filled so far included.
+  const auto at = static_cast<std::size_t>(i - xs.begin());
+  auto* ys = spare.data_->first();
+  for (std::size_t k = 0; k < xs.size(); ++k) {
+    auto& y = ys[k];
+    const auto& x = xs[k];
+    if (!same_key(y.first, x.first)) {
+      *this = with_at(i, std::move(key), std::move(value));
+      return;
+    }
+    if (k != at && y.second != x.second)
+      y.second = x.second;
+    y.bytes = x.bytes;
+  }
+  spare.data_->bytes = data_->bytes;
+  data_.swap(spare.data_); // the map is now this snapshot's alone
+  auto* slot = data_->first() + at;
+  const auto size = entry_bytes(key, value);
+  slot->second = std::make_shared<const boost::json::value>(std::move(value));
+  data_->bytes = data_->bytes - slot->bytes + size;
+  slot->bytes = size;
+}
+
+bool snapshot::trim_spare(snapshot& spare, const snapshot& like) noexcept {
+  if (!spare.data_.unique() || !like.data_
+      || spare.data_->size != like.data_->size) {
+    spare = snapshot{};
+    return false;
+  }
+  auto* ys = spare.data_->first();
+  const auto* xs = like.data_->first();
+  for (std::size_t k = 0; k < like.data_->size; ++k)
+    if (ys[k].second != xs[k].second)
+      ys[k].second.reset();
+  return true;
 }
 
 snapshot snapshot::without(std::string_view key) const {

@@ -93,6 +93,26 @@ public:
   /// the change.
   void set(std::string key, boost::json::value value);
 
+  /// set(), reusing `spare` instead of allocating when this map is shared:
+  /// `spare` is an older map of the same keys that nothing else holds (the
+  /// generation a commit displaced, commit_cell::take_spare). It is made
+  /// equal to this map (only the values that differ change hands) and then
+  /// changed in place; any other spare is released and set() runs as
+  /// usual. Other snapshots never see the change.
+  void set(std::string key, boost::json::value value, snapshot spare);
+
+  /// Prepares a displaced map to be a spare for `like`: it stays only if
+  /// nothing else holds it and it has as many keys as `like`, and it lets
+  /// go of every value `like` does not hold in the same place, so a spare
+  /// keeps no value alive that the assigns no longer have. Returns false
+  /// (and empties `spare`) when it cannot be one.
+  static bool trim_spare(snapshot& spare, const snapshot& like) noexcept;
+
+  /// True if no other snapshot shares this map (set() changes it in place).
+  bool unshared() const noexcept {
+    return data_.unique();
+  }
+
   /// A snapshot equal to this one without `key`.
   snapshot without(std::string_view key) const;
 

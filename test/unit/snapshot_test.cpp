@@ -1,6 +1,7 @@
 // Snapshots share unchanged values and never change after publication.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 
 #include <boost/json.hpp>
@@ -94,4 +95,62 @@ TEST_CASE("set changes a map in place only when no other snapshot holds it") {
   CHECK(a.size() == 3);
   CHECK(a.byte_size() == walked_size(a));
   CHECK(shared.size() == 2);
+}
+
+TEST_CASE("set with a spare reuses the spare's map and leaves the shared one "
+          "alone") {
+  auto big = boost::json::string(200, 'b');
+  auto shared = snapshot::from_object({{"a", big}, {"n", 1}, {"z", 9}});
+  // A spare of the same keys holding one stale value, as a displaced
+  // generation is.
+  auto spare = shared.with("n", 0);
+  REQUIRE(snapshot::trim_spare(spare, shared));
+  auto a = shared; // the socket's assigns, shared with the cell
+  a.set("n", 2, std::move(spare));
+  CHECK(shared.find("n")->as_int64() == 1);
+  CHECK(a.find("n")->as_int64() == 2);
+  CHECK(a.find("a") == shared.find("a")); // unchanged values stay shared
+  CHECK(a.find("z") == shared.find("z"));
+  CHECK(a.unshared());
+  CHECK(a.byte_size() == walked_size(a));
+  CHECK(shared.byte_size() == walked_size(shared));
+}
+
+TEST_CASE("a spare that does not fit is dropped and set copies as before") {
+  auto shared = snapshot::from_object({{"a", 1}, {"n", 1}});
+  // Same size, other keys: the keys are checked place by place.
+  auto other = snapshot::from_object({{"b", 1}, {"n", 1}});
+  auto a = shared;
+  a.set("n", 2, std::move(other));
+  CHECK(a.find("n")->as_int64() == 2);
+  CHECK(a.find("a")->as_int64() == 1);
+  CHECK(a.find("b") == nullptr);
+  CHECK(shared.find("n")->as_int64() == 1);
+  CHECK(a.byte_size() == walked_size(a));
+  // A spare someone else still holds is never changed.
+  auto held = shared.with("n", 5);
+  auto holder = held;
+  auto b = shared;
+  b.set("n", 3, std::move(held));
+  CHECK(holder.find("n")->as_int64() == 5);
+  CHECK(b.find("n")->as_int64() == 3);
+  // A displaced map someone else holds cannot become a spare.
+  auto second = holder;
+  CHECK_FALSE(snapshot::trim_spare(holder, shared));
+  CHECK(holder.empty());
+  CHECK(second.find("n")->as_int64() == 5);
+  // A new key: no spare can hold it.
+  auto c = shared;
+  auto spare = shared.with("n", 0);
+  c.set("m", 4, std::move(spare));
+  CHECK(c.size() == 3);
+  CHECK(c.byte_size() == walked_size(c));
+}
+
+TEST_CASE("a trimmed spare keeps no value the assigns dropped") {
+  auto latest = snapshot::from_object({{"n", 2}, {"x", 1}});
+  auto spare = latest.with("n", 1);
+  std::weak_ptr<const boost::json::value> was{spare.find_ptr("n")};
+  REQUIRE(snapshot::trim_spare(spare, latest));
+  CHECK(was.expired()); // the replaced value is gone, not kept by the spare
 }
