@@ -7,12 +7,14 @@
 
 namespace chanstate {
 
-void commit_sink::publish(const snapshot& s, outbound_gate& gate) {
+void commit_sink::publish(snapshot& s, outbound_gate& gate) {
   auto seq = gate.committed();
   if (cell_) {
     // A journal, if any, already has the change in its inbox: the gate asks
-    // it for durability only when a frame has to wait.
-    cell_->store(s);
+    // it for durability only when a frame has to wait. The socket keeps a
+    // view: only this channel replaces the cell's state, and the cell
+    // outlives the socket (the socket holds it).
+    cell_->store(s.hand_over());
     return;
   }
   auto* g = &gate;

@@ -46,8 +46,10 @@ public:
 
   /// Publishes `s` as commit number gate.committed(); a remote registry's
   /// acknowledgement reaches gate.durable(). The gate must outlive the
-  /// channel's pending requests (it lives in the channel's state).
-  void publish(const snapshot& s, outbound_gate& gate);
+  /// channel's pending requests (it lives in the channel's state). A cell
+  /// takes `s`'s reference and leaves `s` a view of the map it now holds
+  /// (snapshot::hand_over): the cell keeps it until the next publish.
+  void publish(snapshot& s, outbound_gate& gate);
 
   /// The map the cell's last commit displaced, for the socket's next
   /// change to reuse (commit_cell::take_spare); empty for a remote sink.

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -108,6 +109,22 @@ public:
   /// (and empties `spare`) when it cannot be one.
   static bool trim_spare(snapshot& spare, const snapshot& like) noexcept;
 
+  /// Moves this snapshot's reference into the returned one and keeps only
+  /// a view of the same map, one that holds no reference: for a writer
+  /// whose commit cell keeps the map alive until the writer's next commit
+  /// (commit_sink::publish), which saves the reference count's round trip
+  /// per commit. A copy or a move of the view holds a reference again, and
+  /// set() never changes a view in place. A view stays a view (the result
+  /// is then a copy).
+  snapshot hand_over() noexcept {
+    if (!data_ || data_.borrowed())
+      return *this;
+    snapshot out;
+    out.data_.swap(data_);
+    data_ = body_ptr::view(out.data_.get());
+    return out;
+  }
+
   /// True if no other snapshot shares this map (set() changes it in place).
   bool unshared() const noexcept {
     return data_.unique();
@@ -182,45 +199,68 @@ private:
   class body_ptr {
   public:
     body_ptr() = default;
-    explicit body_ptr(body* b) noexcept : b_(b) {
+    explicit body_ptr(body* b) noexcept
+      : bits_(reinterpret_cast<std::uintptr_t>(b)) {
     }
-    body_ptr(const body_ptr& x) noexcept : b_(x.b_) {
-      if (b_)
-        b_->refs.fetch_add(1, std::memory_order_relaxed);
+    /// A view of `b` that holds no reference (hand_over): someone else
+    /// keeps the map alive as long as the view is used. Copies and moves
+    /// of a view hold a reference again.
+    static body_ptr view(body* b) noexcept {
+      body_ptr out;
+      out.bits_ = reinterpret_cast<std::uintptr_t>(b) | borrowed_bit;
+      return out;
     }
-    body_ptr(body_ptr&& x) noexcept : b_(x.b_) {
-      x.b_ = nullptr;
+    body_ptr(const body_ptr& x) noexcept
+      : bits_(reinterpret_cast<std::uintptr_t>(x.get())) {
+      if (bits_)
+        get()->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+    body_ptr(body_ptr&& x) noexcept : bits_(x.bits_) {
+      x.bits_ = 0;
+      if (borrowed()) { // a view that moves on takes a reference
+        bits_ &= ~borrowed_bit;
+        get()->refs.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     body_ptr& operator=(body_ptr x) noexcept {
       swap(x);
       return *this;
     }
     ~body_ptr() {
-      if (b_ && b_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        body::destroy(b_);
+      if (bits_ && !borrowed()
+          && get()->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        body::destroy(get());
     }
     void swap(body_ptr& x) noexcept {
-      std::swap(b_, x.b_);
+      std::swap(bits_, x.bits_);
     }
-    /// True if no other reference exists (so nothing can see a change).
+    /// True if no other reference exists (so nothing can see a change); a
+    /// view never is.
     bool unique() const noexcept {
-      return b_ && b_->refs.load(std::memory_order_acquire) == 1;
+      return bits_ && !borrowed()
+             && get()->refs.load(std::memory_order_acquire) == 1;
+    }
+    bool borrowed() const noexcept {
+      return (bits_ & borrowed_bit) != 0;
     }
     body* get() const noexcept {
-      return b_;
+      return reinterpret_cast<body*>(bits_ & ~borrowed_bit);
     }
     body* operator->() const noexcept {
-      return b_;
+      return get();
     }
     explicit operator bool() const noexcept {
-      return b_ != nullptr;
+      return bits_ != 0;
     }
     friend bool operator==(const body_ptr& x, const body_ptr& y) noexcept {
-      return x.b_ == y.b_;
+      return x.get() == y.get();
     }
 
   private:
-    body* b_ = nullptr;
+    // A body is allocated by operator new: its low bit is free to mark a
+    // view.
+    static constexpr std::uintptr_t borrowed_bit = 1;
+    std::uintptr_t bits_ = 0;
   };
 
   explicit snapshot(body_ptr data) : data_(std::move(data)) {

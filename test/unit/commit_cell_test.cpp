@@ -14,14 +14,14 @@ std::int64_t n_of(const snapshot& s) {
 }
 
 // What a channel's socket does per event with write-through on: change
-// one value (reusing the cell's spare) and publish.
-snapshot commit_n(commit_cell& cell, snapshot assigns, std::int64_t n) {
+// one value (reusing the cell's spare) and publish, keeping a view of
+// what the cell now holds (commit_sink::publish).
+void commit_n(commit_cell& cell, snapshot& assigns, std::int64_t n) {
   if (assigns.unshared())
     assigns.set("n", n);
   else
     assigns.set("n", n, cell.take_spare());
-  cell.store(assigns);
-  return assigns;
+  cell.store(assigns.hand_over());
 }
 
 } // namespace
@@ -34,7 +34,7 @@ TEST_CASE("the spare never shows among the generations, and a reused spare "
     commit_cell cell{start, {}, keep};
     auto assigns = cell.load();
     for (std::int64_t n = 1; n <= 6; ++n) {
-      assigns = commit_n(cell, std::move(assigns), n);
+      commit_n(cell, assigns, n);
       auto gens = cell.generations();
       // The newest first, as many as kept (or as many commits as there were).
       REQUIRE(gens.size() == std::min<std::size_t>(keep, n + 1));
@@ -52,7 +52,7 @@ TEST_CASE("after a few commits the writer's next change allocates no map") {
   commit_cell cell{start, {}, 2};
   auto assigns = cell.load();
   for (std::int64_t n = 1; n <= 3; ++n)
-    assigns = commit_n(cell, std::move(assigns), n);
+    commit_n(cell, assigns, n);
   // The spare is the map that dropped out of the generations: the next
   // change fills it, so the new assigns are that very map.
   auto spare = cell.take_spare();

@@ -154,3 +154,35 @@ TEST_CASE("a trimmed spare keeps no value the assigns dropped") {
   REQUIRE(snapshot::trim_spare(spare, latest));
   CHECK(was.expired()); // the replaced value is gone, not kept by the spare
 }
+
+TEST_CASE("a handed-over snapshot keeps a view that holds no reference") {
+  auto a = snapshot::from_object({{"n", 1}});
+  auto owner = a.hand_over();
+  CHECK(a.same_as(owner));
+  CHECK(owner.unshared());   // the only reference is the owner's
+  CHECK_FALSE(a.unshared()); // a view is never changed in place
+  auto copy = a;             // a copy of the view holds a reference
+  CHECK_FALSE(owner.unshared());
+  copy = snapshot{};
+  CHECK(owner.unshared());
+  // Changing the view makes a map of its own; the owner's stays as it was.
+  a.set("n", 2);
+  CHECK(owner.find("n")->as_int64() == 1);
+  CHECK(a.find("n")->as_int64() == 2);
+  CHECK(a.unshared());
+  // A view that moves on takes a reference: it outlives the owner.
+  auto b = snapshot::from_object({{"n", 3}});
+  auto owner_b = b.hand_over();
+  auto moved = std::move(b);
+  CHECK_FALSE(owner_b.unshared());
+  owner_b = snapshot{};
+  CHECK(moved.find("n")->as_int64() == 3);
+  CHECK(moved.unshared());
+  // Handing over a view hands over a copy.
+  auto c = snapshot::from_object({{"n", 4}});
+  auto owner_c = c.hand_over();
+  auto again = c.hand_over();
+  CHECK(again.same_as(owner_c));
+  again = snapshot{};
+  CHECK(owner_c.unshared());
+}
