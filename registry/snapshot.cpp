@@ -188,18 +188,23 @@ void snapshot::set(std::string key, boost::json::value value,
   // One pass: the keys must match place by place; the values that differ
   // (what the last commits changed) change hands, and the slot about to
   // be set is left to be filled below. A mismatch drops the spare, values
-  // filled so far included.
+  // filled so far included. A value is made for one key and only ever
+  // copied with it, so the same value means the same key: only the places
+  // whose values differ compare keys (a trimmed spare's unchanged places
+  // are most of them).
   const auto at = static_cast<std::size_t>(i - xs.begin());
   auto* ys = spare.data_->first();
   for (std::size_t k = 0; k < xs.size(); ++k) {
     auto& y = ys[k];
     const auto& x = xs[k];
-    if (!same_key(y.first, x.first)) {
-      *this = with_at(i, std::move(key), std::move(value));
-      return;
+    if (y.second != x.second) {
+      if (!same_key(y.first, x.first)) {
+        *this = with_at(i, std::move(key), std::move(value));
+        return;
+      }
+      if (k != at)
+        y.second = x.second;
     }
-    if (k != at && y.second != x.second)
-      y.second = x.second;
     y.bytes = x.bytes;
   }
   spare.data_->bytes = data_->bytes;
