@@ -69,6 +69,43 @@ TEST_CASE("a reader sees only whole commits while the channel publishes") {
   CHECK(gens[1].find("n")->as_int64() == commits - 1);
 }
 
+TEST_CASE("a channel that reuses the cell's spare and keeps a view races "
+          "with no reader") {
+  for (std::size_t keep : {1, 2}) {
+    auto cell = std::make_shared<commit_cell>(base_state(),
+                                              std::vector<snapshot>{}, keep);
+    std::atomic<bool> done{false};
+    // The registry's side: it copies the state (so a displaced map may
+    // still be held here when the channel would reuse it).
+    std::thread reader{[&] {
+      std::int64_t last = 0;
+      while (!done.load(std::memory_order_acquire)) {
+        auto s = cell->load();
+        REQUIRE(s.find("n")->as_int64() >= last);
+        last = s.find("n")->as_int64();
+        REQUIRE(s.find("blob")->as_array().size() == 64);
+      }
+    }};
+    // The channel's side, as its socket does: change one value in the map
+    // the last commit displaced, publish, keep a view of what was published.
+    std::thread channel{[&] {
+      auto s = cell->load();
+      for (std::int64_t i = 1; i <= commits; ++i) {
+        if (s.unshared())
+          s.set("n", i);
+        else
+          s.set("n", i, cell->take_spare());
+        cell->store(s.hand_over());
+        REQUIRE(s.find("n")->as_int64() == i);
+      }
+      done.store(true, std::memory_order_release);
+    }};
+    channel.join();
+    reader.join();
+    CHECK(cell->load().find("n")->as_int64() == commits);
+  }
+}
+
 TEST_CASE("one snapshot is read and extended by several threads at once") {
   auto shared = base_state();
   std::vector<std::thread> workers;
