@@ -133,6 +133,16 @@ void on_broadcast(channel_ptr self, topic_broadcast b) {
 caf::result<caf::message> serve(caf::scheduled_actor* ptr,
                                 caf::message_view& x) {
   auto self = static_cast<channel_ptr>(ptr);
+  // What the default handler returns: a request gets the empty answer it
+  // always got; an asynchronous message (every event, broadcast and
+  // durability note) needs none, and "delegated" tells CAF so, where an
+  // empty message would make it build and drop a response promise (two
+  // reference counts up and down) per event.
+  const auto* elem = self->current_mailbox_element();
+  caf::result<caf::message> done
+    = elem && elem->mid.is_request()
+        ? caf::result<caf::message>{caf::message{}}
+        : caf::result<caf::message>{caf::delegated<caf::message>{}};
   auto& xs = x.content();
   if (xs.match_elements<client_event>()) {
     // In place unless another receiver shares the message.
@@ -157,7 +167,7 @@ caf::result<caf::message> serve(caf::scheduled_actor* ptr,
     auto msg = x.move_content_to_message();
     finish(self, std::string{}, st.impl->handle_info(msg, st.sock));
   }
-  return caf::message{};
+  return done;
 }
 
 // CAF ends an actor whose behavior stack is empty, so a serving channel

@@ -256,3 +256,24 @@ TEST_CASE("max_assigns_bytes 0 means no limit; the default is 1 MiB") {
     CHECK(t.refused() == 1);
   }
 }
+
+namespace {
+
+TEST_CASE_FIXTURE(limit_case, "a request that reaches handle_info is still "
+                              "answered (events and other one-way messages "
+                              "are not)") {
+  auto ch = join("lim:1", "alice");
+  auto answered = std::make_shared<int>(0);
+  auto failed = std::make_shared<int>(0);
+  system().spawn([answered, failed, to = ch.actor](caf::event_based_actor* self) {
+    self->request(to, caf::infinite, grow_atom::value, std::int32_t{10})
+      .then([answered] { ++*answered; }, [failed](caf::error&) { ++*failed; });
+  });
+  // Runs the requester, the channel and the answer.
+  info(ch, grow_atom::value, std::int32_t{12});
+  CHECK(*answered == 1);
+  CHECK(*failed == 0);
+  CHECK(live("lim:1", "alice")->contains("blob"));
+}
+
+} // namespace
