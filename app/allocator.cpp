@@ -1,6 +1,8 @@
 // One allocator per executable, chosen by CHANSTATE_ALLOCATOR at configure.
 #include "app/allocator.hpp"
 
+#include <cstdlib>
+
 #if defined(CHANSTATE_ALLOCATOR_MIMALLOC)
 #  include <mimalloc.h>
 #elif defined(CHANSTATE_ALLOCATOR_JEMALLOC)
@@ -14,10 +16,22 @@ namespace chanstate {
 
 #if defined(CHANSTATE_ALLOCATOR_MIMALLOC)
 
+void apply_allocator_defaults() {
+  // mimalloc read its environment when it started; an operator's explicit
+  // MIMALLOC_LARGE_OS_PAGES (0 or 1) stands. The option is checked whenever
+  // mimalloc maps a new segment, so setting it here covers every segment
+  // the actor system will use.
+  if (std::getenv("MIMALLOC_LARGE_OS_PAGES") == nullptr)
+    mi_option_enable(mi_option_large_os_pages);
+}
+
 std::string allocator_name() {
   auto v = mi_version(); // e.g. 209 for 2.0.9
-  return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10)
-         + "." + std::to_string(v % 10);
+  auto name = "mimalloc " + std::to_string(v / 100) + "."
+              + std::to_string(v / 10 % 10) + "." + std::to_string(v % 10);
+  if (mi_option_is_enabled(mi_option_large_os_pages))
+    name += " (large OS pages)";
+  return name;
 }
 
 std::size_t heap_in_use_bytes() {
@@ -33,6 +47,8 @@ void release_free_memory() {
 }
 
 #elif defined(CHANSTATE_ALLOCATOR_JEMALLOC)
+
+void apply_allocator_defaults() {}
 
 std::string allocator_name() {
   const char* v = nullptr;
@@ -59,6 +75,8 @@ void release_free_memory() {
 }
 
 #else
+
+void apply_allocator_defaults() {}
 
 std::string allocator_name() {
   return "system";

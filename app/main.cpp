@@ -40,6 +40,7 @@ bool has_flag(int argc, char** argv, std::initializer_list<const char*> opts) {
 // Our own main instead of CAF_MAIN: CAF_MAIN always exits 0, and the exit code
 // of every subcommand matters to scripts and tests (2: bad options).
 int main(int argc, char** argv) {
+  chanstate::apply_allocator_defaults();
   if (has_flag(argc, argv, {"--version", "-V"})) {
     std::cout << "chanstate-node " << chanstate::version << '\n';
     return 0;

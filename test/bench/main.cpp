@@ -321,6 +321,7 @@ int run_soak(const options& opts) {
 } // namespace
 
 int main(int argc, char** argv) {
+  chanstate::apply_allocator_defaults();
   if (argc < 2 || std::string{argv[1]} == "--help"
       || std::string{argv[1]} == "-h" || std::string{argv[1]} == "help") {
     std::cout << usage;

@@ -26,6 +26,24 @@ test("--help lists every option and exits 0", () => {
   }
 })
 
+test("a mimalloc build runs on large OS pages unless MIMALLOC_LARGE_OS_PAGES says otherwise", () => {
+  const allocator = (value) => {
+    const env = { ...process.env }
+    delete env.MIMALLOC_LARGE_OS_PAGES
+    if (value !== undefined) env.MIMALLOC_LARGE_OS_PAGES = value
+    const r = spawnSync(binary, ["--help"], { encoding: "utf8", timeout: 20000, env })
+    assert.equal(r.status, 0)
+    const name = (r.stdout.match(/^allocator: (.*)$/m) || [])[1]
+    assert.ok(name, "--help names the allocator")
+    return name
+  }
+  const byDefault = allocator()
+  if (!byDefault.startsWith("mimalloc")) return // a system or jemalloc build (sanitizers)
+  assert.match(byDefault, /^mimalloc \S+ \(large OS pages\)$/)
+  assert.doesNotMatch(allocator("0"), /large OS pages/)
+  assert.match(allocator("1"), /large OS pages/)
+})
+
 test("the README's Configuration table and --help name the same options", () => {
   const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8")
   const section = readme.split("\n## Configuration\n")[1].split("\n## ")[0]
