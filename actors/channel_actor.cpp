@@ -6,6 +6,8 @@
 #include <optional>
 
 #include <caf/all.hpp>
+#include <caf/detail/log_level.hpp>
+#include <caf/logger.hpp>
 #include <caf/policy/work_stealing.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
@@ -44,6 +46,21 @@ void drop_restore_timer(channel_ptr self, caf::message_id id) {
   self->clock().cancel_request_timeout(self, id);
 }
 
+// CAF 0.17 pushes the running actor's id to its logger around every
+// resume, launch and destruction of an actor (CAF_PUSH_AID: a map of thread
+// ids under a spinlock both workers take, twice per job), whether or not
+// logging is compiled in. In a build without logging (Debian's: nothing is
+// ever logged) that is bookkeeping nobody reads, 4-5% of a crash storm's
+// CPU. CAF skips it on a thread without a current logger, but makes the
+// system's logger current again in every spawn; so a thread's is cleared
+// where a channel starts and after each channel's spawn.
+void skip_caf_log_bookkeeping() {
+#if !defined(CAF_LOG_LEVEL) || CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET
+  if (caf::logger::current_logger() != nullptr)
+    caf::logger::set_current_actor_system(nullptr);
+#endif
+}
+
 std::string exception_text(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -60,7 +77,7 @@ std::string exception_text(const std::exception_ptr& e) {
 // acknowledgement. Without either (or with --ack=async) the commit cell
 // store is the durable point and no frame ever waits.
 void setup_durability(channel_ptr self, const channel_env& env,
-                      backup_key key) {
+                      const join_request& req) {
   if (env.ack != ack_mode::durable)
     return;
   auto& st = self->state;
@@ -68,6 +85,9 @@ void setup_durability(channel_ptr self, const channel_env& env,
     st.gate.hold_until_durable(nullptr);
   } else if (env.journal) {
     st.journaled = true;
+    // The key only here: without a journal (every join of a node that has
+    // none) nothing needs it.
+    backup_key key{req.topic, req.client_id};
     // No message per wait: the commit is already in the writer's inbox,
     // which notes the wait and answers with journal_durable_atom after the
     // batch that holds it (group commit: one transaction for all).
@@ -82,11 +102,12 @@ void setup_durability(channel_ptr self, const channel_env& env,
 
 caf::behavior channel_impl(channel_ptr self, channel_env env,
                            join_request req, channel_factory factory) {
+  skip_caf_log_bookkeeping();
   auto& st = self->state;
   st.impl = factory();
   st.limits = channel_limits_for(env);
   st.gate.bind(self, req.transport);
-  setup_durability(self, env, backup_key{req.topic, req.client_id});
+  setup_durability(self, env, req);
   // Hold client events until the registry answered: skip now, become(serving)
   // then; request().await() would hold back even exit messages.
   self->set_default_handler(caf::skip);
@@ -124,38 +145,42 @@ caf::behavior channel_impl(channel_ptr self, channel_env env,
     return {};
   }
   backup_key key{req.topic, req.client_id};
-  auto on_error = [self, req](caf::error& err) {
-    refuse_join(self, req,
+  // Only what the refusal names, not the whole request: its copy held a
+  // handle to the transport, whose count all of its channels share.
+  auto on_error = [self, ref = req.join_ref,
+                   topic = req.topic](caf::error& err) {
+    refuse_join(self, ref, topic,
                 {{"reason", "restore failed"}, {"detail", describe(err)}});
   };
   if (!env.remote_registry && env.registry.node() == self->node()) {
-    auto registry = env.registry;
-    auto timeout = env.restore_timeout;
-    // Moved, not copied: below only registry and timeout are read (on_error
-    // holds its own copy of req).
-    auto on_restored = [self, env = std::move(env),
-                        req = std::move(req)](restore_outcome& out) {
-      start_serving(self, req, env, commit_sink{std::move(out.cell)},
-                    out.restored, std::move(out.reason),
-                    out.fallback_generation);
+    // env and req are moved into the answer's handler only once the
+    // request is out: no copy of the registry's handle, whose count every
+    // channel of the node shares.
+    auto serve = [self](channel_env env, join_request req) {
+      return [self, env = std::move(env),
+              req = std::move(req)](restore_outcome& out) {
+        start_serving(self, req, env, commit_sink{std::move(out.cell)},
+                      out.restored, std::move(out.reason),
+                      out.fallback_generation);
+      };
     };
     if (!restore_timer(self->home_system())) {
       // The deadline travels with the request and the registry refuses the
       // join once it passed; a local registry always answers (an ending one
       // answers the joins it holds, CAF bounces what is still queued).
-      auto deadline = self->clock().now() + timeout;
-      self
-        ->request(registry, caf::infinite, restore_atom::value,
-                  std::move(key), caf::actor_cast<caf::actor>(self),
-                  caf::timespan{deadline.time_since_epoch()})
-        .then(std::move(on_restored), std::move(on_error));
+      auto deadline = self->clock().now() + env.restore_timeout;
+      auto h = self->request(env.registry, caf::infinite, restore_atom::value,
+                             std::move(key), caf::actor_cast<caf::actor>(self),
+                             caf::timespan{deadline.time_since_epoch()});
+      h.then(serve(std::move(env), std::move(req)), std::move(on_error));
     } else {
-      auto h = self->request(registry, timeout, restore_atom::value,
-                             std::move(key),
+      auto h = self->request(env.registry, env.restore_timeout,
+                             restore_atom::value, std::move(key),
                              caf::actor_cast<caf::actor>(self));
       h.then(
-        [self, id = h.id(),
-         on_restored = std::move(on_restored)](restore_outcome& out) {
+        [self, id = h.id(), on_restored = serve(std::move(env),
+                                                std::move(req))](
+          restore_outcome& out) {
           drop_restore_timer(self, id);
           on_restored(out);
         },
@@ -205,7 +230,9 @@ channel_limits_ptr channel_limits_for(const channel_env& env) {
 
 caf::actor spawn_channel(caf::actor_system& sys, const channel_env& env,
                          join_request req, const channel_factory& factory) {
-  return sys.spawn(channel_impl, env, std::move(req), factory);
+  auto ch = sys.spawn(channel_impl, env, std::move(req), factory);
+  skip_caf_log_bookkeeping();
+  return ch;
 }
 
 } // namespace chanstate

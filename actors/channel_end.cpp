@@ -17,10 +17,14 @@ void send_join_error(channel_ptr self, outbound_frame f) {
 
 void refuse_join(channel_ptr self, const join_request& req,
                  boost::json::object response) {
+  refuse_join(self, req.join_ref, req.topic, std::move(response));
+}
+
+void refuse_join(channel_ptr self, const std::string& join_ref,
+                 const std::string& topic, boost::json::object response) {
   self->state.join_replied = true;
-  send_join_error(self, make_reply(frame_kind::join_error, req.join_ref,
-                                   req.join_ref, req.topic, "error",
-                                   std::move(response)));
+  send_join_error(self, make_reply(frame_kind::join_error, join_ref, join_ref,
+                                   topic, "error", std::move(response)));
   self->quit(caf::make_error(channel_exit::join_refused));
 }
 

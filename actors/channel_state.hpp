@@ -165,6 +165,10 @@ void send_join_error(channel_ptr self, outbound_frame f);
 void refuse_join(channel_ptr self, const join_request& req,
                  boost::json::object response);
 
+/// The same for a join whose request is no longer at hand.
+void refuse_join(channel_ptr self, const std::string& join_ref,
+                 const std::string& topic, boost::json::object response);
+
 /// Runs terminate and ends the channel; `last` is its last frame.
 void end_channel(channel_ptr self, caf::error reason,
                  std::optional<outbound_frame> last = std::nullopt);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <typeinfo>
 #include <unordered_map>
 #include <vector>
 
@@ -20,18 +21,27 @@ namespace {
 
 // A topic of one pubsub: tables of pubsubs of different actor systems in
 // one process share the stripes below, so the key names the pubsub.
+// The key carries its hash: the stripe and the map both need it, and a
+// subscribe, a cancel and a publish would each hash the name twice.
 struct topic_key {
   std::uint64_t owner;
   std::string name;
+  std::size_t hash;
+
+  topic_key(std::uint64_t owner, std::string name)
+    : owner(owner), name(std::move(name)),
+      hash(std::hash<std::string>{}(this->name)
+           ^ (owner * 0x9e3779b97f4a7c15ULL)) {
+  }
 
   friend bool operator==(const topic_key& x, const topic_key& y) {
-    return x.owner == y.owner && x.name == y.name;
+    return x.hash == y.hash && x.owner == y.owner && x.name == y.name;
   }
 };
 
 struct topic_key_hash {
   std::size_t operator()(const topic_key& x) const noexcept {
-    return std::hash<std::string>{}(x.name) ^ (x.owner * 0x9e3779b97f4a7c15ULL);
+    return x.hash;
   }
 };
 
@@ -95,7 +105,7 @@ std::array<stripe, stripe_count>& stripes() {
 }
 
 stripe& stripe_of(const topic_key& key) {
-  return stripes()[topic_key_hash{}(key) % stripe_count];
+  return stripes()[key.hash % stripe_count];
 }
 
 std::uint64_t next_table_id() {
@@ -106,7 +116,8 @@ std::uint64_t next_table_id() {
 // Class-based (not stateful): a channel reaches the table id through its
 // handle to the pubsub (topic_subscription::subscribe), and a class-based
 // actor's members live as long as a handle does.
-class pubsub_actor : public caf::event_based_actor {
+// Final: subscribe recognises it by its exact type (see there).
+class pubsub_actor final : public caf::event_based_actor {
 public:
   explicit pubsub_actor(caf::actor_config& cfg)
     : caf::event_based_actor(cfg), id_(next_table_id()) {
@@ -179,10 +190,13 @@ private:
 bool topic_subscription::subscribe(const caf::actor& pubsub,
                                    caf::actor_addr who,
                                    std::string_view topic) {
-  auto* p = dynamic_cast<pubsub_actor*>(
-    caf::actor_cast<caf::abstract_actor*>(pubsub));
-  if (p == nullptr)
+  // The exact type, not dynamic_cast: that walks CAF's deep actor class
+  // hierarchy on every join (a crash storm rejoins a million channels),
+  // and pubsub_actor is final, so the two answer alike.
+  auto* a = caf::actor_cast<caf::abstract_actor*>(pubsub);
+  if (a == nullptr || typeid(*a) != typeid(pubsub_actor))
     return false;
+  auto* p = static_cast<pubsub_actor*>(a);
   if (topic_ != nullptr && topic_->key->owner == p->table_id()
       && topic_->key->name == topic && who_ == who)
     return true;

@@ -19,9 +19,17 @@ using channel_set = std::unordered_set<caf::actor_addr>;
 // Striped so that channels of different transports rarely share a lock; the
 // channels of one transport share one stripe, which is a short critical
 // section (one hash insert or erase).
+// Keyed by the transport's control block, not its address: making an
+// actor_addr counts a (weak) reference on the transport, a count all of its
+// channels share, so every join and every end of a channel would write one
+// cache line the other worker's channels write too. The raw pointer stays
+// unique while its entry exists: the entry goes in the transport's cleanup,
+// before the block can be freed.
+using transport_key = const caf::actor_control_block*;
+
 struct stripe {
   std::mutex mtx;
-  std::unordered_map<caf::actor_addr, channel_set> channels;
+  std::unordered_map<transport_key, channel_set> channels;
 };
 
 constexpr std::size_t stripe_count = 64;
@@ -33,8 +41,13 @@ std::array<stripe, stripe_count>& stripes() {
   return *s;
 }
 
-stripe& stripe_of(const caf::actor_addr& transport) {
-  return stripes()[std::hash<caf::actor_addr>{}(transport) % stripe_count];
+stripe& stripe_of(transport_key transport) {
+  return stripes()[transport->id() % stripe_count];
+}
+
+template <class Handle>
+transport_key key_of(const Handle& transport) {
+  return caf::actor_cast<caf::actor_control_block*>(transport);
 }
 
 // Runs once, in the transport's cleanup (or at once if it had ended).
@@ -42,9 +55,10 @@ void transport_ended(const caf::actor_addr& transport,
                      const caf::error& reason) {
   channel_set watched;
   {
-    auto& s = stripe_of(transport);
+    auto key = key_of(transport);
+    auto& s = stripe_of(key);
     std::lock_guard<std::mutex> guard{s.mtx};
-    auto i = s.channels.find(transport);
+    auto i = s.channels.find(key);
     if (i == s.channels.end())
       return;
     watched = std::move(i->second);
@@ -62,12 +76,12 @@ void watch_transport(caf::local_actor* channel, const caf::actor& transport) {
     channel->monitor(transport);
     return;
   }
-  auto addr = transport.address();
+  auto key = key_of(transport);
   bool first = false;
   {
-    auto& s = stripe_of(addr);
+    auto& s = stripe_of(key);
     std::lock_guard<std::mutex> guard{s.mtx};
-    auto [i, added] = s.channels.try_emplace(addr);
+    auto [i, added] = s.channels.try_emplace(key);
     first = added;
     i->second.insert(channel->address());
   }
@@ -76,7 +90,9 @@ void watch_transport(caf::local_actor* channel, const caf::actor& transport) {
   // the functor, attached or run, serves both.
   if (first)
     transport->attach_functor(
-      [addr](const caf::error& reason) { transport_ended(addr, reason); });
+      [addr = transport.address()](const caf::error& reason) {
+        transport_ended(addr, reason);
+      });
 }
 
 void unwatch_transport(caf::local_actor* channel, const caf::actor& transport) {
@@ -84,19 +100,23 @@ void unwatch_transport(caf::local_actor* channel, const caf::actor& transport) {
     channel->demonitor(transport);
     return;
   }
-  auto addr = transport.address();
+  auto key = key_of(transport);
+  auto self = channel->address();
   // The entry itself stays until the transport ends: it is one per
   // transport, and its functor is already attached.
-  auto& s = stripe_of(addr);
+  auto& s = stripe_of(key);
   std::lock_guard<std::mutex> guard{s.mtx};
-  if (auto i = s.channels.find(addr); i != s.channels.end())
-    i->second.erase(channel->address());
+  if (auto i = s.channels.find(key); i != s.channels.end())
+    i->second.erase(self);
 }
 
 std::size_t watched_channels(const caf::actor_addr& transport) {
-  auto& s = stripe_of(transport);
+  auto key = key_of(transport);
+  if (key == nullptr)
+    return 0;
+  auto& s = stripe_of(key);
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto i = s.channels.find(transport);
+  auto i = s.channels.find(key);
   return i == s.channels.end() ? 0 : i->second.size();
 }
 

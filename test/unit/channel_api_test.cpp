@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
+#include <caf/detail/log_level.hpp>
+#include <caf/logger.hpp>
 
 #include "probe_case.hpp"
 
@@ -12,6 +14,23 @@ using namespace chanstate::testing;
 using namespace std::chrono_literals;
 using chanstate::test::probe_case;
 namespace json = boost::json;
+
+// -- CAF's per-thread log bookkeeping -----------------------------------------
+
+#if CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET
+// CAF records the running actor's id per thread around every resume (a map
+// under a spinlock) whenever the thread has a current logger, even in a
+// build that logs nothing; CAF's spawn makes one current again. A channel's
+// spawn and start leave none behind (README, "Crash recovery").
+TEST_CASE_FIXTURE(probe_case, "a channel's spawn and start leave no current "
+                              "CAF logger on the thread") {
+  caf::logger::set_current_actor_system(&system());
+  REQUIRE(caf::logger::current_logger() != nullptr);
+  auto ch = join("probe:1", "alice");
+  CHECK(joined(ch));
+  CHECK(caf::logger::current_logger() == nullptr);
+}
+#endif
 
 // -- join outcomes ------------------------------------------------------------
 
