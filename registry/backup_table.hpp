@@ -241,8 +241,8 @@ private:
   using backup_slot = std::pair<const backup_key, backup_entry>;
 
   // One per stored backup, so every byte counts (README, "Memory per
-  // channel and per backup"): 96 B next to its key in the map's node, no
-  // other allocation besides what the state itself holds.
+  // channel and per backup"): 96 B next to its key and cached hash in the
+  // map's node, no other allocation besides what the state itself holds.
   struct backup_entry {
     snapshot assigns;             // what the next restore starts from
     std::vector<snapshot> older;  // generations before it, newest first
