@@ -94,6 +94,11 @@ public:
         older_.push_back(std::move(s));
         spare_slot_ = true;
       }
+    } else if (spare_slot_) {
+      // An untaken spare from an earlier commit (a cell the registry
+      // writes for a remote channel takes none) would keep values the
+      // assigns dropped since.
+      older_.back() = snapshot{};
     }
     // One writer: a plain increment, no read-modify-write.
     commits_.store(commits_.load(std::memory_order_relaxed) + 1,

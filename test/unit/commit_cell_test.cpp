@@ -76,3 +76,14 @@ TEST_CASE("a displaced map someone still holds is not made a spare") {
   CHECK(cell.take_spare().empty());
   CHECK(n_of(reader) == 0);
 }
+
+TEST_CASE("an untaken spare does not outlive a commit that makes none") {
+  auto first = snapshot::from_object({{"n", 0}, {"big", "kept by a spare"}});
+  auto second = first.with("n", 1);
+  commit_cell cell{std::move(first), {}, 1};
+  // Nobody takes the spare (as for a cell the registry writes itself).
+  cell.store(std::move(second));
+  cell.store(snapshot::from_object({{"n", 2}})); // a key fewer: no spare
+  CHECK(cell.take_spare().empty());
+  CHECK(n_of(cell.load()) == 2);
+}
