@@ -41,7 +41,7 @@ set(_node_only_headers allocator.hpp config_file.hpp demo.hpp node.hpp node_conf
                        ws_server_http.hpp)
 # Library sources' own headers: shared by a library's .cpp files only, never
 # included by a public header.
-set(_private_headers actors/channel_state.hpp)
+set(_private_headers actors/channel_state.hpp registry/journal_lmdb.hpp)
 foreach(_pair IN LISTS CHANSTATE_HEADER_FOLDERS)
   string(REPLACE "=" ";" _pair "${_pair}")
   list(GET _pair 0 _public)

@@ -40,7 +40,7 @@ done
 grep -q '^/usr/lib/libchanstate_endpoint\.a$\|^/usr/lib/x86_64-linux-gnu/libchanstate_endpoint\.a$' "$work/contents" \
   || { echo "missing from the package: libchanstate_endpoint.a"; status=1; }
 # Nothing test-, bench- or node-private is installed.
-if grep -E 'node_config\.hpp|/demo\.hpp|/node\.hpp|config_file\.hpp|allocator\.hpp|chanstate-bench|doctest' "$work/contents"; then
+if grep -E 'node_config\.hpp|/demo\.hpp|/node\.hpp|config_file\.hpp|allocator\.hpp|channel_state\.hpp|journal_lmdb\.hpp|chanstate-bench|doctest' "$work/contents"; then
   echo "the package holds files that are not public"; status=1
 fi
 # Installed headers name each other as <chanstate/...> only.
